@@ -1,0 +1,209 @@
+//! Reading an inventory file, with every error at its place.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::DeValue;
+
+use super::model::{
+    Inventory, MaxscaleEndpoint, MysqlDefaults, MysqlEndpoint, Role, SecretSource, Server,
+    SshEndpoint, Transport,
+};
+use crate::diag::{Diagnostics, SourceError, SourceFile, deserialize_at, parse_document};
+
+const TOP_LEVEL: [&str; 6] = [
+    "inventory",
+    "mysql",
+    "maxscale",
+    "secrets",
+    "vars",
+    "server",
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    name: Spanned<String>,
+    role: Spanned<String>,
+    mysql: RawMysql,
+    ssh: Option<SshEndpoint>,
+    transport: Option<Spanned<String>>,
+    maxscale_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMysql {
+    host: String,
+    #[serde(default = "default_port")]
+    port: u16,
+    user: Option<String>,
+    password: Option<SecretSource>,
+}
+
+fn default_port() -> u16 {
+    3306
+}
+
+pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
+    let root = parse_document(&file)?;
+    let mut diags = Diagnostics::default();
+    let mut inv = Inventory {
+        name: None,
+        mysql: MysqlDefaults::default(),
+        maxscale: None,
+        secrets: BTreeMap::new(),
+        vars: BTreeMap::new(),
+        servers: Vec::new(),
+        file: file.clone(),
+    };
+    let mut raw_servers = Vec::new();
+    for (key, value) in root.into_inner() {
+        let d = &mut diags;
+        match key.get_ref().as_ref() {
+            "inventory" => {
+                inv.name = deserialize_at::<RawHeader>(&file, value, d).and_then(|h| h.name)
+            }
+            "mysql" => inv.mysql = deserialize_at(&file, value, d).unwrap_or_default(),
+            "maxscale" => inv.maxscale = deserialize_at::<MaxscaleEndpoint>(&file, value, d),
+            "secrets" => inv.secrets = deserialize_at(&file, value, d).unwrap_or_default(),
+            "vars" => inv.vars = deserialize_at(&file, value, d).unwrap_or_default(),
+            "server" => raw_servers = servers(&file, value, d),
+            other => d.push(
+                SourceError::new(
+                    &file,
+                    key.span(),
+                    format!("unknown top-level table `{other}`"),
+                )
+                .help(format!("expected one of: {}", TOP_LEVEL.join(", "))),
+            ),
+        }
+    }
+    let mut names = HashSet::new();
+    for (span, raw) in raw_servers {
+        if !names.insert(raw.name.get_ref().clone()) {
+            diags.push(SourceError::new(
+                &file,
+                raw.name.span(),
+                format!("duplicate server name `{}`", raw.name.get_ref()),
+            ));
+        }
+        if let Some(server) = convert_server(&file, &inv.mysql, span, raw, &mut diags) {
+            inv.servers.push(server);
+        }
+    }
+    if inv.servers.is_empty() && diags.is_empty() {
+        diags.push(
+            SourceError::new(&file, 0..0, "the inventory has no `[[server]]`")
+                .help("add one [[server]] table per MariaDB server"),
+        );
+    }
+    if diags.is_empty() {
+        Ok(inv)
+    } else {
+        Err(diags)
+    }
+}
+
+fn servers(
+    file: &SourceFile,
+    value: Spanned<DeValue<'_>>,
+    diags: &mut Diagnostics,
+) -> Vec<(std::ops::Range<usize>, RawServer)> {
+    let span = value.span();
+    let DeValue::Array(items) = value.into_inner() else {
+        diags.push(SourceError::new(
+            file,
+            span,
+            "`server` must be an array of tables: [[server]]",
+        ));
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let span = item.span();
+            deserialize_at::<RawServer>(file, item, diags).map(|s| (span, s))
+        })
+        .collect()
+}
+
+fn convert_server(
+    file: &SourceFile,
+    defaults: &MysqlDefaults,
+    span: std::ops::Range<usize>,
+    raw: RawServer,
+    diags: &mut Diagnostics,
+) -> Option<Server> {
+    let role = match raw.role.get_ref().as_str() {
+        "primary" => Role::Primary,
+        "replica" => Role::Replica,
+        other => {
+            diags.push(
+                SourceError::new(file, raw.role.span(), format!("unknown role `{other}`"))
+                    .help("a server's initial role is primary or replica"),
+            );
+            return None;
+        }
+    };
+    let transport = match (
+        raw.transport.as_ref().map(|t| t.get_ref().as_str()),
+        raw.ssh,
+    ) {
+        (Some("local"), None) => Transport::Local,
+        (Some("ssh") | None, Some(ssh)) => Transport::Ssh(ssh),
+        (None | Some("ssh"), None) => {
+            diags.push(
+                SourceError::new(
+                    file,
+                    raw.name.span(),
+                    format!("server `{}` has no `ssh` table", raw.name.get_ref()),
+                )
+                .help("add ssh = { host = \"…\" }, or transport = \"local\" for a lab host"),
+            );
+            return None;
+        }
+        (Some("local"), Some(_)) => {
+            let at = raw.transport.as_ref().map_or(span.clone(), |t| t.span());
+            diags.push(SourceError::new(
+                file,
+                at,
+                "a `local` server takes no `ssh` table",
+            ));
+            return None;
+        }
+        (Some(other), _) => {
+            let at = raw.transport.as_ref().map_or(span.clone(), |t| t.span());
+            diags.push(
+                SourceError::new(file, at, format!("unknown transport `{other}`"))
+                    .help("expected ssh or local"),
+            );
+            return None;
+        }
+    };
+    let name = raw.name.into_inner();
+    Some(Server {
+        maxscale_name: raw.maxscale_name.unwrap_or_else(|| name.clone()),
+        mysql: MysqlEndpoint {
+            host: raw.mysql.host,
+            port: raw.mysql.port,
+            user: raw
+                .mysql
+                .user
+                .or_else(|| defaults.user.clone())
+                .unwrap_or_else(|| "root".into()),
+            password: raw.mysql.password.or_else(|| defaults.password.clone()),
+        },
+        name,
+        role,
+        transport,
+        span,
+    })
+}

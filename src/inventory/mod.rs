@@ -1,0 +1,40 @@
+//! Servers, how to reach them, and where their credentials come from.
+
+pub mod credentials;
+mod load;
+pub mod model;
+
+use std::path::Path;
+
+pub use credentials::{CredentialError, Secret, resolve};
+pub use model::{
+    Inventory, MaxscaleEndpoint, MysqlEndpoint, Role, SecretSource, Server, SshEndpoint, Transport,
+};
+
+use crate::diag::{Diagnostics, SourceFile};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error(transparent)]
+    Read(#[from] crate::diag::ReadError),
+    #[error("{} has {} error(s)", .0.errors.first().map(|e| e.path.display().to_string()).unwrap_or_default(), .0.len())]
+    Invalid(Diagnostics),
+}
+
+/// Reads and validates an inventory file.
+pub fn load_file(path: &Path) -> Result<Inventory, InventoryError> {
+    let file = SourceFile::read(path)?;
+    load::load(file).map_err(InventoryError::Invalid)
+}
+
+/// Parses inventory text (tests, and the lab which writes its own).
+pub fn parse(path: &Path, text: &str) -> Result<Inventory, Diagnostics> {
+    load::load(SourceFile::new(path, text))
+}
+
+impl Inventory {
+    /// The folder relative paths in this inventory are resolved from.
+    pub fn base_dir(&self) -> &Path {
+        self.file.path.parent().unwrap_or(Path::new("."))
+    }
+}

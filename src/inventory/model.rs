@@ -1,0 +1,149 @@
+//! The inventory: where the servers are and where credentials come from.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diag::SourceFile;
+
+#[derive(Clone, Debug)]
+pub struct Inventory {
+    pub name: Option<String>,
+    pub mysql: MysqlDefaults,
+    pub maxscale: Option<MaxscaleEndpoint>,
+    /// Where each runbook secret comes from.
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// Overrides of the runbook's `[vars]`.
+    pub vars: BTreeMap<String, String>,
+    pub servers: Vec<Server>,
+    /// The file it was read from, for diagnostics and relative paths.
+    pub file: SourceFile,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Primary,
+    Replica,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Replica => "replica",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub name: String,
+    pub role: Role,
+    pub mysql: MysqlEndpoint,
+    pub transport: Transport,
+    /// The server's name in MaxScale.
+    pub maxscale_name: String,
+    /// Where the server's table stands in the inventory file.
+    pub span: Range<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MysqlEndpoint {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<SecretSource>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MysqlDefaults {
+    pub user: Option<String>,
+    pub password: Option<SecretSource>,
+}
+
+/// How commands reach a server's host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Ssh(SshEndpoint),
+    /// The lab: commands run on this machine.
+    Local,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshEndpoint {
+    pub host: String,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxscaleEndpoint {
+    pub url: String,
+    #[serde(default = "default_maxscale_user")]
+    pub user: String,
+    pub password: Option<SecretSource>,
+    #[serde(default = "default_monitor")]
+    pub monitor: String,
+    #[serde(default)]
+    pub tls: TlsOptions,
+}
+
+fn default_maxscale_user() -> String {
+    "admin".into()
+}
+
+fn default_monitor() -> String {
+    "MariaDB-Monitor".into()
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsOptions {
+    /// A CA bundle to trust in addition to the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate (a lab with a self-signed cert); never for production.
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+/// Where a password comes from. Never the password itself.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
+pub enum SecretSource {
+    /// An environment variable.
+    Env(String),
+    /// A file holding the value (trailing newline trimmed).
+    File(PathBuf),
+    /// The `password` of a MySQL option file's `[client]` section, e.g. `~/.my.cnf`.
+    Mycnf(PathBuf),
+}
+
+impl std::fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretSource::Env(v) => write!(f, "environment variable {v}"),
+            SecretSource::File(p) => write!(f, "file {}", p.display()),
+            SecretSource::Mycnf(p) => write!(f, "[client] password in {}", p.display()),
+        }
+    }
+}
+
+impl Inventory {
+    pub fn server(&self, name: &str) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+
+    /// Where a runbook secret comes from: the inventory's `[secrets]`, else the
+    /// environment variable `FLIGHTDECK_SECRET_<NAME>`.
+    pub fn secret_source(&self, name: &str) -> SecretSource {
+        self.secrets.get(name).cloned().unwrap_or_else(|| {
+            SecretSource::Env(format!("FLIGHTDECK_SECRET_{}", name.to_ascii_uppercase()))
+        })
+    }
+}

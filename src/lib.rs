@@ -1,0 +1,11 @@
+//! flightdeck: a terminal cockpit for database change windows.
+//!
+//! Data flows one way: pollers and executors (I/O) → typed messages on channels →
+//! one `App` state updated by a pure `update` → a `view` that only draws.
+
+pub mod cli;
+pub mod diag;
+pub mod inventory;
+pub mod lab;
+pub mod maxscale;
+pub mod runbook;

@@ -1,0 +1,252 @@
+//! Tokens of the condition language, each with its byte range for error messages.
+
+use std::ops::Range;
+
+use super::condition::{CmpOp, ConditionError, Literal, Subject, error};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tok {
+    Ident,
+    Dot,
+    LParen,
+    RParen,
+    Comma,
+    Op(CmpOp),
+    Str(String),
+    Int(i64),
+    End,
+}
+
+#[derive(Clone, Debug)]
+pub struct Token {
+    pub tok: Tok,
+    pub text: String,
+    pub range: Range<usize>,
+}
+
+pub struct Lexer<'a> {
+    tokens: Vec<Token>,
+    pos: usize,
+    source: &'a str,
+}
+
+impl<'a> Lexer<'a> {
+    pub fn new(source: &'a str) -> Result<Self, ConditionError> {
+        Ok(Self {
+            tokens: tokenize(source)?,
+            pos: 0,
+            source,
+        })
+    }
+
+    pub fn peek(&self) -> &Token {
+        // tokenize always ends with End, and pos never passes it.
+        &self.tokens[self.pos.min(self.tokens.len() - 1)]
+    }
+
+    fn bump(&mut self) -> Token {
+        let t = self.peek().clone();
+        if t.tok != Tok::End {
+            self.pos += 1;
+        }
+        t
+    }
+
+    /// End of the last consumed token.
+    pub fn last_end(&self) -> usize {
+        match self.pos {
+            0 => 0,
+            n => self.tokens[n - 1].range.end,
+        }
+    }
+
+    pub fn eat(&mut self, tok: Tok) -> bool {
+        if self.peek().tok == tok {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn eat_word(&mut self, word: &str) -> bool {
+        let t = self.peek();
+        if t.tok == Tok::Ident && t.text == word {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn expect(&mut self, tok: Tok, what: &str) -> Result<(), ConditionError> {
+        if self.eat(tok) {
+            Ok(())
+        } else {
+            Err(self.unexpected(what))
+        }
+    }
+
+    pub fn ident(&mut self, what: &str) -> Result<Subject, ConditionError> {
+        let t = self.peek();
+        if t.tok == Tok::Ident && !matches!(t.text.as_str(), "and" | "or" | "not") {
+            let t = self.bump();
+            Ok(Subject {
+                name: t.text,
+                range: t.range,
+            })
+        } else {
+            Err(self.unexpected(what))
+        }
+    }
+
+    pub fn cmp_op(&mut self) -> Option<(CmpOp, Range<usize>)> {
+        let t = self.peek();
+        let op = match (&t.tok, t.text.as_str()) {
+            (Tok::Op(op), _) => *op,
+            (Tok::Ident, "contains") => CmpOp::Contains,
+            (Tok::Ident, "starts_with") => CmpOp::StartsWith,
+            (Tok::Ident, "matches") => CmpOp::Matches,
+            _ => return None,
+        };
+        let t = self.bump();
+        Some((op, t.range))
+    }
+
+    /// A literal and how it was written.
+    pub fn literal(&mut self) -> Result<(Literal, String), ConditionError> {
+        let t = self.peek().clone();
+        let lit = match &t.tok {
+            Tok::Str(s) => Literal::Text(s.clone()),
+            Tok::Int(i) => Literal::Int(*i),
+            Tok::Ident if t.text == "true" => Literal::Bool(true),
+            Tok::Ident if t.text == "false" => Literal::Bool(false),
+            _ => return Err(self.unexpected("a value: a number, \"text\", true or false")),
+        };
+        self.bump();
+        Ok((lit, t.text))
+    }
+
+    fn unexpected(&self, what: &str) -> ConditionError {
+        let t = self.peek();
+        if t.tok == Tok::End {
+            error(
+                format!("expected {what}, but the condition ends"),
+                self.source.len()..self.source.len(),
+            )
+        } else {
+            error(
+                format!("expected {what}, found `{}`", t.text),
+                t.range.clone(),
+            )
+        }
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+fn tokenize(source: &str) -> Result<Vec<Token>, ConditionError> {
+    let mut tokens = Vec::new();
+    let mut chars = source.char_indices().peekable();
+    while let Some(&(start, c)) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let single = match c {
+            '.' => Some(Tok::Dot),
+            '(' => Some(Tok::LParen),
+            ')' => Some(Tok::RParen),
+            ',' => Some(Tok::Comma),
+            _ => None,
+        };
+        if let Some(tok) = single {
+            chars.next();
+            tokens.push(token(tok, source, start..start + 1));
+            continue;
+        }
+        if "=!<>".contains(c) {
+            chars.next();
+            let two = chars.peek().is_some_and(|&(_, n)| n == '=');
+            if two {
+                chars.next();
+            }
+            let op = match (c, two) {
+                ('=', true) => CmpOp::Eq,
+                ('!', true) => CmpOp::Ne,
+                ('<', false) => CmpOp::Lt,
+                ('<', true) => CmpOp::Le,
+                ('>', false) => CmpOp::Gt,
+                ('>', true) => CmpOp::Ge,
+                _ => {
+                    let end = start + if two { 2 } else { 1 };
+                    return Err(error(
+                        format!("`{}` is not an operator; use ==", &source[start..end]),
+                        start..end,
+                    ));
+                }
+            };
+            let end = start + if two { 2 } else { 1 };
+            tokens.push(token(Tok::Op(op), source, start..end));
+            continue;
+        }
+        if c == '"' {
+            chars.next();
+            let mut value = String::new();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    '\\' => match chars.next() {
+                        Some((_, e)) => value.push(e),
+                        None => break,
+                    },
+                    c => value.push(c),
+                }
+            }
+            let Some(end) = end else {
+                return Err(error("string is never closed", start..source.len()));
+            };
+            tokens.push(token(Tok::Str(value), source, start..end));
+            continue;
+        }
+        if is_word_char(c) {
+            let mut end = start;
+            while let Some(&(i, c)) = chars.peek() {
+                if !is_word_char(c) {
+                    break;
+                }
+                end = i + c.len_utf8();
+                chars.next();
+            }
+            let text = &source[start..end];
+            let tok = if text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+                match text.parse::<i64>() {
+                    Ok(i) => Tok::Int(i),
+                    Err(_) => Tok::Ident,
+                }
+            } else {
+                Tok::Ident
+            };
+            tokens.push(token(tok, source, start..end));
+            continue;
+        }
+        let end = start + c.len_utf8();
+        return Err(error(format!("unexpected character `{c}`"), start..end));
+    }
+    tokens.push(token(Tok::End, source, source.len()..source.len()));
+    Ok(tokens)
+}
+
+fn token(tok: Tok, source: &str, range: Range<usize>) -> Token {
+    Token {
+        tok,
+        text: source[range.clone()].to_string(),
+        range,
+    }
+}

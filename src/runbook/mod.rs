@@ -1,0 +1,54 @@
+//! Runbooks: the TOML format, loading with source spans, validation, templates,
+//! conditions and the printed plan. No I/O beyond reading the file.
+
+pub mod condition;
+mod lexer;
+mod load;
+pub mod model;
+pub mod plan;
+mod raw;
+pub mod roles;
+mod step;
+pub mod template;
+pub mod validate;
+
+use std::path::Path;
+
+pub use model::{Action, Expect, ExpectTest, MaxscaleAction, Note, NoteKind, Phase, Runbook, Step};
+pub use step::parse_duration;
+
+use crate::diag::{Diagnostics, ReadError, SourceFile};
+use crate::inventory::Inventory;
+
+/// A runbook with the file it came from.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub runbook: Runbook,
+    pub file: SourceFile,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunbookError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("{} has {} error(s)", .0.errors.first().map(|e| e.path.display().to_string()).unwrap_or_default(), .0.len())]
+    Invalid(Diagnostics),
+}
+
+/// Loads and validates a runbook, against an inventory when one is given: all errors, or
+/// the runbook.
+pub fn load_checked(path: &Path, inventory: Option<&Inventory>) -> Result<Loaded, RunbookError> {
+    let file = SourceFile::read(path)?;
+    check_text(file, inventory).map_err(RunbookError::Invalid)
+}
+
+/// Same, from text already read.
+pub fn check_text(file: SourceFile, inventory: Option<&Inventory>) -> Result<Loaded, Diagnostics> {
+    let (runbook, mut diags) = load::load(&file)?;
+    diags.extend(validate::validate(&runbook, &file, inventory));
+    if diags.is_empty() {
+        Ok(Loaded { runbook, file })
+    } else {
+        Err(diags)
+    }
+}

@@ -1,0 +1,212 @@
+//! The validated runbook: what the cockpit runs and `plan` prints.
+//!
+//! Built from the TOML by `load`; every string that came from the file keeps its byte
+//! span so later checks (against an inventory) can still point at the source.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::time::Duration;
+
+use super::condition::Condition;
+use super::template::Template;
+
+#[derive(Clone, Debug)]
+pub struct Runbook {
+    pub meta: Meta,
+    /// `[vars]`: name → value.
+    pub vars: BTreeMap<String, String>,
+    /// `[secrets]`: name → what it is. Values are never in the runbook.
+    pub secrets: BTreeMap<String, String>,
+    /// `[pins]`: alias → the live role it captures when the run begins.
+    pub pins: BTreeMap<String, Located<String>>,
+    pub phases: Vec<Phase>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Meta {
+    pub name: String,
+    pub description: Option<String>,
+    pub from_version: Option<String>,
+    pub to_version: Option<String>,
+    pub roles: Vec<Located<String>>,
+    pub servers: Vec<Located<String>>,
+    pub source: Option<String>,
+}
+
+/// A value and where it stands in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located<T> {
+    pub value: T,
+    pub span: Range<usize>,
+}
+
+impl<T> Located<T> {
+    pub fn new(value: T, span: Range<usize>) -> Self {
+        Self { value, span }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Phase {
+    pub id: String,
+    pub title: String,
+    pub why: Option<String>,
+    pub notes: Vec<Note>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoteKind {
+    Note,
+    Tip,
+    Warning,
+}
+
+impl NoteKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            NoteKind::Note => "NOTE",
+            NoteKind::Tip => "TIP",
+            NoteKind::Warning => "WARNING",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Note {
+    pub kind: NoteKind,
+    pub text: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub id: Located<String>,
+    pub title: String,
+    pub reference: Option<String>,
+    pub why: Option<String>,
+    /// A subject (role, pin, server name, `all`, `replicas`), if the kind needs one.
+    pub target: Option<Located<String>>,
+    pub notes: Vec<Note>,
+    pub destructive: bool,
+    pub rollback: Option<String>,
+    pub timeout: Duration,
+    pub gates: Vec<Condition>,
+    pub action: Action,
+}
+
+/// What a step does, by kind.
+#[derive(Clone, Debug)]
+pub enum Action {
+    Sql {
+        statements: Vec<Template>,
+        expect: Vec<Expect>,
+    },
+    Shell {
+        command: Template,
+        expect_exit: i32,
+    },
+    Maxscale(MaxscaleAction),
+    Wait {
+        until: Condition,
+        interval: Duration,
+    },
+    Check {
+        condition: Condition,
+    },
+    Manual {
+        instructions: String,
+        command: Option<Template>,
+    },
+    Note {
+        text: String,
+    },
+}
+
+impl Action {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Sql { .. } => "sql",
+            Action::Shell { .. } => "shell",
+            Action::Maxscale(_) => "maxscale",
+            Action::Wait { .. } => "wait",
+            Action::Check { .. } => "check",
+            Action::Manual { .. } => "manual",
+            Action::Note { .. } => "note",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerStateFlag {
+    Maintenance,
+    Drain,
+}
+
+impl ServerStateFlag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerStateFlag::Maintenance => "maintenance",
+            ServerStateFlag::Drain => "drain",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum MaxscaleAction {
+    Set {
+        server: Located<String>,
+        state: ServerStateFlag,
+        force: bool,
+    },
+    Clear {
+        server: Located<String>,
+        state: ServerStateFlag,
+    },
+    Switchover {
+        new_primary: Located<String>,
+        old_primary: Located<String>,
+    },
+}
+
+/// One check on the first row of an SQL step's last result set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expect {
+    pub column: String,
+    pub test: ExpectTest,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExpectTest {
+    Equals(String),
+    StartsWith(String),
+    Matches(String),
+    AtLeast(f64),
+    AtMost(f64),
+    NotEmpty,
+}
+
+impl std::fmt::Display for Expect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.column;
+        match &self.test {
+            ExpectTest::Equals(v) => write!(f, "{c} = {v:?}"),
+            ExpectTest::StartsWith(v) => write!(f, "{c} starts with {v:?}"),
+            ExpectTest::Matches(v) => write!(f, "{c} matches /{v}/"),
+            ExpectTest::AtLeast(v) => write!(f, "{c} ≥ {v}"),
+            ExpectTest::AtMost(v) => write!(f, "{c} ≤ {v}"),
+            ExpectTest::NotEmpty => write!(f, "{c} is not empty"),
+        }
+    }
+}
+
+impl Runbook {
+    pub fn steps(&self) -> impl Iterator<Item = (&Phase, &Step)> {
+        self.phases
+            .iter()
+            .flat_map(|p| p.steps.iter().map(move |s| (p, s)))
+    }
+
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps().map(|(_, s)| s).find(|s| s.id.value == id)
+    }
+}

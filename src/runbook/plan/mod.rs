@@ -1,0 +1,347 @@
+//! The fully resolved runbook for a change ticket: every command and statement with its
+//! values filled in, targets resolved to servers, gates spelled out, secrets as `****`.
+//!
+//! Resolution walks the runbook in order and follows each switchover, so a step after the
+//! switchover shows the server that will hold the role by then.
+
+mod render;
+
+use std::time::Duration;
+
+pub use render::{render_markdown, render_text};
+
+use super::Loaded;
+use super::model::{Action, MaxscaleAction, Note};
+use super::roles::RoleMap;
+use super::template::{Context, Escape, Reveal, ServerField, Template};
+use crate::inventory::{Inventory, Transport};
+
+/// What a ticket reader needs about one step.
+#[derive(Clone, Debug)]
+pub struct PlanStep {
+    pub number: String,
+    pub id: String,
+    pub title: String,
+    pub kind: &'static str,
+    pub reference: Option<String>,
+    pub why: Option<String>,
+    pub target: Option<String>,
+    pub gates: Vec<String>,
+    pub body: Vec<Block>,
+    pub notes: Vec<Note>,
+    pub destructive: bool,
+    pub rollback: Option<String>,
+    pub timeout: Option<Duration>,
+}
+
+/// A piece of a step's description.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Block {
+    /// Code to run, with its language (`sql`, `sh`, `http`) and where it runs.
+    Code {
+        lang: &'static str,
+        on: Option<String>,
+        text: String,
+    },
+    /// A labelled line, e.g. `expect: VERSION() starts with "11.4"`.
+    Line(&'static str, String),
+}
+
+#[derive(Clone, Debug)]
+pub struct PlanPhase {
+    pub number: usize,
+    pub id: String,
+    pub title: String,
+    pub why: Option<String>,
+    pub notes: Vec<Note>,
+    pub steps: Vec<PlanStep>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub name: String,
+    pub description: Option<String>,
+    pub versions: Option<String>,
+    pub source: Option<String>,
+    pub runbook_path: String,
+    pub inventory_path: String,
+    /// One line per server: name, initial role, addresses.
+    pub servers: Vec<String>,
+    pub pins: Vec<(String, String)>,
+    /// Secret name and where its value will come from (never the value).
+    pub secrets: Vec<(String, String)>,
+    pub phases: Vec<PlanPhase>,
+}
+
+/// Template values as `plan` sees them: the inventory, the simulated roles, no secrets.
+struct PlanContext<'a> {
+    loaded: &'a Loaded,
+    inv: &'a Inventory,
+    roles: &'a RoleMap,
+    target: Option<String>,
+}
+
+impl Context for PlanContext<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.inv
+            .vars
+            .get(name)
+            .or_else(|| self.loaded.runbook.vars.get(name))
+            .cloned()
+    }
+
+    fn secret(&self, _: &str) -> Option<String> {
+        None // plans never hold secrets; rendering masks them before asking
+    }
+
+    fn fact(&self, subject: &str, field: ServerField) -> Option<String> {
+        let name = match subject {
+            "target" => self.target.clone()?,
+            s => self.roles.resolve_one(s).ok()?,
+        };
+        let server = self.inv.server(&name)?;
+        Some(match field {
+            ServerField::Name => server.name.clone(),
+            ServerField::Host => server.mysql.host.clone(),
+            ServerField::Port => server.mysql.port.to_string(),
+            ServerField::MaxscaleName => server.maxscale_name.clone(),
+            ServerField::SshHost => match &server.transport {
+                Transport::Ssh(ssh) => ssh.host.clone(),
+                Transport::Local => "localhost".into(),
+            },
+        })
+    }
+}
+
+pub fn resolve(loaded: &Loaded, inv: &Inventory) -> Plan {
+    let rb = &loaded.runbook;
+    let mut roles = RoleMap::from_inventory(inv, &rb.pins);
+    let mut phases = Vec::new();
+    for (pi, phase) in rb.phases.iter().enumerate() {
+        let mut steps = Vec::new();
+        for (si, step) in phase.steps.iter().enumerate() {
+            let servers = step
+                .target
+                .as_ref()
+                .map(|t| roles.resolve(&t.value).unwrap_or_default())
+                .unwrap_or_default();
+            let mut body = Vec::new();
+            let render = |t: &Template, escape, target: Option<&String>| {
+                let ctx = PlanContext {
+                    loaded,
+                    inv,
+                    roles: &roles,
+                    target: target.cloned(),
+                };
+                t.render(&ctx, escape, Reveal::Masked)
+                    .unwrap_or_else(|e| format!("{}  ⚠ {e}", t.source))
+            };
+            // A step on several servers shows its text per server when it differs.
+            let per_server = |lang, escape, t: &Template, body: &mut Vec<Block>| {
+                let texts: Vec<(Option<String>, String)> = if servers.is_empty() {
+                    vec![(None, render(t, escape, None))]
+                } else {
+                    servers
+                        .iter()
+                        .map(|s| (Some(s.clone()), render(t, escape, Some(s))))
+                        .collect()
+                };
+                let same = texts.windows(2).all(|w| w[0].1 == w[1].1);
+                for (on, text) in texts.into_iter().take(if same { 1 } else { usize::MAX }) {
+                    let on = if same && servers.len() > 1 {
+                        Some(servers.join(", "))
+                    } else {
+                        on
+                    };
+                    body.push(Block::Code { lang, on, text });
+                }
+            };
+            match &step.action {
+                Action::Sql { statements, expect } => {
+                    for t in statements {
+                        per_server("sql", Escape::SqlString, t, &mut body);
+                    }
+                    for e in expect {
+                        body.push(Block::Line("expect", e.to_string()));
+                    }
+                }
+                Action::Shell {
+                    command,
+                    expect_exit,
+                } => {
+                    per_server("sh", Escape::Shell, command, &mut body);
+                    body.push(Block::Line("expect exit", expect_exit.to_string()));
+                }
+                Action::Maxscale(m) => {
+                    let (rest, maxctrl) = maxscale_call(m, &roles, inv);
+                    body.push(Block::Code {
+                        lang: "http",
+                        on: Some("MaxScale REST API".into()),
+                        text: rest,
+                    });
+                    body.push(Block::Line("maxctrl", maxctrl));
+                    if let MaxscaleAction::Switchover { new_primary, .. } = m
+                        && let Ok(new) = roles.resolve_one(&new_primary.value)
+                    {
+                        roles.switchover(&new);
+                    }
+                }
+                Action::Wait { until, interval } => {
+                    body.push(Block::Line("wait until", until.to_string()));
+                    body.push(Block::Line("poll every", format_duration(*interval)));
+                }
+                Action::Check { condition } => {
+                    body.push(Block::Line("must hold", condition.to_string()));
+                }
+                Action::Manual {
+                    instructions,
+                    command,
+                } => {
+                    body.push(Block::Line("by hand", instructions.clone()));
+                    if let Some(c) = command {
+                        per_server("sh", Escape::Shell, c, &mut body);
+                    }
+                }
+                Action::Note { text } => body.push(Block::Line("note", text.clone())),
+            }
+            let waits = matches!(step.action, Action::Manual { .. } | Action::Note { .. });
+            steps.push(PlanStep {
+                number: format!("{}.{}", pi + 1, si + 1),
+                id: step.id.value.clone(),
+                title: step.title.clone(),
+                kind: step.action.kind(),
+                reference: step.reference.clone(),
+                why: step.why.clone(),
+                target: step.target.as_ref().map(|t| roles.describe(&t.value)),
+                gates: step.gates.iter().map(|g| g.to_string()).collect(),
+                body,
+                notes: step.notes.clone(),
+                destructive: step.destructive,
+                rollback: step.rollback.clone(),
+                timeout: (!waits).then_some(step.timeout),
+            });
+        }
+        phases.push(PlanPhase {
+            number: pi + 1,
+            id: phase.id.clone(),
+            title: phase.title.clone(),
+            why: phase.why.clone(),
+            notes: phase.notes.clone(),
+            steps,
+        });
+    }
+    header(loaded, inv, phases)
+}
+
+fn header(loaded: &Loaded, inv: &Inventory, phases: Vec<PlanPhase>) -> Plan {
+    let rb = &loaded.runbook;
+    let initial = RoleMap::from_inventory(inv, &rb.pins);
+    let servers = inv
+        .servers
+        .iter()
+        .map(|s| {
+            let via = match &s.transport {
+                Transport::Ssh(ssh) => format!(
+                    "ssh {}@{}:{}",
+                    ssh.user.as_deref().unwrap_or("(ssh config)"),
+                    ssh.host,
+                    ssh.port.unwrap_or(22)
+                ),
+                Transport::Local => "local commands".into(),
+            };
+            format!(
+                "{} ({}) mysql {}:{} as {}, {}",
+                s.name,
+                s.role.as_str(),
+                s.mysql.host,
+                s.mysql.port,
+                s.mysql.user,
+                via
+            )
+        })
+        .collect();
+    let versions = match (&rb.meta.from_version, &rb.meta.to_version) {
+        (Some(f), Some(t)) => Some(format!("{f} → {t}")),
+        (Some(f), None) => Some(format!("from {f}")),
+        (None, Some(t)) => Some(format!("to {t}")),
+        (None, None) => None,
+    };
+    Plan {
+        name: rb.meta.name.clone(),
+        description: rb.meta.description.clone(),
+        versions,
+        source: rb.meta.source.clone(),
+        runbook_path: loaded.file.path.display().to_string(),
+        inventory_path: inv.file.path.display().to_string(),
+        servers,
+        pins: initial.pins.clone().into_iter().collect(),
+        secrets: rb
+            .secrets
+            .keys()
+            .map(|k| (k.clone(), inv.secret_source(k).to_string()))
+            .collect(),
+        phases,
+    }
+}
+
+/// The REST request and the maxctrl command a MaxScale step amounts to.
+fn maxscale_call(m: &MaxscaleAction, roles: &RoleMap, inv: &Inventory) -> (String, String) {
+    let name = |subject: &str| {
+        roles
+            .resolve_one(subject)
+            .ok()
+            .and_then(|s| inv.server(&s).map(|s| s.maxscale_name.clone()))
+            .unwrap_or_else(|| format!("<{subject}>"))
+    };
+    let monitor = inv
+        .maxscale
+        .as_ref()
+        .map_or("MariaDB-Monitor".to_string(), |m| m.monitor.clone());
+    match m {
+        MaxscaleAction::Set {
+            server,
+            state,
+            force,
+        } => {
+            let s = name(&server.value);
+            let force_q = if *force { "&force=yes" } else { "" };
+            let force_c = if *force { " --force" } else { "" };
+            (
+                format!("PUT /v1/servers/{s}/set?state={}{force_q}", state.as_str()),
+                format!("maxctrl set server {s} {}{force_c}", state.as_str()),
+            )
+        }
+        MaxscaleAction::Clear { server, state } => {
+            let s = name(&server.value);
+            (
+                format!("PUT /v1/servers/{s}/clear?state={}", state.as_str()),
+                format!("maxctrl clear server {s} {}", state.as_str()),
+            )
+        }
+        MaxscaleAction::Switchover {
+            new_primary,
+            old_primary,
+        } => {
+            let (new, old) = (name(&new_primary.value), name(&old_primary.value));
+            (
+                format!(
+                    "POST /v1/maxscale/modules/mariadbmon/async-switchover?{monitor}&{new}&{old}\nGET /v1/maxscale/modules/mariadbmon/fetch-cmd-result?{monitor}"
+                ),
+                format!("maxctrl call command mariadbmon switchover {monitor} {new} {old}"),
+            )
+        }
+    }
+}
+
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 3_600_000 == 0 && ms > 0 {
+        format!("{}h", ms / 3_600_000)
+    } else if ms % 60_000 == 0 && ms > 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}

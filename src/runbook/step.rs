@@ -1,0 +1,366 @@
+//! Turning a flat `RawStep` into a typed `Step`: which fields each kind takes, and the
+//! parsing of the conditions, templates and durations inside it.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::condition::Condition;
+use super::load::{Reader, content_start, located};
+use super::model::{Action, Expect, ExpectTest, MaxscaleAction, ServerStateFlag, Step};
+use super::raw::{RawExpect, RawStep, Texts};
+use super::template::Template;
+
+/// Fields each kind accepts besides the common ones, and the one it requires.
+const KINDS: [(&str, &[&str], &str); 7] = [
+    ("sql", &["sql", "expect"], "sql"),
+    ("shell", &["command", "expect_exit"], "command"),
+    (
+        "maxscale",
+        &[
+            "action",
+            "server",
+            "state",
+            "force",
+            "new_primary",
+            "old_primary",
+        ],
+        "action",
+    ),
+    ("wait", &["until", "interval"], "until"),
+    ("check", &["condition"], "condition"),
+    ("manual", &["instructions", "command"], "instructions"),
+    ("note", &["text"], "text"),
+];
+
+pub fn default_timeout(kind: &str) -> Duration {
+    match kind {
+        "shell" => Duration::from_secs(30 * 60),
+        "wait" => Duration::from_secs(5 * 60),
+        _ => Duration::from_secs(60),
+    }
+}
+
+pub(super) fn convert_step(r: &mut Reader<'_>, mut raw: RawStep) -> Option<Step> {
+    let before = r.diags.len();
+    let kind = raw.kind.get_ref().clone();
+    let Some((_, allowed, required)) = KINDS.iter().find(|(k, _, _)| *k == kind) else {
+        let names: Vec<&str> = KINDS.iter().map(|(k, _, _)| *k).collect();
+        r.error(
+            raw.kind.span(),
+            format!("unknown step kind `{kind}`"),
+            Some(format!("expected one of: {}", names.join(", "))),
+        );
+        return None;
+    };
+    let id = raw.id.get_ref();
+    let id_ok = id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
+    if !id_ok {
+        r.error(
+            raw.id.span(),
+            format!("invalid step id `{id}`"),
+            Some("ids are lowercase letters, digits, `_`, `.` and `-`".into()),
+        );
+    }
+    let fields = raw.specific_fields();
+    for (name, span) in &fields {
+        if !allowed.contains(name) {
+            r.error(
+                span.clone(),
+                format!("`{name}` is not a field of a {kind} step"),
+                Some(format!("a {kind} step takes: {}", allowed.join(", "))),
+            );
+        }
+    }
+    if !fields.iter().any(|(n, _)| n == required) {
+        r.error(
+            raw.kind.span(),
+            format!("a {kind} step needs `{required}`"),
+            None,
+        );
+        return None;
+    }
+    if matches!(kind.as_str(), "sql" | "shell") && raw.target.is_none() {
+        r.error(
+            raw.id.span(),
+            format!("a {kind} step needs a `target`"),
+            Some("a role (primary, replica), a pin, a server name, or all".into()),
+        );
+    }
+    let timeout = match &raw.timeout {
+        Some(t) => duration(r, t).unwrap_or_else(|| default_timeout(&kind)),
+        None => default_timeout(&kind),
+    };
+    let gates = raw.gates.iter().filter_map(|g| condition(r, g)).collect();
+    let notes = r.notes(std::mem::take(&mut raw.notes));
+    let action = action(r, &kind, &mut raw)?;
+    if r.diags.len() > before {
+        return None;
+    }
+    Some(Step {
+        id: located(raw.id),
+        title: raw.title,
+        reference: raw.reference,
+        why: raw.why,
+        target: raw.target.map(located),
+        notes,
+        destructive: raw.destructive,
+        rollback: raw.rollback,
+        timeout,
+        gates,
+        action,
+    })
+}
+
+fn action(r: &mut Reader<'_>, kind: &str, raw: &mut RawStep) -> Option<Action> {
+    Some(match kind {
+        "sql" => Action::Sql {
+            statements: templates(r, raw.sql.take()?),
+            expect: raw
+                .expect
+                .take()
+                .map(|e| {
+                    e.into_inner()
+                        .into_iter()
+                        .filter_map(|x| expectation(r, x))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+        "shell" => Action::Shell {
+            command: joined_template(r, raw.command.take()?)?,
+            expect_exit: raw.expect_exit.as_ref().map_or(0, |e| *e.get_ref()),
+        },
+        "maxscale" => Action::Maxscale(maxscale(r, raw)?),
+        "wait" => Action::Wait {
+            until: condition(r, raw.until.as_ref()?)?,
+            interval: match &raw.interval {
+                Some(i) => duration(r, i)?,
+                None => Duration::from_secs(1),
+            },
+        },
+        "check" => Action::Check {
+            condition: condition(r, raw.condition.as_ref()?)?,
+        },
+        "manual" => Action::Manual {
+            instructions: raw.instructions.take()?.into_inner(),
+            command: match raw.command.take() {
+                Some(c) => Some(joined_template(r, c)?),
+                None => None,
+            },
+        },
+        _ => Action::Note {
+            text: raw.text.take()?.into_inner(),
+        },
+    })
+}
+
+fn maxscale(r: &mut Reader<'_>, m: &mut RawStep) -> Option<MaxscaleAction> {
+    let action = m.action.take()?;
+    let need = |r: &mut Reader<'_>, f: Option<Spanned<String>>, name: &str| match f {
+        Some(v) => Some(located(v)),
+        None => {
+            r.error(
+                action.span(),
+                format!("a maxscale `{}` step needs `{name}`", action.get_ref()),
+                None,
+            );
+            None
+        }
+    };
+    let state = |r: &mut Reader<'_>, s: Option<Spanned<String>>| {
+        let s = s?;
+        match s.get_ref().as_str() {
+            "maintenance" => Some(ServerStateFlag::Maintenance),
+            "drain" => Some(ServerStateFlag::Drain),
+            other => {
+                r.error(
+                    s.span(),
+                    format!("unknown server state `{other}`"),
+                    Some("expected maintenance or drain".into()),
+                );
+                None
+            }
+        }
+    };
+    match action.get_ref().as_str() {
+        "set" | "clear" => {
+            let server = need(r, m.server.take(), "server");
+            let st = match m.state.take() {
+                Some(s) => state(r, Some(s)),
+                None => Some(ServerStateFlag::Maintenance),
+            };
+            let (server, st) = (server?, st?);
+            Some(if action.get_ref() == "set" {
+                MaxscaleAction::Set {
+                    server,
+                    state: st,
+                    force: m.force.as_ref().is_some_and(|f| *f.get_ref()),
+                }
+            } else {
+                MaxscaleAction::Clear { server, state: st }
+            })
+        }
+        "switchover" => {
+            let new_primary = need(r, m.new_primary.take(), "new_primary");
+            let old_primary = need(r, m.old_primary.take(), "old_primary");
+            Some(MaxscaleAction::Switchover {
+                new_primary: new_primary?,
+                old_primary: old_primary?,
+            })
+        }
+        other => {
+            r.error(
+                action.span(),
+                format!("unknown maxscale action `{other}`"),
+                Some("expected set, clear or switchover".into()),
+            );
+            None
+        }
+    }
+}
+
+fn expectation(r: &mut Reader<'_>, e: Spanned<RawExpect>) -> Option<Expect> {
+    let span = e.span();
+    let e = e.into_inner();
+    let mut tests = Vec::new();
+    if let Some(v) = e.equals {
+        tests.push(ExpectTest::Equals(v));
+    }
+    if let Some(v) = e.starts_with {
+        tests.push(ExpectTest::StartsWith(v));
+    }
+    if let Some(v) = e.matches {
+        if let Err(err) = regex::Regex::new(&v) {
+            r.error(
+                span.clone(),
+                format!("invalid regular expression: {err}"),
+                None,
+            );
+        }
+        tests.push(ExpectTest::Matches(v));
+    }
+    if let Some(v) = e.at_least {
+        tests.push(ExpectTest::AtLeast(v));
+    }
+    if let Some(v) = e.at_most {
+        tests.push(ExpectTest::AtMost(v));
+    }
+    if e.not_empty == Some(true) {
+        tests.push(ExpectTest::NotEmpty);
+    }
+    if tests.len() != 1 {
+        r.error(
+            span,
+            format!(
+                "an expect item needs exactly one test, found {}",
+                tests.len()
+            ),
+            Some("one of: equals, starts_with, matches, at_least, at_most, not_empty".into()),
+        );
+        return None;
+    }
+    Some(Expect {
+        column: e.column,
+        test: tests.remove(0),
+    })
+}
+
+pub(super) fn condition(r: &mut Reader<'_>, s: &Spanned<String>) -> Option<Condition> {
+    let span = s.span();
+    match Condition::parse(s.get_ref(), span.clone()) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            let at = content_start(r.file, &span);
+            r.error(
+                shift(&e.range, at),
+                format!("condition: {}", e.message),
+                None,
+            );
+            None
+        }
+    }
+}
+
+fn template(r: &mut Reader<'_>, s: &Spanned<String>) -> Option<Template> {
+    match Template::parse(s.get_ref()) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let at = content_start(r.file, &s.span());
+            r.error(
+                shift(&e.range, at),
+                format!("template: {}", e.message),
+                None,
+            );
+            None
+        }
+    }
+}
+
+fn templates(r: &mut Reader<'_>, texts: Spanned<Texts>) -> Vec<Template> {
+    let span = texts.span();
+    match texts.into_inner() {
+        Texts::One(s) => template(r, &Spanned::new(span, s)).into_iter().collect(),
+        Texts::Many(items) => items.iter().filter_map(|s| template(r, s)).collect(),
+    }
+}
+
+/// A command given as an array is one script, a line per item.
+fn joined_template(r: &mut Reader<'_>, texts: Spanned<Texts>) -> Option<Template> {
+    let parts = templates(r, texts);
+    let source: Vec<&str> = parts.iter().map(|t| t.source.as_str()).collect();
+    Template::parse(&source.join("\n")).ok()
+}
+
+fn shift(range: &Range<usize>, by: usize) -> Range<usize> {
+    range.start + by..range.end + by
+}
+
+fn duration(r: &mut Reader<'_>, s: &Spanned<String>) -> Option<Duration> {
+    match parse_duration(s.get_ref()) {
+        Some(d) => Some(d),
+        None => {
+            r.error(
+                s.span(),
+                format!("`{}` is not a duration", s.get_ref()),
+                Some("write e.g. 500ms, 30s, 5m, 1h or 1m30s".into()),
+            );
+            None
+        }
+    }
+}
+
+/// `500ms`, `30s`, `5m`, `1h`, `1m30s`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        if digits == 0 {
+            return None;
+        }
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n * 60),
+            "h" => Duration::from_secs(n * 3600),
+            _ => return None,
+        };
+        total += unit;
+        rest = &rest[unit_len..];
+    }
+    Some(total)
+}

@@ -1,0 +1,268 @@
+//! Checks that need more than one step's view: names of servers, roles, pins, vars,
+//! secrets and steps, with or without an inventory. Nothing here connects anywhere.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use super::condition::Condition;
+use super::load::content_start;
+use super::model::{Action, MaxscaleAction, Runbook, Step};
+use super::template::{Reference, Template};
+use crate::diag::{Diagnostics, SourceError, SourceFile};
+use crate::inventory::{Inventory, Role};
+
+/// Live roles: resolved from what MaxScale and the servers report when a step runs.
+pub const LIVE_ROLES: [&str; 2] = ["primary", "replica"];
+/// Subjects that name several servers; not valid where one server is needed.
+pub const GROUPS: [&str; 2] = ["replicas", "all"];
+
+pub fn validate(
+    runbook: &Runbook,
+    file: &SourceFile,
+    inventory: Option<&Inventory>,
+) -> Diagnostics {
+    let mut v = Validator {
+        runbook,
+        file,
+        inventory,
+        diags: Diagnostics::default(),
+        done: HashSet::new(),
+    };
+    v.meta();
+    for (_, step) in runbook.steps() {
+        v.step(step);
+        v.done.insert(step.id.value.clone());
+    }
+    v.diags
+}
+
+struct Validator<'a> {
+    runbook: &'a Runbook,
+    file: &'a SourceFile,
+    inventory: Option<&'a Inventory>,
+    diags: Diagnostics,
+    /// Steps before the one being checked, for `succeeded(…)`.
+    done: HashSet<String>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Want {
+    OneServer,
+    AnyServers,
+}
+
+impl Validator<'_> {
+    fn error(&mut self, span: Range<usize>, message: String, help: Option<String>) {
+        let mut e = SourceError::new(self.file, span, message);
+        if let Some(h) = help {
+            e = e.help(h);
+        }
+        self.diags.push(e);
+    }
+
+    fn meta(&mut self) {
+        for pin in self.runbook.pins.values() {
+            if !LIVE_ROLES.contains(&pin.value.as_str()) {
+                self.error(
+                    pin.span.clone(),
+                    format!("a pin captures a live role, not `{}`", pin.value),
+                    Some("write primary or replica".into()),
+                );
+            }
+        }
+        let Some(inv) = self.inventory else { return };
+        for role in &self.runbook.meta.roles {
+            let wanted = match role.value.as_str() {
+                "primary" => Role::Primary,
+                "replica" => Role::Replica,
+                other => {
+                    self.error(
+                        role.span.clone(),
+                        format!("unknown role `{other}`"),
+                        Some("roles are primary and replica".into()),
+                    );
+                    continue;
+                }
+            };
+            if !inv.servers.iter().any(|s| s.role == wanted) {
+                self.error(
+                    role.span.clone(),
+                    format!(
+                        "the runbook needs a {} but inventory {} has none",
+                        role.value,
+                        inv.file.path.display()
+                    ),
+                    None,
+                );
+            }
+        }
+        for server in &self.runbook.meta.servers {
+            if inv.server(&server.value).is_none() {
+                self.error(
+                    server.span.clone(),
+                    format!("server `{}` is not in the inventory", server.value),
+                    Some(format!(
+                        "the inventory has: {}",
+                        self.server_names().join(", ")
+                    )),
+                );
+            }
+        }
+    }
+
+    fn server_names(&self) -> Vec<String> {
+        match self.inventory {
+            Some(inv) => inv.servers.iter().map(|s| s.name.clone()).collect(),
+            None => self
+                .runbook
+                .meta
+                .servers
+                .iter()
+                .map(|s| s.value.clone())
+                .collect(),
+        }
+    }
+
+    /// Is `name` a subject this runbook and inventory know?
+    fn subject(&mut self, name: &str, span: Range<usize>, want: Want) {
+        if GROUPS.contains(&name) {
+            if want == Want::OneServer {
+                self.error(
+                    span,
+                    format!("`{name}` names several servers; one is needed here"),
+                    Some("use primary, replica, a pin or a server name".into()),
+                );
+            }
+            return;
+        }
+        let known = LIVE_ROLES.contains(&name)
+            || self.runbook.pins.contains_key(name)
+            || self.server_names().iter().any(|s| s == name);
+        if !known {
+            let mut options: Vec<String> = LIVE_ROLES.iter().map(|s| s.to_string()).collect();
+            options.extend(self.runbook.pins.keys().cloned());
+            options.extend(self.server_names());
+            let help = if self.inventory.is_none() {
+                "servers named directly must be listed in [runbook] servers".to_string()
+            } else {
+                format!("known: {}", options.join(", "))
+            };
+            self.error(span, format!("unknown target `{name}`"), Some(help));
+        }
+    }
+
+    fn step(&mut self, step: &Step) {
+        if let Some(t) = &step.target {
+            self.subject(&t.value, t.span.clone(), Want::AnyServers);
+        }
+        for gate in &step.gates {
+            self.condition(gate);
+        }
+        match &step.action {
+            Action::Sql { statements, .. } => {
+                for t in statements {
+                    self.template(t, step);
+                }
+            }
+            Action::Shell { command, .. } => self.template(command, step),
+            Action::Manual {
+                command: Some(c), ..
+            } => self.template(c, step),
+            Action::Maxscale(m) => {
+                let servers = match m {
+                    MaxscaleAction::Set { server, .. } | MaxscaleAction::Clear { server, .. } => {
+                        vec![server]
+                    }
+                    MaxscaleAction::Switchover {
+                        new_primary,
+                        old_primary,
+                    } => vec![new_primary, old_primary],
+                };
+                for s in servers {
+                    self.subject(&s.value, s.span.clone(), Want::OneServer);
+                }
+            }
+            Action::Wait { until, .. } => self.condition(until),
+            Action::Check { condition } => self.condition(condition),
+            Action::Manual { .. } | Action::Note { .. } => {}
+        }
+    }
+
+    fn condition(&mut self, c: &Condition) {
+        let at = content_start(self.file, &c.span);
+        for s in c.subjects() {
+            self.subject(
+                &s.name,
+                at + s.range.start..at + s.range.end,
+                Want::AnyServers,
+            );
+        }
+        for s in c.step_refs() {
+            let span = at + s.range.start..at + s.range.end;
+            if self.done.contains(&s.name) {
+                continue;
+            }
+            if self.runbook.step(&s.name).is_some() {
+                self.error(
+                    span,
+                    format!("`succeeded({})` names a step that comes later", s.name),
+                    Some("a gate can only wait for steps before it".into()),
+                );
+            } else {
+                self.error(span, format!("no step has id `{}`", s.name), None);
+            }
+        }
+    }
+
+    /// Templates keep no file span of their own; find the text in the file.
+    fn template(&mut self, t: &Template, step: &Step) {
+        for (r, range) in t.references() {
+            let span = self.locate(&t.source[range.clone()], step);
+            match r {
+                Reference::Var(name) => {
+                    let defined = self.runbook.vars.contains_key(name)
+                        || self.inventory.is_some_and(|i| i.vars.contains_key(name));
+                    if !defined {
+                        self.error(
+                            span,
+                            format!("undefined variable `vars.{name}`"),
+                            Some(format!("define it in [vars]: {name} = \"…\"")),
+                        );
+                    }
+                }
+                Reference::Secret(name) => {
+                    if !self.runbook.secrets.contains_key(name) {
+                        self.error(
+                            span,
+                            format!("undefined secret `secret.{name}`"),
+                            Some(format!(
+                                "declare it in [secrets]: {name} = \"what it is\" (the value comes from the inventory's source)"
+                            )),
+                        );
+                    }
+                }
+                Reference::Fact { subject, .. } if subject == "target" => {
+                    if step.target.is_none() {
+                        self.error(
+                            span,
+                            "`target` is used but the step has no target".into(),
+                            None,
+                        );
+                    }
+                }
+                Reference::Fact { subject, .. } => {
+                    self.subject(subject, span, Want::OneServer);
+                }
+            }
+        }
+    }
+
+    /// The place of a template excerpt in the file: after the step id, its first occurrence.
+    fn locate(&self, needle: &str, step: &Step) -> Range<usize> {
+        let from = step.id.span.start;
+        match self.file.text[from..].find(needle) {
+            Some(i) => from + i..from + i + needle.len(),
+            None => step.id.span.clone(),
+        }
+    }
+}
