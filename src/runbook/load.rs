@@ -121,13 +121,22 @@ impl Reader<'_> {
                     own.insert(k, v);
                 }
             }
-            let Some(raw) = self.de::<RawPhase>(Spanned::new(span.clone(), DeValue::Table(own)))
-            else {
-                continue;
-            };
+            let raw = self.de::<RawPhase>(Spanned::new(span.clone(), DeValue::Table(own)));
+            // A phase with a bad field still has its steps read, so that gates naming them
+            // do not report them missing.
             let steps = match steps {
                 Some(v) => self.steps(v),
                 None => Vec::new(),
+            };
+            let Some(raw) = raw else {
+                phases.push(Phase {
+                    id: String::new(),
+                    title: String::new(),
+                    why: None,
+                    notes: Vec::new(),
+                    steps,
+                });
+                continue;
             };
             phases.push(Phase {
                 id: raw.id.into_inner(),

@@ -1,0 +1,198 @@
+//! Each class of runbook mistake is reported with its message at the right line and column.
+
+use std::path::Path;
+
+use flightdeck::diag::{Diagnostics, SourceFile};
+use flightdeck::inventory::{self, Inventory};
+use flightdeck::runbook::check_text;
+
+const INVENTORY: &str = r#"
+[maxscale]
+url = "http://127.0.0.1:8989"
+
+[[server]]
+name = "db1"
+role = "primary"
+mysql = { host = "127.0.0.1", port = 3306 }
+transport = "local"
+
+[[server]]
+name = "db2"
+role = "replica"
+mysql = { host = "127.0.0.1", port = 3307 }
+transport = "local"
+"#;
+
+/// A valid runbook with one step; tests splice a mistake into `{STEP}`.
+const TEMPLATE: &str = r#"[runbook]
+name = "t"
+roles = ["primary", "replica"]
+
+[vars]
+dir = "/backup"
+
+[secrets]
+pw = "replication password"
+
+[[phase]]
+id = "p1"
+title = "one"
+
+[[phase.step]]
+id = "first"
+title = "first"
+kind = "note"
+text = "hello"
+
+[[phase.step]]
+{STEP}
+"#;
+
+fn inventory() -> Inventory {
+    inventory::parse(Path::new("inv.toml"), INVENTORY).expect("test inventory is valid")
+}
+
+fn errors(step: &str) -> Diagnostics {
+    let text = TEMPLATE.replace("{STEP}", step);
+    match check_text(SourceFile::new("rb.toml", text), Some(&inventory())) {
+        Ok(_) => panic!("expected errors for:\n{step}"),
+        Err(d) => d,
+    }
+}
+
+/// The only error, as (message, line, column).
+fn only_error(step: &str) -> (String, usize, usize) {
+    let d = errors(step);
+    assert_eq!(d.len(), 1, "expected one error, got: {d}");
+    let e = &d.errors[0];
+    (e.message.clone(), e.line, e.column)
+}
+
+// The spliced step starts on line 22.
+
+#[test]
+fn a_valid_step_passes() {
+    let text = TEMPLATE.replace(
+        "{STEP}",
+        "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"replica\"\nsql = \"SELECT 1\"",
+    );
+    check_text(SourceFile::new("rb.toml", text), Some(&inventory())).expect("valid");
+}
+
+#[test]
+fn misspelled_field() {
+    let (msg, line, col) = only_error("id = \"s\"\ntitle = \"t\"\nkind = \"note\"\ntxet = \"x\"");
+    assert!(msg.starts_with("unknown field `txet`"), "{msg}");
+    assert_eq!((line, col), (25, 1));
+}
+
+#[test]
+fn unknown_step_kind() {
+    let (msg, line, col) =
+        only_error("id = \"s\"\ntitle = \"t\"\nkind = \"shel\"\ncommand = \"ls\"");
+    assert_eq!(msg, "unknown step kind `shel`");
+    assert_eq!((line, col), (24, 8));
+}
+
+#[test]
+fn field_of_another_kind() {
+    let (msg, line, col) = only_error(
+        "id = \"s\"\ntitle = \"t\"\nkind = \"shell\"\ntarget = \"db1\"\ncommand = \"ls\"\nsql = \"SELECT 1\"",
+    );
+    assert_eq!(msg, "`sql` is not a field of a shell step");
+    assert_eq!((line, col), (27, 7));
+}
+
+#[test]
+fn duplicate_step_id() {
+    let (msg, line, col) =
+        only_error("id = \"first\"\ntitle = \"t\"\nkind = \"note\"\ntext = \"x\"");
+    assert_eq!(msg, "duplicate step id `first`");
+    assert_eq!((line, col), (22, 6));
+}
+
+#[test]
+fn target_missing_from_inventory() {
+    let (msg, line, col) = only_error(
+        "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"db9\"\nsql = \"SELECT 1\"",
+    );
+    assert_eq!(msg, "unknown target `db9`");
+    assert_eq!((line, col), (25, 10));
+}
+
+#[test]
+fn undefined_variable() {
+    let (msg, line, col) = only_error(
+        "id = \"s\"\ntitle = \"t\"\nkind = \"shell\"\ntarget = \"db1\"\ncommand = \"ls {{ vars.dri }}\"",
+    );
+    assert_eq!(msg, "undefined variable `vars.dri`");
+    assert_eq!((line, col), (26, 15));
+}
+
+#[test]
+fn undefined_secret() {
+    let (msg, line, col) = only_error(
+        "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"db2\"\nsql = \"SET @p = '{{ secret.pass }}'\"",
+    );
+    assert_eq!(msg, "undefined secret `secret.pass`");
+    assert_eq!((line, col), (26, 18));
+}
+
+#[test]
+fn condition_that_does_not_parse() {
+    let (msg, line, col) = only_error(
+        "id = \"s\"\ntitle = \"t\"\nkind = \"wait\"\nuntil = \"replica.io_running and replica.lag < 1\"",
+    );
+    assert!(msg.starts_with("condition: unknown fact `lag`"), "{msg}");
+    assert_eq!((line, col), (25, 41));
+}
+
+#[test]
+fn gate_waiting_for_a_later_or_missing_step() {
+    let (msg, line, col) = only_error(
+        "id = \"s\"\ntitle = \"t\"\nkind = \"note\"\ntext = \"x\"\ngates = [\"succeeded(backup)\"]",
+    );
+    assert_eq!(msg, "no step has id `backup`");
+    assert_eq!((line, col), (26, 21));
+}
+
+#[test]
+fn maxscale_on_a_group() {
+    let (msg, line, col) = only_error(
+        "id = \"s\"\ntitle = \"t\"\nkind = \"maxscale\"\naction = \"set\"\nserver = \"replicas\"",
+    );
+    assert_eq!(msg, "`replicas` names several servers; one is needed here");
+    assert_eq!((line, col), (26, 10));
+}
+
+#[test]
+fn toml_syntax_error() {
+    let (msg, line, col) = only_error("id = \"s\ntitle = \"t\"");
+    assert!(msg.contains("string"), "{msg}");
+    assert_eq!(line, 22);
+    assert!(col > 1);
+}
+
+#[test]
+fn all_errors_are_reported_not_just_the_first() {
+    let d = errors(
+        "id = \"s\"\ntitle = \"t\"\nkind = \"shell\"\ntarget = \"db7\"\ncommand = \"echo {{ vars.x }} {{ secret.y }}\"",
+    );
+    let messages: Vec<&str> = d.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "unknown target `db7`",
+            "undefined variable `vars.x`",
+            "undefined secret `secret.y`"
+        ]
+    );
+}
+
+#[test]
+fn inventory_errors_name_their_place() {
+    let text = INVENTORY.replace("role = \"replica\"", "role = \"replika\"");
+    let d = inventory::parse(Path::new("inv.toml"), &text).unwrap_err();
+    assert_eq!(d.errors[0].message, "unknown role `replika`");
+    assert_eq!((d.errors[0].line, d.errors[0].column), (13, 8));
+}
