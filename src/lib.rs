@@ -8,4 +8,5 @@ pub mod diag;
 pub mod inventory;
 pub mod lab;
 pub mod maxscale;
+pub mod poll;
 pub mod runbook;

@@ -2,6 +2,7 @@
 //! conditions and the printed plan. No I/O beyond reading the file.
 
 pub mod condition;
+pub mod eval;
 mod lexer;
 mod load;
 pub mod model;

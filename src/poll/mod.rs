@@ -1,0 +1,8 @@
+//! Pollers: long-lived tasks that watch servers and MaxScale and publish owned snapshots
+//! on `watch` channels. No UI code here.
+
+pub mod gtid;
+pub mod snapshot;
+
+pub use gtid::{Gtid, GtidPos};
+pub use snapshot::{IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};

@@ -1,0 +1,154 @@
+//! What a poller publishes: owned snapshots, each with when it was taken and why the last
+//! poll failed, if it did. Panes and gates read these; nothing here does I/O.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use super::gtid::GtidPos;
+
+/// A replica IO thread's state as MariaDB reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoState {
+    Yes,
+    No,
+    Connecting,
+}
+
+impl IoState {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "Yes" => IoState::Yes,
+            "Connecting" | "Preparing" => IoState::Connecting,
+            _ => IoState::No,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IoState::Yes => "Yes",
+            IoState::No => "No",
+            IoState::Connecting => "Connecting",
+        }
+    }
+}
+
+/// One replication connection of a replica (`SHOW ALL SLAVES STATUS` row).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplicaStatus {
+    /// Empty for the default connection.
+    pub connection_name: String,
+    pub master_host: String,
+    pub master_port: u16,
+    pub io: IoState,
+    pub sql_running: bool,
+    /// `None` when MariaDB reports NULL (SQL thread stopped or IO not connected).
+    pub seconds_behind: Option<u64>,
+    pub gtid_io_pos: GtidPos,
+    pub using_gtid: String,
+    pub last_io_errno: u32,
+    pub last_io_error: String,
+    pub last_sql_errno: u32,
+    pub last_sql_error: String,
+    pub sql_state: String,
+}
+
+impl ReplicaStatus {
+    pub fn healthy(&self) -> bool {
+        self.io == IoState::Yes && self.sql_running
+    }
+
+    /// The error to show, SQL first (it stops apply), with its errno.
+    pub fn last_error(&self) -> Option<String> {
+        if !self.last_sql_error.is_empty() {
+            Some(format!(
+                "SQL {}: {}",
+                self.last_sql_errno, self.last_sql_error
+            ))
+        } else if !self.last_io_error.is_empty() {
+            Some(format!("IO {}: {}", self.last_io_errno, self.last_io_error))
+        } else {
+            None
+        }
+    }
+}
+
+/// What one server said in one poll cycle.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServerInfo {
+    pub version: String,
+    pub server_id: u32,
+    pub read_only: bool,
+    pub log_bin: bool,
+    pub binlog_format: String,
+    pub gtid_current_pos: GtidPos,
+    pub gtid_binlog_pos: GtidPos,
+    pub gtid_slave_pos: GtidPos,
+    pub replicas: Vec<ReplicaStatus>,
+    /// Semi-sync and parallel replication settings worth showing, as (name, value).
+    pub settings: Vec<(String, String)>,
+    /// Heartbeat lag read from a pt-heartbeat compatible table, when there is one.
+    pub heartbeat_lag: Option<Duration>,
+}
+
+/// Why the last poll failed, in words for a pane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PollError {
+    /// Could not connect: down, refused, or timed out.
+    Unreachable(String),
+    /// Connected but the login was refused.
+    AccessDenied(String),
+    /// A query failed.
+    Query(String),
+}
+
+impl std::fmt::Display for PollError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PollError::Unreachable(e) => write!(f, "unreachable: {e}"),
+            PollError::AccessDenied(e) => write!(f, "access denied: {e}"),
+            PollError::Query(e) => write!(f, "query failed: {e}"),
+        }
+    }
+}
+
+/// The latest state of one server, as published on its `watch` channel.
+#[derive(Clone, Debug)]
+pub struct ServerSnapshot {
+    pub server: String,
+    /// When the last poll finished (successful or not).
+    pub taken_at: Instant,
+    pub wall_time: SystemTime,
+    /// The last successful answer; kept while the server is down, but then not live.
+    pub info: Option<ServerInfo>,
+    /// Set when the last poll failed.
+    pub error: Option<PollError>,
+}
+
+impl ServerSnapshot {
+    pub fn pending(server: &str) -> Self {
+        Self {
+            server: server.to_string(),
+            taken_at: Instant::now(),
+            wall_time: SystemTime::now(),
+            info: None,
+            error: None,
+        }
+    }
+
+    /// Live facts: the last answer, only if the last poll succeeded.
+    pub fn live(&self) -> Option<&ServerInfo> {
+        if self.error.is_none() {
+            self.info.as_ref()
+        } else {
+            None
+        }
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.error.is_none() && self.info.is_some()
+    }
+
+    /// Stale when nothing new arrived for three poll intervals.
+    pub fn is_stale(&self, now: Instant, interval: Duration) -> bool {
+        now.saturating_duration_since(self.taken_at) > interval * 3
+    }
+}
