@@ -196,3 +196,21 @@ fn inventory_errors_name_their_place() {
     assert_eq!(d.errors[0].message, "unknown role `replika`");
     assert_eq!((d.errors[0].line, d.errors[0].column), (13, 8));
 }
+
+#[test]
+fn conditions_fill_in_vars_and_name_undefined_ones() {
+    let step = "id = \"s\"\ntitle = \"t\"\nkind = \"check\"\ncondition = \"db1.version starts_with \\\"{{ vars.dir }}\\\"\"";
+    let text = TEMPLATE.replace("{STEP}", step);
+    let loaded = check_text(SourceFile::new("rb.toml", text), Some(&inventory())).expect("valid");
+    let step = loaded.runbook.step("s").expect("step");
+    let flightdeck::runbook::Action::Check { condition } = &step.action else {
+        panic!("a check step")
+    };
+    assert_eq!(condition.source, "db1.version starts_with \"/backup\"");
+
+    let (msg, line, col) = only_error(
+        "id = \"s\"\ntitle = \"t\"\nkind = \"check\"\ncondition = \"db1.version == \\\"{{ vars.to_version }}\\\"\"",
+    );
+    assert_eq!(msg, "undefined variable `vars.to_version`");
+    assert_eq!((line, col), (25, 30));
+}

@@ -3,7 +3,7 @@
 //! The document is parsed once into a spanned tree; each top-level table, each phase and
 //! each step is then deserialized on its own, so one bad step does not hide the others.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use serde::de::DeserializeOwned;
@@ -21,13 +21,18 @@ const TOP_LEVEL: [&str; 5] = ["runbook", "vars", "secrets", "pins", "phase"];
 ///
 /// Only a TOML syntax error stops it early; otherwise a bad step is left out of the model
 /// and reported, so that validation can still look at the rest.
-pub fn load(file: &SourceFile) -> Result<(Runbook, Diagnostics), Diagnostics> {
+/// `overrides` are the inventory's `[vars]`, which win over the runbook's own.
+pub fn load(
+    file: &SourceFile,
+    overrides: &BTreeMap<String, String>,
+) -> Result<(Runbook, Diagnostics), Diagnostics> {
     // A recovered tree after a syntax error would only add confusing follow-ups.
     let root = crate::diag::parse_document(file)?;
     let root_span = root.span();
     let mut reader = Reader {
         file,
         diags: Diagnostics::default(),
+        vars: BTreeMap::new(),
     };
     let mut meta = None;
     let mut runbook = Runbook {
@@ -64,6 +69,9 @@ pub fn load(file: &SourceFile) -> Result<(Runbook, Diagnostics), Diagnostics> {
         ),
         None => {}
     }
+    // Conditions inside the phases may fill in vars: read them first.
+    reader.vars = runbook.vars.clone();
+    reader.vars.extend(overrides.clone());
     match phases_value {
         Some(v) => runbook.phases = reader.phases(v),
         None => reader.error(
@@ -79,6 +87,8 @@ pub fn load(file: &SourceFile) -> Result<(Runbook, Diagnostics), Diagnostics> {
 pub(super) struct Reader<'f> {
     pub file: &'f SourceFile,
     pub diags: Diagnostics,
+    /// The runbook's vars with the inventory's overrides, for conditions.
+    pub vars: BTreeMap<String, String>,
 }
 
 impl Reader<'_> {

@@ -45,7 +45,8 @@ pub fn load_checked(path: &Path, inventory: Option<&Inventory>) -> Result<Loaded
 
 /// Same, from text already read.
 pub fn check_text(file: SourceFile, inventory: Option<&Inventory>) -> Result<Loaded, Diagnostics> {
-    let (runbook, mut diags) = load::load(&file)?;
+    let overrides = inventory.map(|i| i.vars.clone()).unwrap_or_default();
+    let (runbook, mut diags) = load::load(&file, &overrides)?;
     diags.extend(validate::validate(&runbook, &file, inventory));
     if diags.is_empty() {
         Ok(Loaded { runbook, file })

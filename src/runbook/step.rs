@@ -10,7 +10,9 @@ use super::condition::Condition;
 use super::load::{Reader, content_start, located};
 use super::model::{Action, Expect, ExpectTest, MaxscaleAction, ServerStateFlag, Step};
 use super::raw::{RawExpect, RawStep, Texts};
-use super::template::Template;
+use std::collections::BTreeMap;
+
+use super::template::{Context, Escape, Reference, Reveal, ServerField, Template};
 
 /// Fields each kind accepts besides the common ones, and the one it requires.
 const KINDS: [(&str, &[&str], &str); 7] = [
@@ -226,7 +228,13 @@ fn maxscale(r: &mut Reader<'_>, m: &mut RawStep) -> Option<MaxscaleAction> {
 
 fn expectation(r: &mut Reader<'_>, e: Spanned<RawExpect>) -> Option<Expect> {
     let span = e.span();
-    let e = e.into_inner();
+    let mut e = e.into_inner();
+    for value in [&mut e.equals, &mut e.starts_with, &mut e.matches]
+        .into_iter()
+        .flatten()
+    {
+        *value = substitute(r, &Spanned::new(span.clone(), value.clone()))?;
+    }
     let mut tests = Vec::new();
     if let Some(v) = e.equals {
         tests.push(ExpectTest::Equals(v));
@@ -272,9 +280,10 @@ fn expectation(r: &mut Reader<'_>, e: Spanned<RawExpect>) -> Option<Expect> {
 
 pub(super) fn condition(r: &mut Reader<'_>, s: &Spanned<String>) -> Option<Condition> {
     let span = s.span();
-    match Condition::parse(s.get_ref(), span.clone()) {
+    let text = substitute(r, s)?;
+    match Condition::parse(&text, span.clone()) {
         Ok(c) => Some(c),
-        Err(e) => {
+        Err(e) if text == *s.get_ref() => {
             let at = content_start(r.file, &span);
             r.error(
                 shift(&e.range, at),
@@ -283,6 +292,77 @@ pub(super) fn condition(r: &mut Reader<'_>, s: &Spanned<String>) -> Option<Condi
             );
             None
         }
+        Err(e) => {
+            // Positions inside a substituted text do not match the file: name the whole.
+            r.error(
+                span,
+                format!(
+                    "condition: {} (in `{text}`, after filling in vars)",
+                    e.message
+                ),
+                None,
+            );
+            None
+        }
+    }
+}
+
+/// Fills `{{ vars.NAME }}` into a condition or an expected value. Only vars: these are
+/// fixed when the runbook is read (with the inventory's overrides), unlike server facts.
+fn substitute(r: &mut Reader<'_>, s: &Spanned<String>) -> Option<String> {
+    if !s.get_ref().contains("{{") {
+        return Some(s.get_ref().clone());
+    }
+    let at = content_start(r.file, &s.span());
+    let t = match Template::parse(s.get_ref()) {
+        Ok(t) => t,
+        Err(e) => {
+            r.error(
+                shift(&e.range, at),
+                format!("template: {}", e.message),
+                None,
+            );
+            return None;
+        }
+    };
+    let mut ok = true;
+    let mut errors = Vec::new();
+    for (reference, range) in t.references() {
+        match reference {
+            Reference::Var(name) if r.vars.contains_key(name) => {}
+            Reference::Var(name) => errors.push((
+                shift(range, at),
+                format!("undefined variable `vars.{name}`"),
+            )),
+            _ => errors.push((
+                shift(range, at),
+                "only `{{ vars.NAME }}` can be filled into a condition or an expected value"
+                    .to_string(),
+            )),
+        }
+    }
+    for (span, message) in errors {
+        ok = false;
+        r.error(span, message, None);
+    }
+    if !ok {
+        return None;
+    }
+    t.render(&VarsOnly(&r.vars), Escape::None, Reveal::Masked)
+        .ok()
+}
+
+struct VarsOnly<'a>(&'a BTreeMap<String, String>);
+
+impl Context for VarsOnly<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+    fn secret(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn fact(&self, _: &str, _: ServerField) -> Option<String> {
+        None
     }
 }
 
