@@ -4,10 +4,13 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::diag::Diagnostics;
 use crate::inventory::{self, Inventory, InventoryError};
+use crate::poll::start::PollIntervals;
 use crate::runbook::{self, RunbookError, plan};
 
 #[derive(Debug, Parser)]
@@ -37,6 +40,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// A local rehearsal lab: real MariaDB servers behind a MaxScale-compatible endpoint.
+    Lab(crate::lab::LabArgs),
+    /// Live replication, GTID and MaxScale panes, full screen.
+    Watch {
+        #[arg(long, short)]
+        inventory: PathBuf,
+        /// SQL poll interval in milliseconds.
+        #[arg(long, default_value_t = 250)]
+        sql_interval_ms: u64,
+        /// MaxScale poll interval in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        maxscale_interval_ms: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -56,6 +72,57 @@ pub fn run(cli: Cli) -> ExitCode {
             inventory,
             format,
         } => plan_cmd(&runbook, &inventory, format),
+        Command::Lab(args) => lab_cmd(args),
+        Command::Watch {
+            inventory,
+            sql_interval_ms,
+            maxscale_interval_ms,
+        } => watch_cmd(
+            &inventory,
+            PollIntervals {
+                sql: Duration::from_millis(sql_interval_ms.max(10)),
+                maxscale: Duration::from_millis(maxscale_interval_ms.max(100)),
+            },
+        ),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new().map_err(|e| {
+        eprintln!("error: cannot start the async runtime: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+fn lab_cmd(args: crate::lab::LabArgs) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(crate::lab::run(args)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn watch_cmd(inventory: &Path, intervals: PollIntervals) -> ExitCode {
+    let inv = match load_inventory(inventory) {
+        Ok(inv) => inv,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(crate::tui::watch_loop::run(&inv, intervals)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -10,3 +10,4 @@ pub mod lab;
 pub mod maxscale;
 pub mod poll;
 pub mod runbook;
+pub mod tui;

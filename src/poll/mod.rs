@@ -2,8 +2,10 @@
 //! on `watch` channels. No UI code here.
 
 pub mod gtid;
+pub mod maxscale;
 pub mod mysql;
 pub mod snapshot;
+pub mod start;
 
 pub use gtid::{Gtid, GtidPos};
 pub use snapshot::{IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};

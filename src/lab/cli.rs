@@ -1,0 +1,330 @@
+//! `flightdeck lab …`: arguments and dispatch. Output is plain lines and one table.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use super::ctl::Action;
+use super::error::{LabError, Result};
+use super::handle::{Lab, LabOptions, ServerStatus};
+use super::serve;
+use super::state::LabState;
+use super::versions::BuildSpec;
+
+/// A local, disposable primary/replica MariaDB lab on 127.0.0.1, with a MaxScale-compatible
+/// endpoint, built from real MariaDB binaries.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LabArgs {
+    /// The lab's directory.
+    #[arg(
+        long,
+        global = true,
+        env = "FLIGHTDECK_LAB_DIR",
+        default_value = "lab",
+        value_name = "DIR"
+    )]
+    pub dir: PathBuf,
+
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum LabCommand {
+    /// Start the lab (build it first if DIR holds none; restart it if it is stopped).
+    Up {
+        /// Number of replicas.
+        #[arg(long, default_value_t = 1)]
+        replicas: usize,
+        /// Start the servers on an older build: a version (e.g. 10.11.18, fetched with
+        /// apt-get into ~/.cache/flightdeck/mariadb) or the path of an extracted tree.
+        #[arg(long, value_name = "VERSION_OR_PATH")]
+        from: Option<String>,
+        /// Look for free server ports from this one up.
+        #[arg(long, value_name = "PORT")]
+        base_port: Option<u16>,
+        /// Port of the MaxScale-compatible endpoint (another free one if taken).
+        #[arg(long, default_value_t = 8989, value_name = "PORT")]
+        maxscale_port: u16,
+    },
+    /// Show each server: port, pid, up/down, version, role.
+    Status,
+    /// Stop every server cleanly and the endpoint.
+    Down {
+        /// Also delete the lab directory.
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Act on one server.
+    Ctl {
+        /// server1, server2, …
+        server: String,
+        #[command(subcommand)]
+        action: CtlCommand,
+    },
+    /// Run the MaxScale-compatible endpoint in the foreground (started by `lab up`).
+    #[command(hide = true)]
+    Serve,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum CtlCommand {
+    /// Clean shutdown (innodb_fast_shutdown=0).
+    Stop,
+    /// Start it and wait until it answers.
+    Start,
+    /// Stop, then start.
+    Restart,
+    /// SIGKILL, to simulate a crash.
+    Kill,
+    /// Clean shutdown, switch binaries, start, mariadb-upgrade.
+    Upgrade {
+        /// Target build: a version or an extracted tree [default: the installed MariaDB].
+        #[arg(long, value_name = "VERSION_OR_PATH")]
+        to: Option<String>,
+    },
+    /// Copy the server's my.cnf into DIR/backup/.
+    BackupConfig,
+    /// Copy it back from DIR/backup/.
+    RestoreConfig,
+}
+
+impl From<CtlCommand> for Action {
+    fn from(c: CtlCommand) -> Self {
+        match c {
+            CtlCommand::Stop => Action::Stop,
+            CtlCommand::Start => Action::Start,
+            CtlCommand::Restart => Action::Restart,
+            CtlCommand::Kill => Action::Kill,
+            CtlCommand::Upgrade { to } => Action::Upgrade {
+                to: to.map(|s| parse_spec(&s)),
+            },
+            CtlCommand::BackupConfig => Action::BackupConfig,
+            CtlCommand::RestoreConfig => Action::RestoreConfig,
+        }
+    }
+}
+
+fn parse_spec(s: &str) -> BuildSpec {
+    s.parse().unwrap_or_default()
+}
+
+/// Runs `flightdeck lab …`. `status` exits 1 when a server is down.
+pub async fn run(args: LabArgs) -> Result<ExitCode> {
+    let dir = args.dir;
+    match args.command {
+        LabCommand::Up {
+            replicas,
+            from,
+            base_port,
+            maxscale_port,
+        } => {
+            let exe = std::env::current_exe().ok();
+            let opts = LabOptions {
+                dir,
+                replicas,
+                from: from.as_deref().map(parse_spec).unwrap_or_default(),
+                base_port,
+                endpoint_port: Some(maxscale_port),
+                serve_exe: exe.clone(),
+                flightdeck_exe: exe,
+                quiet: false,
+            };
+            let begun = Instant::now();
+            let lab = Lab::up(opts).await?;
+            println!(
+                "lab up in {} ({:.1}s)",
+                lab.dir().display(),
+                begun.elapsed().as_secs_f64()
+            );
+            print_status(&lab).await;
+            println!("inventory  {}", lab.inventory_path().display());
+            if let Some(first) = lab.servers().first() {
+                println!(
+                    "connect    mariadb --defaults-file={}",
+                    first.client_cnf.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LabCommand::Status => {
+            let lab = Lab::open(&dir)?;
+            let all_up = print_status(&lab).await;
+            Ok(if all_up {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        LabCommand::Down { purge } => {
+            let mut lab = Lab::open(&dir)?;
+            lab.set_quiet(false);
+            lab.down(purge).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        LabCommand::Ctl { server, action } => {
+            let mut lab = Lab::open(&dir)?;
+            lab.set_quiet(false);
+            println!("{}", lab.ctl(&server, action.into()).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        LabCommand::Serve => serve_foreground(&dir).await,
+    }
+}
+
+async fn serve_foreground(dir: &Path) -> Result<ExitCode> {
+    let dir = dir.canonicalize().map_err(|_| LabError::NoLab {
+        dir: dir.to_path_buf(),
+    })?;
+    let state = LabState::load(&dir)?;
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => continue, // detached from any terminal: ignore hangups
+            }
+        }
+        on_signal.cancel();
+    });
+    serve::serve(state, cancel).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the status table; true if every server is up.
+async fn print_status(lab: &Lab) -> bool {
+    let rows = lab.status().await;
+    let table: Vec<[String; 6]> = rows.iter().map(status_cells).collect();
+    let header = ["SERVER", "PORT", "PID", "STATE", "VERSION", "ROLE"].map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &table {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&table) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    for row in rows.iter().filter_map(|r| r.error.as_ref().map(|e| (r, e))) {
+        println!("{}: {}", row.0.name, row.1);
+    }
+    let ep = &lab.state().endpoint;
+    match (&ep.exe, serve::running_pid(lab.state())) {
+        (_, Some(pid)) => println!("endpoint   {} (pid {pid})", ep.url),
+        (Some(_), None) => println!("endpoint   {} (down)", ep.url),
+        (None, None) => println!("endpoint   none started"),
+    }
+    rows.iter().all(|r| r.up)
+}
+
+fn status_cells(r: &ServerStatus) -> [String; 6] {
+    let mut role = r.role.clone();
+    if let Some(st) = &r.replication {
+        let lag = st
+            .seconds_behind
+            .map_or("?".to_owned(), |s| format!("{s}s"));
+        role.push_str(&format!(
+            " (io {}, sql {}, lag {lag})",
+            st.io_running, st.sql_running
+        ));
+        if let Some(e) = st.error() {
+            role.push_str(&format!(" error: {e}"));
+        }
+    }
+    if r.read_only == Some(true) {
+        role.push_str(" read-only");
+    }
+    [
+        r.name.clone(),
+        r.port.to_string(),
+        r.pid.map_or("-".into(), |p| p.to_string()),
+        if r.up { "up" } else { "down" }.into(),
+        r.version.clone().unwrap_or_else(|| "-".into()),
+        role,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Top {
+        #[command(subcommand)]
+        cmd: TopCmd,
+    }
+
+    #[derive(Debug, clap::Subcommand)]
+    enum TopCmd {
+        Lab(LabArgs),
+    }
+
+    fn parse(args: &[&str]) -> LabArgs {
+        let top = Top::try_parse_from(std::iter::once("flightdeck").chain(args.iter().copied()))
+            .expect("parses");
+        let TopCmd::Lab(lab) = top.cmd;
+        lab
+    }
+
+    #[test]
+    fn dir_may_follow_any_subcommand() {
+        let args = parse(&[
+            "lab", "ctl", "server2", "upgrade", "--to", "10.11.19", "--dir", "/x",
+        ]);
+        assert_eq!(args.dir, PathBuf::from("/x"));
+        let LabCommand::Ctl {
+            server,
+            action: CtlCommand::Upgrade { to },
+        } = args.command
+        else {
+            panic!("not an upgrade: {:?}", args.command);
+        };
+        assert_eq!(
+            (server.as_str(), to.as_deref()),
+            ("server2", Some("10.11.19"))
+        );
+    }
+
+    #[test]
+    fn up_defaults() {
+        let args = parse(&["lab", "up", "--from", "10.11.18"]);
+        let LabCommand::Up {
+            replicas,
+            from,
+            maxscale_port,
+            ..
+        } = args.command
+        else {
+            panic!("not up");
+        };
+        assert_eq!(
+            (replicas, from.as_deref(), maxscale_port),
+            (1, Some("10.11.18"), 8989)
+        );
+        assert!(matches!(
+            parse(&["lab", "ctl", "server1", "backup-config"]).command,
+            LabCommand::Ctl {
+                action: CtlCommand::BackupConfig,
+                ..
+            }
+        ));
+    }
+}

@@ -1,0 +1,159 @@
+//! `DIR/inventory.toml`: the lab described in flightdeck's inventory format
+//! (docs/runbook-format.md), so any runbook can run against it.
+
+use std::path::Path;
+
+use super::error::{Result, io};
+use super::secrets;
+use super::state::LabState;
+
+/// A TOML basic string with escapes.
+fn q(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+fn qp(p: &Path) -> String {
+    q(&p.to_string_lossy())
+}
+
+/// The inventory text. `vars.flightdeck` is the program runbooks call for lab steps
+/// (`{{ vars.flightdeck }} lab ctl …`); omitted when unknown.
+pub fn render(state: &LabState) -> String {
+    let dir = &state.dir;
+    let mut out = format!(
+        "# Written by `flightdeck lab up` for the lab in {dir}.\n\
+         [inventory]\n\
+         name = {name}\n\
+         \n\
+         [mysql]\n\
+         user = \"flightdeck\"\n\
+         password = {{ file = {fd_pw} }}\n\
+         \n\
+         [maxscale]\n\
+         url = {url}\n\
+         user = {user}\n\
+         password = {{ file = {mxs_pw} }}\n\
+         monitor = {monitor}\n\
+         \n\
+         [secrets]\n\
+         repl_password = {{ file = {repl_pw} }}\n\
+         \n\
+         [vars]\n\
+         lab_dir = {lab_dir}\n\
+         backup_dir = {backup_dir}\n\
+         repl_user = \"repl\"\n",
+        dir = dir.display(),
+        name = q(&format!("flightdeck lab ({})", dir.display())),
+        fd_pw = qp(&state.secret_path(secrets::FLIGHTDECK)),
+        url = q(&state.endpoint.url),
+        user = q(&state.endpoint.user),
+        mxs_pw = qp(&state.secret_path(secrets::MAXSCALE_ADMIN)),
+        monitor = q(&state.endpoint.monitor),
+        repl_pw = qp(&state.secret_path(secrets::REPL)),
+        lab_dir = qp(dir),
+        backup_dir = qp(&state.backup_dir),
+    );
+    if let Some(exe) = &state.flightdeck_exe {
+        out.push_str(&format!("flightdeck = {}\n", qp(exe)));
+    }
+    for s in &state.servers {
+        out.push_str(&format!(
+            "\n[[server]]\n\
+             name = {name}\n\
+             role = \"{role}\"\n\
+             mysql = {{ host = {host}, port = {port} }}\n\
+             transport = \"local\"\n\
+             maxscale_name = {name}\n",
+            name = q(&s.name),
+            role = s.initial_role,
+            host = q(&s.host),
+            port = s.port,
+        ));
+    }
+    out
+}
+
+pub fn write(state: &LabState) -> Result<()> {
+    std::fs::write(&state.inventory, render(state))
+        .map_err(io(format!("writing {}", state.inventory.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::config::new_server;
+    use crate::lab::state::{EndpointState, Role};
+    use crate::lab::versions::Build;
+    use std::path::PathBuf;
+
+    fn state() -> LabState {
+        let build = Build {
+            version: "10.11.19".into(),
+            full_version: "10.11.19-MariaDB".into(),
+            installed: true,
+            basedir: "/usr".into(),
+            mariadbd: "/usr/sbin/mariadbd".into(),
+            install_db: None,
+            upgrade: None,
+            lc_messages_dir: None,
+            plugin_dir: None,
+        };
+        let dir = PathBuf::from("/tmp/lab");
+        LabState {
+            format: 1,
+            ready: true,
+            created_unix: 0,
+            servers: vec![
+                new_server(&dir, 1, Role::Primary, 23001, &build).expect("s1"),
+                new_server(&dir, 2, Role::Replica, 23002, &build).expect("s2"),
+            ],
+            endpoint: EndpointState {
+                port: 8989,
+                url: "http://127.0.0.1:8989".into(),
+                router_port: 4006,
+                user: "admin".into(),
+                monitor: "MariaDB-Monitor".into(),
+                pid: None,
+                pid_file: dir.join("serve.pid"),
+                log: dir.join("serve.log"),
+                exe: None,
+            },
+            inventory: dir.join("inventory.toml"),
+            secrets_dir: dir.join("secrets"),
+            backup_dir: dir.join("backup"),
+            flightdeck_exe: Some("/usr/bin/flightdeck".into()),
+            dir,
+        }
+    }
+
+    #[test]
+    fn inventory_is_valid_toml_with_the_documented_fields() {
+        let text = render(&state());
+        let doc: toml::Table = text.parse().expect("valid TOML");
+        assert_eq!(doc["mysql"]["user"].as_str(), Some("flightdeck"));
+        assert_eq!(
+            doc["mysql"]["password"]["file"].as_str(),
+            Some("/tmp/lab/secrets/flightdeck")
+        );
+        assert_eq!(
+            doc["maxscale"]["url"].as_str(),
+            Some("http://127.0.0.1:8989")
+        );
+        assert_eq!(doc["maxscale"]["monitor"].as_str(), Some("MariaDB-Monitor"));
+        assert_eq!(
+            doc["secrets"]["repl_password"]["file"].as_str(),
+            Some("/tmp/lab/secrets/repl")
+        );
+        assert_eq!(
+            doc["vars"]["flightdeck"].as_str(),
+            Some("/usr/bin/flightdeck")
+        );
+        assert_eq!(doc["vars"]["lab_dir"].as_str(), Some("/tmp/lab"));
+        let servers = doc["server"].as_array().expect("servers");
+        assert_eq!(servers.len(), 2);
+        assert_eq!(servers[1]["name"].as_str(), Some("server2"));
+        assert_eq!(servers[1]["role"].as_str(), Some("replica"));
+        assert_eq!(servers[1]["mysql"]["port"].as_integer(), Some(23002));
+        assert_eq!(servers[1]["transport"].as_str(), Some("local"));
+    }
+}

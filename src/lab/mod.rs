@@ -1,0 +1,44 @@
+//! `flightdeck lab`: a local, disposable primary/replica MariaDB topology on 127.0.0.1, built
+//! from real MariaDB binaries, with a MaxScale-compatible endpoint.
+//!
+//! Layout of a lab directory (`./lab`, `$FLIGHTDECK_LAB_DIR` or `--dir`):
+//!
+//! ```text
+//! DIR/lab.json              everything the lab knows (state.rs)
+//! DIR/inventory.toml        the lab in flightdeck's inventory format
+//! DIR/secrets/NAME          passwords (root, repl, monitor, app, flightdeck, maxscale_admin)
+//! DIR/serverK/              my.cnf, client.cnf, data/, error.log, mariadbd.pid, mariadb.sock
+//! DIR/backup/               my.cnf copies (`lab ctl serverK backup-config`)
+//! DIR/serve.pid, serve.log  the endpoint process (`flightdeck lab serve`)
+//! ```
+//!
+//! From Rust: [`Lab::up`] with [`LabOptions`], then [`Lab::ctl`], [`Lab::status`],
+//! [`Lab::down`]; [`Lab::guard`] for a lab that is torn down on drop (tests).
+
+pub mod cli;
+pub mod config;
+pub mod ctl;
+pub mod error;
+mod fetch;
+pub mod handle;
+pub mod instance;
+pub mod inventory;
+pub mod ports;
+pub mod process;
+pub mod secrets;
+pub mod serve;
+pub mod setup;
+pub mod sql;
+pub mod state;
+mod up;
+pub mod versions;
+
+pub use cli::{LabArgs, run};
+pub use ctl::Action;
+pub use error::LabError;
+pub use handle::{Lab, LabGuard, LabOptions, ServerStatus};
+pub use state::{LabState, Role, ServerState};
+pub use up::default_dir;
+pub use versions::{Build, BuildSpec};
+pub mod mxs;
+pub mod router;

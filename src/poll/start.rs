@@ -1,0 +1,126 @@
+//! Starting every poller an inventory calls for, with credentials resolved up front so a
+//! missing password is one clear error before anything connects.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::maxscale::{self as mxs_poll, MaxscaleSnapshot};
+use super::mysql::{self, SqlPollConfig, SqlTarget};
+use super::snapshot::ServerSnapshot;
+use crate::inventory::{self, CredentialError, Inventory};
+use crate::maxscale::{MaxscaleClient, MaxscaleConfig, MaxscaleError};
+
+#[derive(Clone, Copy, Debug)]
+pub struct PollIntervals {
+    pub sql: Duration,
+    pub maxscale: Duration,
+}
+
+impl Default for PollIntervals {
+    fn default() -> Self {
+        Self {
+            sql: Duration::from_millis(250),
+            maxscale: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The receivers of every running poller.
+pub struct Pollers {
+    pub servers: Vec<watch::Receiver<ServerSnapshot>>,
+    pub maxscale: Option<watch::Receiver<MaxscaleSnapshot>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("password of {what}: {source}")]
+    Credential {
+        what: String,
+        #[source]
+        source: CredentialError,
+    },
+    #[error("MaxScale client: {0}")]
+    Maxscale(#[from] MaxscaleError),
+}
+
+/// SQL targets for every server of the inventory, passwords resolved.
+pub fn sql_targets(inv: &Inventory) -> Result<Vec<SqlTarget>, StartError> {
+    inv.servers
+        .iter()
+        .map(|s| {
+            let password = s
+                .mysql
+                .password
+                .as_ref()
+                .map(|src| inventory::resolve(src, inv.base_dir()))
+                .transpose()
+                .map_err(|source| StartError::Credential {
+                    what: format!("MySQL user {} on {}", s.mysql.user, s.name),
+                    source,
+                })?;
+            Ok(SqlTarget {
+                server: s.name.clone(),
+                host: s.mysql.host.clone(),
+                port: s.mysql.port,
+                user: s.mysql.user.clone(),
+                password,
+            })
+        })
+        .collect()
+}
+
+/// The MaxScale client the inventory describes, if it names a MaxScale.
+pub fn maxscale_client(inv: &Inventory) -> Result<Option<MaxscaleClient>, StartError> {
+    let Some(m) = &inv.maxscale else {
+        return Ok(None);
+    };
+    let password = match &m.password {
+        Some(src) => inventory::resolve(src, inv.base_dir())
+            .map_err(|source| StartError::Credential {
+                what: format!("MaxScale user {}", m.user),
+                source,
+            })?
+            .expose()
+            .to_string(),
+        None => String::new(),
+    };
+    let client = MaxscaleClient::new(MaxscaleConfig {
+        base_url: m.url.clone(),
+        user: m.user.clone(),
+        password,
+        timeout: Duration::from_secs(5),
+        ca_file: m.tls.ca_file.clone(),
+        insecure_tls: m.tls.insecure,
+    })?;
+    Ok(Some(client))
+}
+
+/// Starts one SQL poller per server and one MaxScale poller. Must run inside a runtime.
+pub fn start(
+    inv: &Inventory,
+    intervals: PollIntervals,
+    cancel: &CancellationToken,
+) -> Result<Pollers, StartError> {
+    let targets = sql_targets(inv)?;
+    let client = maxscale_client(inv)?;
+    let config = SqlPollConfig {
+        interval: intervals.sql,
+        ..SqlPollConfig::default()
+    };
+    let servers = targets
+        .into_iter()
+        .map(|t| mysql::spawn(t, config, cancel.child_token()))
+        .collect();
+    let maxscale = match (client, &inv.maxscale) {
+        (Some(c), Some(m)) => Some(mxs_poll::spawn(
+            c,
+            m.monitor.clone(),
+            intervals.maxscale,
+            cancel.child_token(),
+        )),
+        _ => None,
+    };
+    Ok(Pollers { servers, maxscale })
+}

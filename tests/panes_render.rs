@@ -1,0 +1,210 @@
+//! What the live panes show, for healthy, lagging, broken, down and stale servers.
+//! Rendered with ratatui's TestBackend, without color (as with NO_COLOR).
+
+use std::time::{Duration, Instant, SystemTime};
+
+use flightdeck::maxscale::MaxscaleServer;
+use flightdeck::poll::maxscale::MaxscaleSnapshot;
+use flightdeck::poll::{GtidPos, IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};
+use flightdeck::tui::dashboard::Dashboard;
+use flightdeck::tui::panes;
+use flightdeck::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const INTERVAL: Duration = Duration::from_millis(250);
+
+fn gtid(s: &str) -> GtidPos {
+    s.parse().expect("valid gtid")
+}
+
+fn primary_info(pos: &str) -> ServerInfo {
+    ServerInfo {
+        version: "10.11.19-MariaDB".into(),
+        server_id: 1,
+        log_bin: true,
+        binlog_format: "ROW".into(),
+        gtid_current_pos: gtid(pos),
+        gtid_binlog_pos: gtid(pos),
+        ..ServerInfo::default()
+    }
+}
+
+fn replica(io: IoState, sql: bool, behind: Option<u64>, sql_error: &str) -> ReplicaStatus {
+    ReplicaStatus {
+        connection_name: String::new(),
+        master_host: "127.0.0.1".into(),
+        master_port: 3311,
+        io,
+        sql_running: sql,
+        seconds_behind: behind,
+        gtid_io_pos: gtid("0-1-30"),
+        using_gtid: "Slave_Pos".into(),
+        last_io_errno: 0,
+        last_io_error: String::new(),
+        last_sql_errno: if sql_error.is_empty() { 0 } else { 1062 },
+        last_sql_error: sql_error.into(),
+        sql_state: String::new(),
+    }
+}
+
+fn replica_info(pos: &str, r: ReplicaStatus) -> ServerInfo {
+    ServerInfo {
+        server_id: 2,
+        read_only: true,
+        gtid_current_pos: gtid(pos),
+        gtid_slave_pos: gtid(pos),
+        replicas: vec![r],
+        ..primary_info(pos)
+    }
+}
+
+fn snap(server: &str, at: Instant, info: ServerInfo, error: Option<PollError>) -> ServerSnapshot {
+    ServerSnapshot {
+        server: server.into(),
+        taken_at: at,
+        wall_time: SystemTime::UNIX_EPOCH,
+        info: Some(info),
+        error,
+    }
+}
+
+fn dashboard(now: Instant, server1: ServerInfo, server2: ServerSnapshot) -> Dashboard {
+    let names = [
+        ("server1".to_string(), "server1".to_string()),
+        ("server2".into(), "server2".into()),
+    ];
+    let mut d = Dashboard::new(&names, INTERVAL, Duration::from_secs(1));
+    d.apply_server(snap(
+        "server1",
+        now - Duration::from_millis(100),
+        server1,
+        None,
+    ));
+    d.apply_server(server2);
+    d
+}
+
+fn render(d: &Dashboard, now: Instant, pane: &str) -> String {
+    let backend = TestBackend::new(100, 7);
+    let mut term = Terminal::new(backend).expect("test terminal");
+    term.draw(|f| {
+        let area = f.area();
+        match pane {
+            "replication" => panes::replication::render(f, area, d, now, false, 0, &Theme::PLAIN),
+            "gtid" => panes::gtid::render(f, area, d, now, false, 0, &Theme::PLAIN),
+            _ => panes::maxscale::render(f, area, d, now, false, 0, &Theme::PLAIN),
+        }
+    })
+    .expect("draws");
+    let buf = term.backend().buffer().clone();
+    (0..buf.area.height)
+        .map(|y| {
+            let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            line.trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn healthy_pair() {
+    let now = Instant::now();
+    let r = replica_info("0-1-30", replica(IoState::Yes, true, Some(0), ""));
+    let d = dashboard(
+        now,
+        primary_info("0-1-30"),
+        snap("server2", now - Duration::from_millis(100), r, None),
+    );
+    insta::assert_snapshot!("replication_healthy", render(&d, now, "replication"));
+    insta::assert_snapshot!("gtid_healthy", render(&d, now, "gtid"));
+}
+
+#[test]
+fn lagging_replica() {
+    let now = Instant::now();
+    let r = replica_info("0-1-27", replica(IoState::Yes, true, Some(3), ""));
+    let d = dashboard(
+        now,
+        primary_info("0-1-30"),
+        snap("server2", now - Duration::from_millis(100), r, None),
+    );
+    let text = render(&d, now, "replication");
+    assert!(text.contains("3s"), "{text}");
+    insta::assert_snapshot!("gtid_lagging", render(&d, now, "gtid"));
+}
+
+#[test]
+fn broken_replica_shows_the_whole_error() {
+    let now = Instant::now();
+    let error = "Could not execute Write_rows_v1 event on table app.dup; Duplicate entry '1' for key 'PRIMARY', Error_code: 1062";
+    let r = replica_info("0-1-27", replica(IoState::Yes, false, None, error));
+    let d = dashboard(
+        now,
+        primary_info("0-1-28"),
+        snap("server2", now - Duration::from_millis(100), r, None),
+    );
+    insta::assert_snapshot!("replication_broken", render(&d, now, "replication"));
+}
+
+#[test]
+fn server_down_and_errant_gtid() {
+    let now = Instant::now();
+    let r = replica_info("0-1-30,1-2-4", replica(IoState::Yes, true, Some(0), ""));
+    let d = dashboard(now, primary_info("0-1-30"), snap("server2", now, r, None));
+    insta::assert_snapshot!("gtid_errant", render(&d, now, "gtid"));
+
+    let r = replica_info("0-1-30", replica(IoState::Yes, true, Some(0), ""));
+    let down = snap(
+        "server2",
+        now,
+        r,
+        Some(PollError::Unreachable(
+            "Connection refused (os error 111)".into(),
+        )),
+    );
+    let d = dashboard(now, primary_info("0-1-30"), down);
+    insta::assert_snapshot!("replication_down", render(&d, now, "replication"));
+}
+
+#[test]
+fn stale_data_is_marked() {
+    let now = Instant::now();
+    let r = replica_info("0-1-30", replica(IoState::Yes, true, Some(0), ""));
+    let old = now - Duration::from_secs(5);
+    let d = dashboard(now, primary_info("0-1-30"), snap("server2", old, r, None));
+    let text = render(&d, now, "replication");
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|l| l.contains("STALE 5.0s")),
+        "{text}"
+    );
+}
+
+#[test]
+fn maxscale_list_from_a_real_sample() {
+    let now = Instant::now();
+    let body = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/maxscale/samples/120_get_server2_dup_key_error.json"
+    ));
+    let Ok(body) = body else {
+        eprintln!("samples absent; skipping");
+        return;
+    };
+    let doc: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let server2: MaxscaleServer = serde_json::from_value(doc["data"].clone()).expect("parses");
+    let r = replica_info("0-1-30", replica(IoState::Yes, true, Some(0), ""));
+    let mut d = dashboard(now, primary_info("0-1-30"), snap("server2", now, r, None));
+    d.apply_maxscale(MaxscaleSnapshot {
+        taken_at: now,
+        wall_time: SystemTime::UNIX_EPOCH,
+        servers: vec![server2],
+        monitor_master: Some("server1".into()),
+        monitor: "MariaDB-Monitor".into(),
+        error: None,
+        polled: true,
+    });
+    insta::assert_snapshot!("maxscale_broken_replica", render(&d, now, "maxscale"));
+}
