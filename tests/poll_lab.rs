@@ -1,0 +1,131 @@
+//! The SQL pollers against a real lab: what a DBA would see change in the panes.
+//! One 2-server lab for the whole file; it is torn down even if a phase panics.
+
+use std::time::{Duration, Instant};
+
+use flightdeck::inventory;
+use flightdeck::lab::{Action, Lab, LabOptions};
+use flightdeck::poll::mysql::{self, SqlPollConfig};
+use flightdeck::poll::start::sql_targets;
+use flightdeck::poll::{PollError, ServerSnapshot};
+use mysql_async::prelude::Queryable;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Waits until the latest snapshot satisfies `check`; panics with `what` after the deadline.
+async fn until(
+    rx: &mut watch::Receiver<ServerSnapshot>,
+    what: &str,
+    check: impl Fn(&ServerSnapshot) -> bool,
+) -> ServerSnapshot {
+    let begun = Instant::now();
+    loop {
+        {
+            let snap = rx.borrow_and_update();
+            if check(&snap) {
+                return snap.clone();
+            }
+        }
+        let left = DEADLINE.saturating_sub(begun.elapsed());
+        assert!(!left.is_zero(), "timed out waiting for {what}");
+        let _ = tokio::time::timeout(left.min(Duration::from_millis(500)), rx.changed()).await;
+    }
+}
+
+async fn sql(lab: &Lab, server: &str, statement: &str) {
+    let mut conn = lab.connect(server, "flightdeck").await.expect("connect");
+    conn.query_drop(statement).await.expect(statement);
+    conn.disconnect().await.expect("disconnect");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pollers_follow_a_real_lab() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut lab = Lab::up(LabOptions::new(dir.path()))
+        .await
+        .expect("lab up")
+        .guard();
+    let inv = inventory::load_file(lab.inventory_path()).expect("lab inventory is valid");
+    let cancel = CancellationToken::new();
+    let config = SqlPollConfig::default();
+    let mut rxs: Vec<_> = sql_targets(&inv)
+        .expect("lab credentials resolve")
+        .into_iter()
+        .map(|t| mysql::spawn(t, config, cancel.child_token()))
+        .collect();
+    let (primary, replica) = rxs.split_at_mut(1);
+    let (primary, replica) = (&mut primary[0], &mut replica[0]);
+
+    // Healthy: the replica's connection has both threads running.
+    let snap = until(replica, "healthy replication", |s| {
+        s.live()
+            .and_then(|i| i.replicas.first())
+            .is_some_and(|r| r.healthy())
+    })
+    .await;
+    assert!(snap.live().expect("live").read_only);
+    let p = until(primary, "the primary", |s| s.live().is_some()).await;
+    assert!(p.live().expect("live").replicas.is_empty());
+
+    // A stopped SQL thread shows as such.
+    sql(&lab, "server2", "STOP SLAVE SQL_THREAD").await;
+    until(replica, "SQL thread stopped", |s| {
+        s.live()
+            .and_then(|i| i.replicas.first())
+            .is_some_and(|r| !r.sql_running && r.seconds_behind.is_none())
+    })
+    .await;
+    sql(&lab, "server2", "START SLAVE SQL_THREAD").await;
+
+    // A write on the primary advances both GTID positions.
+    let before = until(primary, "a GTID position", |s| {
+        s.live().is_some_and(|i| !i.gtid_binlog_pos.is_empty())
+    })
+    .await
+    .info
+    .expect("info")
+    .gtid_binlog_pos;
+    sql(
+        &lab,
+        "server1",
+        "INSERT INTO app.demo (name) VALUES ('poll-test')",
+    )
+    .await;
+    let after = until(primary, "the primary's GTID to advance", |s| {
+        s.live().is_some_and(|i| i.gtid_binlog_pos != before)
+    })
+    .await
+    .info
+    .expect("info")
+    .gtid_binlog_pos;
+    until(replica, "the replica to apply the write", |s| {
+        s.live()
+            .is_some_and(|i| i.gtid_current_pos.has_reached(&after))
+    })
+    .await;
+
+    // A killed server is reported down, keeps its last known facts, then recovers.
+    lab.ctl("server2", Action::Kill)
+        .await
+        .expect("kill server2");
+    let down = until(replica, "server2 reported down", |s| {
+        matches!(s.error, Some(PollError::Unreachable(_)))
+    })
+    .await;
+    assert!(down.live().is_none());
+    assert!(down.info.is_some(), "last known facts are kept");
+    lab.ctl("server2", Action::Start)
+        .await
+        .expect("start server2");
+    until(replica, "server2 back and replicating", |s| {
+        s.live()
+            .and_then(|i| i.replicas.first())
+            .is_some_and(|r| r.healthy())
+    })
+    .await;
+
+    cancel.cancel();
+    lab.down(true).await.expect("lab down");
+}
