@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use flightdeck::inventory;
 use flightdeck::lab::{Action, Lab, LabOptions};
+use flightdeck::poll::heartbeat::{self, HeartbeatTable};
 use flightdeck::poll::mysql::{self, SqlPollConfig};
 use flightdeck::poll::start::sql_targets;
 use flightdeck::poll::{PollError, ServerSnapshot};
@@ -49,12 +50,23 @@ async fn pollers_follow_a_real_lab() {
         .guard();
     let inv = inventory::load_file(lab.inventory_path()).expect("lab inventory is valid");
     let cancel = CancellationToken::new();
-    let config = SqlPollConfig::default();
-    let mut rxs: Vec<_> = sql_targets(&inv)
-        .expect("lab credentials resolve")
-        .into_iter()
-        .map(|t| mysql::spawn(t, config, cancel.child_token()))
+    let heartbeat = HeartbeatTable::new("app", "heartbeat").expect("plain names");
+    let config = SqlPollConfig {
+        heartbeat: Some(heartbeat.clone()),
+        ..SqlPollConfig::default()
+    };
+    let targets = sql_targets(&inv).expect("lab credentials resolve");
+    let mut rxs: Vec<_> = targets
+        .iter()
+        .map(|t| mysql::spawn(t.clone(), config.clone(), cancel.child_token()))
         .collect();
+    heartbeat::spawn_writer(
+        heartbeat,
+        targets,
+        rxs.clone(),
+        Duration::from_millis(200),
+        cancel.child_token(),
+    );
     let (primary, replica) = rxs.split_at_mut(1);
     let (primary, replica) = (&mut primary[0], &mut replica[0]);
 
@@ -68,6 +80,17 @@ async fn pollers_follow_a_real_lab() {
     assert!(snap.live().expect("live").read_only);
     let p = until(primary, "the primary", |s| s.live().is_some()).await;
     assert!(p.live().expect("live").replicas.is_empty());
+
+    // The heartbeat written on the primary is read on the replica as a small lag; the
+    // primary reads no heartbeat of another server.
+    until(replica, "a heartbeat lag under 5 s", |s| {
+        s.live()
+            .and_then(|i| i.heartbeat_lag)
+            .is_some_and(|lag| lag < Duration::from_secs(5))
+    })
+    .await;
+    let p = until(primary, "the primary polled again", |s| s.live().is_some()).await;
+    assert_eq!(p.live().expect("live").heartbeat_lag, None);
 
     // A stopped SQL thread shows as such.
     sql(&lab, "server2", "STOP SLAVE SQL_THREAD").await;

@@ -62,6 +62,7 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
         secrets: BTreeMap::new(),
         vars: BTreeMap::new(),
         servers: Vec::new(),
+        heartbeat: None,
         file: file.clone(),
     };
     let mut raw_servers = Vec::new();
@@ -75,6 +76,7 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
             "maxscale" => inv.maxscale = deserialize_at::<MaxscaleEndpoint>(&file, value, d),
             "secrets" => inv.secrets = deserialize_at(&file, value, d).unwrap_or_default(),
             "vars" => inv.vars = deserialize_at(&file, value, d).unwrap_or_default(),
+            "heartbeat" => inv.heartbeat = deserialize_at(&file, value, d),
             "server" => raw_servers = servers(&file, value, d),
             other => d.push(
                 SourceError::new(

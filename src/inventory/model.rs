@@ -18,6 +18,8 @@ pub struct Inventory {
     /// Overrides of the runbook's `[vars]`.
     pub vars: BTreeMap<String, String>,
     pub servers: Vec<Server>,
+    /// Heartbeat lag: where the pt-heartbeat compatible table is, and whether to write it.
+    pub heartbeat: Option<HeartbeatConfig>,
     /// The file it was read from, for diagnostics and relative paths.
     pub file: SourceFile,
 }
@@ -110,6 +112,23 @@ pub struct TlsOptions {
     /// Accept any certificate (a lab with a self-signed cert); never for production.
     #[serde(default)]
     pub insecure: bool,
+}
+
+/// `[heartbeat]`: a pt-heartbeat compatible table, read for lag on every server.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatConfig {
+    pub database: String,
+    #[serde(default = "default_heartbeat_table")]
+    pub table: String,
+    /// Write a heartbeat on the primary every second. Off: read what an existing
+    /// `pt-heartbeat --update` writes.
+    #[serde(default)]
+    pub update: bool,
+}
+
+fn default_heartbeat_table() -> String {
+    "heartbeat".into()
 }
 
 /// Where a password comes from. Never the password itself.

@@ -2,6 +2,7 @@
 //! on `watch` channels. No UI code here.
 
 pub mod gtid;
+pub mod heartbeat;
 pub mod maxscale;
 pub mod mysql;
 pub mod snapshot;

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::gtid::GtidPos;
+use super::heartbeat::HeartbeatTable;
 use super::snapshot::{IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};
 
 /// Everything a poller needs to reach one server. The password is resolved already.
@@ -25,11 +26,13 @@ pub struct SqlTarget {
     pub password: Option<crate::inventory::Secret>,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct SqlPollConfig {
     pub interval: Duration,
     /// Connect and query deadline; a server that does not answer in time is "down".
     pub timeout: Duration,
+    /// A pt-heartbeat compatible table (`db.heartbeat`) to read lag from, if any.
+    pub heartbeat: Option<HeartbeatTable>,
 }
 
 impl Default for SqlPollConfig {
@@ -37,6 +40,7 @@ impl Default for SqlPollConfig {
         Self {
             interval: Duration::from_millis(250),
             timeout: Duration::from_secs(2),
+            heartbeat: None,
         }
     }
 }
@@ -127,7 +131,7 @@ async fn poll_once(
     let Some(c) = conn.as_mut() else {
         return Err(PollError::Unreachable("no connection".into()));
     };
-    match tokio::time::timeout(config.timeout, query(c)).await {
+    match tokio::time::timeout(config.timeout, query(c, config.heartbeat.as_ref())).await {
         Ok(r) => r.map_err(|e| classify(&e)),
         Err(_) => Err(PollError::Unreachable(format!(
             "no answer within {:?}",
@@ -167,10 +171,28 @@ fn classify(e: &mysql_async::Error) -> PollError {
     }
 }
 
-async fn query(conn: &mut Conn) -> Result<ServerInfo, mysql_async::Error> {
-    let mut result = conn.query_iter(format!("{VARIABLES}; {SLAVES}")).await?;
+async fn query(
+    conn: &mut Conn,
+    heartbeat: Option<&HeartbeatTable>,
+) -> Result<ServerInfo, mysql_async::Error> {
+    // One round trip: the heartbeat read rides in the same batch, last, so that a missing
+    // table fails only its own statement.
+    let batch = match heartbeat {
+        Some(h) => format!("{VARIABLES}; {SLAVES}; {}", h.lag_query()),
+        None => format!("{VARIABLES}; {SLAVES}"),
+    };
+    let mut result = conn.query_iter(batch).await?;
     let vars: Vec<Row> = result.collect().await?;
     let slaves: Vec<Row> = result.collect().await?;
+    let heartbeat_lag = match heartbeat {
+        Some(_) => match result.collect::<Row>().await {
+            Ok(rows) => rows.first().and_then(super::heartbeat::lag_from_row),
+            // No heartbeat table (yet) on this server: no lag to show, not a failed poll.
+            Err(mysql_async::Error::Server(_)) => None,
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
     drop(result);
     let v = vars.first();
     let col = |i: usize| v.and_then(|r| text_at(r, i)).unwrap_or_default();
@@ -195,7 +217,7 @@ async fn query(conn: &mut Conn) -> Result<ServerInfo, mysql_async::Error> {
         gtid_slave_pos: GtidPos::parse_lenient(&col(7)),
         replicas: slaves.iter().map(replica_status).collect(),
         settings,
-        heartbeat_lag: None,
+        heartbeat_lag,
     })
 }
 

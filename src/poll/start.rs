@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::heartbeat::{self, BadIdentifier, HeartbeatTable};
 use super::maxscale::{self as mxs_poll, MaxscaleSnapshot};
 use super::mysql::{self, SqlPollConfig, SqlTarget};
 use super::snapshot::ServerSnapshot;
@@ -43,6 +44,8 @@ pub enum StartError {
     },
     #[error("MaxScale client: {0}")]
     Maxscale(#[from] MaxscaleError),
+    #[error("[heartbeat] in the inventory: {0}")]
+    Heartbeat(#[from] BadIdentifier),
 }
 
 /// SQL targets for every server of the inventory, passwords resolved.
@@ -105,14 +108,31 @@ pub fn start(
 ) -> Result<Pollers, StartError> {
     let targets = sql_targets(inv)?;
     let client = maxscale_client(inv)?;
+    let heartbeat = inv
+        .heartbeat
+        .as_ref()
+        .map(|h| HeartbeatTable::new(&h.database, &h.table))
+        .transpose()?;
     let config = SqlPollConfig {
         interval: intervals.sql,
+        heartbeat: heartbeat.clone(),
         ..SqlPollConfig::default()
     };
-    let servers = targets
-        .into_iter()
-        .map(|t| mysql::spawn(t, config, cancel.child_token()))
+    let servers: Vec<_> = targets
+        .iter()
+        .map(|t| mysql::spawn(t.clone(), config.clone(), cancel.child_token()))
         .collect();
+    if let (Some(table), Some(h)) = (heartbeat, &inv.heartbeat)
+        && h.update
+    {
+        heartbeat::spawn_writer(
+            table,
+            targets,
+            servers.clone(),
+            Duration::from_secs(1),
+            cancel.child_token(),
+        );
+    }
     let maxscale = match (client, &inv.maxscale) {
         (Some(c), Some(m)) => Some(mxs_poll::spawn(
             c,
