@@ -13,6 +13,7 @@ fn shipped_runbooks_pass_check_with_the_example_inventory() {
     for runbook in [
         "runbooks/mariadb-10.5-to-11.4-maxscale.toml",
         "runbooks/mysql-5.6-replication-upgrade.toml",
+        "runbooks/lab-rolling-upgrade.toml",
     ] {
         let out = flightdeck()
             .args(["check", runbook, "--inventory", INVENTORY])
