@@ -1,7 +1,5 @@
 //! mariadbmon's module commands: `switchover`, `async-switchover`, `fetch-cmd-result`.
 
-use std::sync::Arc;
-
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;

@@ -247,3 +247,144 @@ fn event_for(was_running: bool, running: bool, old: Role, new: Role) -> Option<&
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::probe::{Probe, SlaveRow};
+    use super::*;
+
+    fn server(
+        name: &str,
+        port: u16,
+        read_only: bool,
+        replicates_from: Option<(u16, &str, &str)>,
+    ) -> ServerView {
+        let mut s = ServerView::new(name, "127.0.0.1", port);
+        s.running = true;
+        s.probe = Some(Probe {
+            server_id: i64::from(port),
+            read_only,
+            log_bin: true,
+            gtid_binlog_pos: "0-1-5".into(),
+            slaves: replicates_from
+                .map(|(p, io, sql)| SlaveRow {
+                    master_host: "127.0.0.1".into(),
+                    master_port: i64::from(p),
+                    slave_io_running: io.into(),
+                    slave_sql_running: sql.into(),
+                    seconds_behind_master: (sql == "Yes").then_some(2),
+                    master_server_id: i64::from(p),
+                    ..SlaveRow::default()
+                })
+                .into_iter()
+                .collect(),
+            ..Probe::default()
+        });
+        s
+    }
+
+    fn states(v: &ClusterView) -> Vec<(String, String, Option<String>, i64)> {
+        v.servers
+            .iter()
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    s.state().raw,
+                    s.last_event.clone(),
+                    s.replication_lag,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn primary_replica_then_broken_then_down() {
+        let mut v = ClusterView {
+            servers: vec![
+                server("server1", 1, false, None),
+                server("server2", 2, true, Some((1, "Yes", "Yes"))),
+            ],
+            ..ClusterView::default()
+        };
+        v.derive("t1");
+        let ev = |e: &str| Some(e.to_owned());
+        assert_eq!(
+            states(&v),
+            vec![
+                (
+                    "server1".into(),
+                    "Master, Running".into(),
+                    ev("master_up"),
+                    0
+                ),
+                ("server2".into(), "Slave, Running".into(), ev("slave_up"), 2),
+            ]
+        );
+        assert_eq!(v.servers[0].master_id(), -1);
+        assert_eq!(v.servers[1].master_id(), 1);
+        assert_eq!(v.servers[1].link_targets, vec![Some("server1".to_owned())]);
+
+        // SQL thread stopped: no longer a replica, lag unknown, link gone.
+        v.servers[1] = server("server2", 2, true, Some((1, "Yes", "No")));
+        v.servers[1].was_running = true;
+        v.servers[1].role = Role::Slave;
+        v.derive("t2");
+        assert_eq!(
+            states(&v)[1],
+            ("server2".into(), "Running".into(), ev("lost_slave"), -1)
+        );
+        assert_eq!(v.servers[1].link_targets, vec![None]);
+
+        v.servers[1].running = false;
+        v.servers[1].maintenance = true;
+        v.derive("t3");
+        assert_eq!(
+            states(&v)[1],
+            (
+                "server2".into(),
+                "Maintenance, Down".into(),
+                ev("server_down"),
+                -1
+            )
+        );
+        assert_eq!(
+            v.servers[1]
+                .probe
+                .as_ref()
+                .map(|p| p.gtid_binlog_pos.as_str()),
+            Some("0-1-5")
+        );
+        assert_eq!(v.route_target().map(|s| s.name.as_str()), Some("server1"));
+    }
+
+    #[test]
+    fn switching_or_maintenance_hides_the_route() {
+        let mut v = ClusterView {
+            servers: vec![server("server1", 1, false, None)],
+            ..ClusterView::default()
+        };
+        v.derive("t");
+        assert!(v.route_target().is_some());
+        v.switching = true;
+        assert!(v.route_target().is_none());
+        v.switching = false;
+        v.servers[0].running = false;
+        v.derive("t");
+        assert_eq!(v.master, None);
+        assert!(v.route_target().is_none());
+    }
+
+    #[test]
+    fn a_read_only_server_without_replicas_is_not_primary() {
+        let mut v = ClusterView {
+            servers: vec![
+                server("server1", 1, true, None),
+                server("server2", 2, true, None),
+            ],
+            ..ClusterView::default()
+        };
+        v.derive("t");
+        assert_eq!(v.master, None);
+        assert_eq!(v.servers[0].state().raw, "Running");
+    }
+}

@@ -182,6 +182,9 @@ async fn perform(mon: &mut Monitor, plan: &Plan) -> Result<(), Vec<String>> {
         return Err(errors);
     }
     // Promoted: let the router send clients to the new primary before the redirects.
+    // Naming it the current primary makes the derivation keep it even while other
+    // replicas still point at the old one.
+    mon.view.master = Some(plan.new_name.clone());
     mon.view.switching = false;
     mon.tick().await;
     redirect(mon, plan).await.map_err(|e| vec![e])
