@@ -208,3 +208,43 @@ fn maxscale_list_from_a_real_sample() {
     });
     insta::assert_snapshot!("maxscale_broken_replica", render(&d, now, "maxscale"));
 }
+
+fn render_watch(app: &flightdeck::tui::watch::WatchApp, now: Instant, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    term.draw(|f| flightdeck::tui::watch::view(app, f, now, &Theme::PLAIN))
+        .expect("draws");
+    let buf = term.backend().buffer().clone();
+    (0..buf.area.height)
+        .map(|y| {
+            let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            line.trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn watch_screen_at_80x24_and_wide_with_help() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use flightdeck::tui::watch::{Msg, Pane, WatchApp};
+
+    let now = Instant::now();
+    let r = replica_info("0-1-28", replica(IoState::Yes, true, Some(2), ""));
+    let d = dashboard(now, primary_info("0-1-30"), snap("server2", now, r, None));
+    let mut app = WatchApp::new(d);
+    for _ in 0..3 {
+        app.update(Msg::Tick);
+    }
+    insta::assert_snapshot!("watch_80x24", render_watch(&app, now, 80, 24));
+
+    let key = |c| Msg::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    assert!(app.update(key(KeyCode::Tab)));
+    assert_eq!(app.focus, Pane::Gtid);
+    app.update(key(KeyCode::Char('?')));
+    assert!(app.help);
+    insta::assert_snapshot!("watch_120x30_help", render_watch(&app, now, 120, 30));
+    app.update(key(KeyCode::Char('q')));
+    assert!(!app.help && !app.quit, "q closes the help first");
+    app.update(key(KeyCode::Char('q')));
+    assert!(app.quit);
+}
