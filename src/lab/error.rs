@@ -101,3 +101,14 @@ pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> LabError
     let context = context.into();
     move |cause| LabError::Io { context, cause }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_server_says_what_to_install() {
+        let e = LabError::MariadbMissing { path: "/usr/sbin/mariadbd".into() };
+        assert!(e.to_string().contains("apt-get install -y mariadb-server"), "{e}");
+    }
+}

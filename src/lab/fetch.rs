@@ -4,6 +4,7 @@
 //! extracts into its own temporary directory and the first rename wins.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::process::Command;
 
@@ -44,7 +45,9 @@ pub async fn fetch(version: &str, dest: &Path) -> Result<()> {
         .parent()
         .ok_or_else(|| fail(format!("bad cache path {}", dest.display())))?;
     std::fs::create_dir_all(parent).map_err(io(format!("creating {}", parent.display())))?;
-    let tmp = parent.join(format!(".fetch-{version}-{}", std::process::id()));
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let tmp = parent.join(format!(".fetch-{version}-{}-{seq}", std::process::id()));
     let result = download_and_extract(&deb, &tmp, dest).await;
     let _ = std::fs::remove_dir_all(&tmp);
     result.map_err(|e| match e {

@@ -19,8 +19,9 @@ const RANGE: std::ops::Range<u16> = 20000..32000;
 const SCAN: u16 = 2000;
 
 /// `preferred` if it is free, else a free port scanned from just after it (or from a random
-/// point of 20000–32000 when there is no preference).
+/// point of 20000–32000 when there is no preference; `Some(0)` means none).
 pub fn pick(preferred: Option<u16>) -> Result<u16> {
+    let preferred = preferred.filter(|p| *p != 0);
     if let Some(p) = preferred {
         if take(p) {
             return Ok(p);
@@ -74,6 +75,7 @@ mod tests {
         let a = pick(None).expect("a port");
         let b = pick(Some(a)).expect("another port");
         assert_ne!(a, b);
+        assert_ne!(pick(Some(0)).expect("any port"), 0);
     }
 
     #[test]
