@@ -108,7 +108,12 @@ mod tests {
 
     #[test]
     fn a_missing_server_says_what_to_install() {
-        let e = LabError::MariadbMissing { path: "/usr/sbin/mariadbd".into() };
-        assert!(e.to_string().contains("apt-get install -y mariadb-server"), "{e}");
+        let e = LabError::MariadbMissing {
+            path: "/usr/sbin/mariadbd".into(),
+        };
+        assert!(
+            e.to_string().contains("apt-get install -y mariadb-server"),
+            "{e}"
+        );
     }
 }

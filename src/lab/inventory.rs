@@ -56,6 +56,15 @@ pub fn render(state: &LabState) -> String {
     if let Some(exe) = &state.flightdeck_exe {
         out.push_str(&format!("flightdeck = {}\n", qp(exe)));
     }
+    // The rehearsal's versions: from the build the servers were created on, to the
+    // installed one (`lab ctl SERVER upgrade`'s default).
+    if let Some(first) = state.servers.first() {
+        out.push_str(&format!("from_version = {}\n", q(&first.build.version)));
+        let to = state.upgrade_to.as_deref().unwrap_or(&first.build.version);
+        out.push_str(&format!("to_version = {}\n", q(to)));
+    }
+    // The lab keeps pt-heartbeat's table in `app` and writes it on the primary.
+    out.push_str("\n[heartbeat]\ndatabase = \"app\"\nupdate = true\n");
     for s in &state.servers {
         out.push_str(&format!(
             "\n[[server]]\n\
@@ -122,6 +131,7 @@ mod tests {
             secrets_dir: dir.join("secrets"),
             backup_dir: dir.join("backup"),
             flightdeck_exe: Some("/usr/bin/flightdeck".into()),
+            upgrade_to: Some("10.11.19".into()),
             dir,
         }
     }

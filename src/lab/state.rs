@@ -100,6 +100,9 @@ pub struct LabState {
     /// The flightdeck program runbooks call for lab steps (inventory `vars.flightdeck`).
     #[serde(default)]
     pub flightdeck_exe: Option<PathBuf>,
+    /// The build a rehearsal upgrades to (the installed MariaDB), e.g. `10.11.19`.
+    #[serde(default)]
+    pub upgrade_to: Option<String>,
 }
 
 impl LabState {

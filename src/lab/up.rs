@@ -55,6 +55,7 @@ impl Lab {
             state: new_state(&dir, &opts, &build)?,
             quiet: opts.quiet,
         };
+        lab.state.upgrade_to = versions::installed().await.ok().map(|b| b.version);
         lab.state.save()?;
         match create(&mut lab).await {
             Ok(()) => Ok(lab),
@@ -99,6 +100,7 @@ fn new_state(dir: &Path, opts: &LabOptions, build: &Build) -> Result<LabState> {
         secrets_dir: dir.join("secrets"),
         backup_dir: dir.join("backup"),
         flightdeck_exe: opts.flightdeck_exe.clone(),
+        upgrade_to: None,
     })
 }
 

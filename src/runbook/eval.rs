@@ -107,8 +107,9 @@ fn eval(e: &Expr, facts: &dyn FactSource, seen: &mut Vec<String>) -> Truth {
                     ));
                     None
                 }
-                Ok((replicas, p)) => replicas.iter().fold(Some(true), |acc, r| {
-                    let ok = match facts.caught_up(r, &p) {
+                Ok((replicas, p)) => replicas
+                    .iter()
+                    .map(|r| match facts.caught_up(r, &p) {
                         Ok(ok) => {
                             let word = if ok {
                                 "✔ has applied"
@@ -122,9 +123,10 @@ fn eval(e: &Expr, facts: &dyn FactSource, seen: &mut Vec<String>) -> Truth {
                             seen.push(format!("? caught_up({r}, {p}): unknown ({why})"));
                             None
                         }
-                    };
-                    and(acc, ok)
-                }),
+                    })
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .fold(Some(true), and),
             }
         }
         Expr::Test { fact, cmp } => test(fact, cmp.as_ref(), facts, seen),
@@ -154,22 +156,27 @@ fn test(
     } else {
         String::new()
     };
-    servers.iter().fold(Some(true), |acc, server| {
-        let value = facts.fact(server, fact.fact);
-        let ok = compare(&value, cmp);
-        let name = if prefix.is_empty() {
-            format!("{server}.{}", fact.fact.name())
-        } else {
-            format!("maxscale({server}).state")
-        };
-        let mark = match ok {
-            Some(true) => "✔",
-            Some(false) => "✘",
-            None => "?",
-        };
-        seen.push(format!("{mark} {name} = {value}"));
-        and(acc, ok)
-    })
+    // Every server is looked at (and shown), so collect before combining.
+    let results: Vec<Truth> = servers
+        .iter()
+        .map(|server| {
+            let value = facts.fact(server, fact.fact);
+            let ok = compare(&value, cmp);
+            let name = if prefix.is_empty() {
+                format!("{server}.{}", fact.fact.name())
+            } else {
+                format!("maxscale({server}).state")
+            };
+            let mark = match ok {
+                Some(true) => "✔",
+                Some(false) => "✘",
+                None => "?",
+            };
+            seen.push(format!("{mark} {name} = {value}"));
+            ok
+        })
+        .collect();
+    results.into_iter().fold(Some(true), and)
 }
 
 fn compare(value: &FactValue, cmp: Option<&(CmpOp, Literal)>) -> Truth {

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use futures::future::join_all;
 use mysql_async::Conn;
+use mysql_async::prelude::Queryable;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -155,7 +156,28 @@ impl Monitor {
             }
         }
         self.view.derive(&http_date(SystemTime::now()));
+        self.enforce_read_only_slaves().await;
         self.publish();
+    }
+
+    /// Like mariadbmon's `enforce_read_only_slaves` (on in the real setup the samples come
+    /// from): a replica that came back writable, e.g. restarted with its primary-era
+    /// my.cnf after a switchover, is set read-only again so nothing writes to it.
+    async fn enforce_read_only_slaves(&mut self) {
+        for (server, slot) in self.view.servers.iter_mut().zip(self.conns.iter_mut()) {
+            let writable_slave = server.running
+                && server.role == Role::Slave
+                && server.probe.as_ref().is_some_and(|p| !p.read_only);
+            if !writable_slave {
+                continue;
+            }
+            if let Some(conn) = slot.as_mut()
+                && conn.query_drop("SET GLOBAL read_only = 1").await.is_ok()
+                && let Some(p) = server.probe.as_mut()
+            {
+                p.read_only = true;
+            }
+        }
     }
 
     pub(super) fn publish(&self) {
