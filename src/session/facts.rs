@@ -1,0 +1,109 @@
+//! Live facts for gates, `wait` and `check`: the pollers' latest snapshots, the roles as
+//! they are now, and which steps of this session succeeded.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::poll::maxscale::MaxscaleSnapshot;
+use crate::poll::{IoState, ServerSnapshot};
+use crate::runbook::condition::Fact;
+use crate::runbook::eval::{FactSource, FactValue};
+use crate::runbook::roles::{RoleError, RoleMap};
+
+pub struct LiveFacts<'a> {
+    pub servers: &'a [ServerSnapshot],
+    pub maxscale: Option<&'a MaxscaleSnapshot>,
+    /// Inventory name → name in MaxScale.
+    pub maxscale_names: &'a BTreeMap<String, String>,
+    pub roles: &'a RoleMap,
+    pub succeeded: &'a HashSet<String>,
+}
+
+impl LiveFacts<'_> {
+    fn snapshot(&self, server: &str) -> Option<&ServerSnapshot> {
+        self.servers.iter().find(|s| s.server == server)
+    }
+}
+
+impl FactSource for LiveFacts<'_> {
+    fn resolve(&self, subject: &str) -> Result<Vec<String>, RoleError> {
+        self.roles.resolve(subject)
+    }
+
+    fn fact(&self, server: &str, fact: Fact) -> FactValue {
+        if fact == Fact::MaxscaleState {
+            let Some(m) = self.maxscale else {
+                return FactValue::Unknown("no MaxScale in the inventory".into());
+            };
+            if let Some(e) = &m.error {
+                return FactValue::Unknown(format!("MaxScale: {e}"));
+            }
+            if !m.polled {
+                return FactValue::Unknown("MaxScale not polled yet".into());
+            }
+            let name = self
+                .maxscale_names
+                .get(server)
+                .map_or(server, String::as_str);
+            return match m.live_state(name) {
+                Some(state) => FactValue::Text(state.to_string()),
+                None => FactValue::Unknown(format!("MaxScale does not list {name}")),
+            };
+        }
+        let Some(snap) = self.snapshot(server) else {
+            return FactValue::Unknown(format!("{server} is not polled"));
+        };
+        if fact == Fact::Up {
+            // Only a failed poll says "down"; before the first poll it is unknown.
+            return match (&snap.error, &snap.info) {
+                (Some(_), _) => FactValue::Bool(false),
+                (None, Some(_)) => FactValue::Bool(true),
+                (None, None) => FactValue::Unknown("not polled yet".into()),
+            };
+        }
+        let Some(info) = snap.live() else {
+            let why = snap
+                .error
+                .as_ref()
+                .map_or("not polled yet".to_string(), |e| e.to_string());
+            return FactValue::Unknown(why);
+        };
+        let replica = info.replicas.first();
+        match fact {
+            Fact::IoRunning => FactValue::Bool(replica.is_some_and(|r| r.io == IoState::Yes)),
+            Fact::SqlRunning => FactValue::Bool(replica.is_some_and(|r| r.sql_running)),
+            Fact::ReadOnly => FactValue::Bool(info.read_only),
+            Fact::SecondsBehind => match replica.and_then(|r| r.seconds_behind) {
+                Some(s) => FactValue::Int(s as i64),
+                None if replica.is_none() => FactValue::Unknown("not a replica".into()),
+                None => FactValue::Unknown("Seconds_Behind_Master is NULL".into()),
+            },
+            Fact::ServerId => FactValue::Int(i64::from(info.server_id)),
+            Fact::Version => FactValue::Text(info.version.clone()),
+            Fact::BinlogFormat => FactValue::Text(info.binlog_format.clone()),
+            Fact::GtidBinlogPos => FactValue::Text(info.gtid_binlog_pos.to_string()),
+            Fact::GtidCurrentPos => FactValue::Text(info.gtid_current_pos.to_string()),
+            Fact::GtidSlavePos => FactValue::Text(info.gtid_slave_pos.to_string()),
+            Fact::LastError => {
+                FactValue::Text(replica.and_then(|r| r.last_error()).unwrap_or_default())
+            }
+            Fact::Up | Fact::MaxscaleState => FactValue::Unknown("handled above".into()),
+        }
+    }
+
+    fn caught_up(&self, replica: &str, primary: &str) -> Result<bool, String> {
+        let live = |name: &str| {
+            self.snapshot(name)
+                .and_then(|s| s.live())
+                .ok_or_else(|| format!("{name} is down or not polled yet"))
+        };
+        let target = &live(primary)?.gtid_binlog_pos;
+        if target.is_empty() {
+            return Err(format!("{primary} has an empty gtid_binlog_pos"));
+        }
+        Ok(live(replica)?.gtid_current_pos.has_reached(target))
+    }
+
+    fn succeeded(&self, step_id: &str) -> bool {
+        self.succeeded.contains(step_id)
+    }
+}

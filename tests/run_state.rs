@@ -1,0 +1,278 @@
+//! The run's state machine: order, gates, confirmations, overrides, waits. No I/O: facts
+//! are given, executors are simulated by feeding their outcomes back.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use flightdeck::diag::SourceFile;
+use flightdeck::inventory;
+use flightdeck::runbook::check_text;
+use flightdeck::runbook::condition::Fact;
+use flightdeck::runbook::eval::{FactSource, FactValue};
+use flightdeck::runbook::roles::RoleError;
+use flightdeck::session::run::{Command, Effect, Outcome, Record, Refusal, Run, StepState};
+
+const INVENTORY: &str = r#"
+[[server]]
+name = "db1"
+role = "primary"
+mysql = { host = "127.0.0.1", port = 3306 }
+transport = "local"
+
+[[server]]
+name = "db2"
+role = "replica"
+mysql = { host = "127.0.0.1", port = 3307 }
+transport = "local"
+"#;
+
+const RUNBOOK: &str = r#"
+[runbook]
+name = "t"
+
+[[phase]]
+id = "p"
+title = "p"
+
+[[phase.step]]
+id = "backup"
+title = "backup"
+kind = "shell"
+target = "primary"
+command = "true"
+
+[[phase.step]]
+id = "stop"
+title = "stop the replica"
+kind = "shell"
+target = "replica"
+command = "systemctl stop mariadb"
+destructive = true
+gates = ["succeeded(backup)", "primary.up"]
+
+[[phase.step]]
+id = "wait"
+title = "wait"
+kind = "wait"
+until = "replica.seconds_behind <= 0"
+timeout = "10s"
+"#;
+
+/// Facts a test sets by hand.
+struct Facts {
+    primary_up: bool,
+    behind: Option<i64>,
+    succeeded: Vec<String>,
+}
+
+impl FactSource for Facts {
+    fn resolve(&self, subject: &str) -> Result<Vec<String>, RoleError> {
+        match subject {
+            "primary" => Ok(vec!["db1".into()]),
+            "replica" => Ok(vec!["db2".into()]),
+            s => Err(RoleError::Unknown(s.into())),
+        }
+    }
+    fn fact(&self, server: &str, fact: Fact) -> FactValue {
+        match (server, fact) {
+            ("db1", Fact::Up) => FactValue::Bool(self.primary_up),
+            ("db2", Fact::SecondsBehind) => match self.behind {
+                Some(b) => FactValue::Int(b),
+                None => FactValue::Unknown("NULL".into()),
+            },
+            _ => FactValue::Unknown("unset".into()),
+        }
+    }
+    fn caught_up(&self, _: &str, _: &str) -> Result<bool, String> {
+        Ok(true)
+    }
+    fn succeeded(&self, id: &str) -> bool {
+        self.succeeded.iter().any(|s| s == id)
+    }
+}
+
+fn run() -> Run {
+    let inv = inventory::parse(Path::new("inv.toml"), INVENTORY).expect("inventory");
+    let loaded = check_text(SourceFile::new("rb.toml", RUNBOOK), Some(&inv)).expect("runbook");
+    Run::new(loaded.runbook)
+}
+
+fn go(step: &str) -> Command {
+    Command::Run {
+        step: step.into(),
+        typed: None,
+        justification: None,
+    }
+}
+
+#[test]
+fn steps_run_in_order_and_results_are_recorded() {
+    let mut run = run();
+    let now = Instant::now();
+    let mut facts = Facts {
+        primary_up: true,
+        behind: Some(0),
+        succeeded: vec![],
+    };
+    assert_eq!(
+        run.command(go("stop"), &facts, now),
+        Err(Refusal::Earlier("backup".into()))
+    );
+
+    let effects = run
+        .command(go("backup"), &facts, now)
+        .expect("backup may run");
+    assert_eq!(
+        effects,
+        [
+            Effect::Record(Record::Confirmed {
+                step: "backup".into(),
+                typed: None
+            }),
+            Effect::Start {
+                step: "backup".into(),
+                attempt: 1,
+                servers: vec!["db1".into()]
+            },
+        ]
+    );
+    assert!(matches!(run.state("backup"), StepState::Running { .. }));
+    assert_eq!(
+        run.command(go("stop"), &facts, now),
+        Err(Refusal::AlreadyRunning("backup".into()))
+    );
+    // A stale result of another attempt is dropped.
+    assert!(
+        run.finished("backup", 7, Outcome::Succeeded("x".into()))
+            .is_empty()
+    );
+    run.finished("backup", 1, Outcome::Succeeded("dump written".into()));
+    assert!(run.state("backup").is_finished());
+
+    // The gate reads `succeeded(backup)` from the facts, which the runtime derives from
+    // the run; here it is given by hand.
+    facts.succeeded.push("backup".into());
+    facts.primary_up = false;
+    assert_eq!(
+        run.command(go("stop"), &facts, now),
+        Err(Refusal::Gates(vec!["primary.up".into()]))
+    );
+}
+
+#[test]
+fn destructive_steps_need_the_typed_name_and_overrides_are_recorded() {
+    let mut run = run();
+    let now = Instant::now();
+    let facts = Facts {
+        primary_up: false,
+        behind: Some(0),
+        succeeded: vec!["backup".into()],
+    };
+    run.command(go("backup"), &facts, now).expect("runs");
+    run.finished("backup", 1, Outcome::Succeeded(String::new()));
+
+    let typed = |name: &str, why: Option<&str>| Command::Run {
+        step: "stop".into(),
+        typed: Some(name.into()),
+        justification: why.map(str::to_string),
+    };
+    // The gate fails (primary down): refused, even with the right name.
+    assert!(matches!(
+        run.command(typed("db2", None), &facts, now),
+        Err(Refusal::Gates(_))
+    ));
+    // With a justification the gate is overridden, but the name must still match.
+    assert_eq!(
+        run.command(
+            typed("db1", Some("primary poller is firewalled")),
+            &facts,
+            now
+        ),
+        Err(Refusal::TypedNameMismatch {
+            expected: "db2".into()
+        })
+    );
+    let effects = run
+        .command(
+            typed("db2", Some("primary poller is firewalled")),
+            &facts,
+            now,
+        )
+        .expect("overridden");
+    assert!(effects.contains(&Effect::Record(Record::Override {
+        step: "stop".into(),
+        justification: "primary poller is firewalled".into(),
+        failed: vec!["primary.up".into()],
+    })));
+}
+
+#[test]
+fn a_wait_ends_when_its_condition_holds_or_times_out() {
+    let mut run = run();
+    let t0 = Instant::now();
+    let mut facts = Facts {
+        primary_up: true,
+        behind: Some(3),
+        succeeded: vec!["backup".into()],
+    };
+    for id in ["backup", "stop"] {
+        run.command(
+            Command::Skip {
+                step: id.into(),
+                reason: "test".into(),
+            },
+            &facts,
+            t0,
+        )
+        .expect("skips");
+    }
+    run.command(go("wait"), &facts, t0).expect("starts");
+    assert!(
+        run.poll_conditions(&facts, t0 + Duration::from_secs(1))
+            .is_empty()
+    );
+    let StepState::Running {
+        progress: Some(p), ..
+    } = run.state("wait")
+    else {
+        panic!("still running with progress")
+    };
+    assert!(p.contains("db2.seconds_behind = 3"), "{p}");
+
+    facts.behind = Some(0);
+    let ended = run.poll_conditions(&facts, t0 + Duration::from_secs(2));
+    assert!(matches!(
+        ended[..],
+        [Effect::Record(Record::Ended {
+            outcome: Outcome::Succeeded(_),
+            ..
+        })]
+    ));
+
+    // Retry after success is refused; a fresh run that never catches up times out.
+    let mut run2 = self::run();
+    facts.behind = None;
+    for id in ["backup", "stop"] {
+        run2.command(
+            Command::Skip {
+                step: id.into(),
+                reason: "test".into(),
+            },
+            &facts,
+            t0,
+        )
+        .expect("skips");
+    }
+    run2.command(go("wait"), &facts, t0).expect("starts");
+    let ended = run2.poll_conditions(&facts, t0 + Duration::from_secs(11));
+    let [
+        Effect::Record(Record::Ended {
+            outcome: Outcome::Failed(d),
+            ..
+        }),
+    ] = &ended[..]
+    else {
+        panic!("timed out: {ended:?}")
+    };
+    assert!(d.starts_with("timed out after 10.0 s"), "{d}");
+}
