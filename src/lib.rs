@@ -5,9 +5,11 @@
 
 pub mod cli;
 pub mod diag;
+pub mod exec;
 pub mod inventory;
 pub mod lab;
 pub mod maxscale;
 pub mod poll;
 pub mod runbook;
+pub mod session;
 pub mod tui;

@@ -2,6 +2,7 @@
 
 pub mod dashboard;
 pub mod panes;
+pub mod run;
 pub mod terminal;
 pub mod theme;
 pub mod watch;

@@ -1,0 +1,208 @@
+//! Turning a step into a job an executor can run: templates filled in twice, once with
+//! secrets for the server and once masked for the screen and the journal, and targets
+//! resolved to servers as they are now.
+
+use std::collections::BTreeMap;
+
+use crate::inventory::{Inventory, Secret, Transport};
+use crate::maxscale::AdminState;
+use crate::runbook::model::{MaxscaleAction, ServerStateFlag};
+use crate::runbook::roles::RoleMap;
+use crate::runbook::template::{Context, Escape, Reveal, ServerField, Template};
+use crate::runbook::{Action, Expect, Step};
+
+use super::maxscale::MaxscaleCall;
+
+/// What to run, with the text to send and the text to show.
+#[derive(Clone, Debug)]
+pub enum Job {
+    Sql {
+        server: String,
+        statements: Vec<String>,
+        shown: Vec<String>,
+        expect: Vec<Expect>,
+    },
+    Shell {
+        server: String,
+        transport: Transport,
+        script: String,
+        shown: String,
+        expect_exit: i32,
+    },
+    Maxscale {
+        call: MaxscaleCall,
+        shown: String,
+    },
+}
+
+impl Job {
+    /// The masked text of what is sent, for the detail pane and the journal.
+    pub fn shown(&self) -> String {
+        match self {
+            Job::Sql { server, shown, .. } => format!("on {server}:\n{}", shown.join(";\n")),
+            Job::Shell { server, shown, .. } => format!("on {server}:\n{shown}"),
+            Job::Maxscale { shown, .. } => shown.clone(),
+        }
+    }
+}
+
+/// Values for templates: vars, secrets, and server facts under the current roles.
+pub struct JobContext<'a> {
+    pub vars: &'a BTreeMap<String, String>,
+    pub secrets: &'a BTreeMap<String, Secret>,
+    pub inventory: &'a Inventory,
+    pub roles: &'a RoleMap,
+    pub target: Option<String>,
+}
+
+impl Context for JobContext<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.vars.get(name).cloned()
+    }
+
+    fn secret(&self, name: &str) -> Option<String> {
+        self.secrets.get(name).map(|s| s.expose().to_string())
+    }
+
+    fn fact(&self, subject: &str, field: ServerField) -> Option<String> {
+        let name = match subject {
+            "target" => self.target.clone()?,
+            s => self.roles.resolve_one(s).ok()?,
+        };
+        let server = self.inventory.server(&name)?;
+        Some(match field {
+            ServerField::Name => server.name.clone(),
+            ServerField::Host => server.mysql.host.clone(),
+            ServerField::Port => server.mysql.port.to_string(),
+            ServerField::MaxscaleName => server.maxscale_name.clone(),
+            ServerField::SshHost => match &server.transport {
+                Transport::Ssh(ssh) => ssh.host.clone(),
+                Transport::Local => "localhost".into(),
+            },
+        })
+    }
+}
+
+/// The jobs of a step on its servers (one per server), or none for steps that run
+/// inside the state machine (wait, check, manual, note).
+pub fn jobs(step: &Step, servers: &[String], ctx: &mut JobContext<'_>) -> Result<Vec<Job>, String> {
+    let fill = |t: &Template, esc, reveal, ctx: &JobContext<'_>| {
+        t.render(ctx, esc, reveal).map_err(|e| e.to_string())
+    };
+    let mut out = Vec::new();
+    match &step.action {
+        Action::Sql { statements, expect } => {
+            for server in servers {
+                ctx.target = Some(server.clone());
+                let sent = statements
+                    .iter()
+                    .map(|t| fill(t, Escape::SqlString, Reveal::Secrets, ctx))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let shown = statements
+                    .iter()
+                    .map(|t| fill(t, Escape::SqlString, Reveal::Masked, ctx))
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.push(Job::Sql {
+                    server: server.clone(),
+                    statements: sent,
+                    shown,
+                    expect: expect.clone(),
+                });
+            }
+        }
+        Action::Shell {
+            command,
+            expect_exit,
+        } => {
+            for server in servers {
+                ctx.target = Some(server.clone());
+                let inv_server = ctx
+                    .inventory
+                    .server(server)
+                    .ok_or_else(|| format!("{server} is not in the inventory"))?;
+                out.push(Job::Shell {
+                    server: server.clone(),
+                    transport: inv_server.transport.clone(),
+                    script: fill(command, Escape::Shell, Reveal::Secrets, ctx)?,
+                    shown: fill(command, Escape::Shell, Reveal::Masked, ctx)?,
+                    expect_exit: *expect_exit,
+                });
+            }
+        }
+        Action::Maxscale(m) => {
+            let call = maxscale_call(m, ctx)?;
+            let shown = describe(&call);
+            out.push(Job::Maxscale { call, shown });
+        }
+        Action::Wait { .. }
+        | Action::Check { .. }
+        | Action::Manual { .. }
+        | Action::Note { .. } => {}
+    }
+    Ok(out)
+}
+
+fn maxscale_call(m: &MaxscaleAction, ctx: &JobContext<'_>) -> Result<MaxscaleCall, String> {
+    let name = |subject: &str| -> Result<String, String> {
+        let server = ctx.roles.resolve_one(subject).map_err(|e| e.to_string())?;
+        ctx.inventory
+            .server(&server)
+            .map(|s| s.maxscale_name.clone())
+            .ok_or_else(|| format!("{server} is not in the inventory"))
+    };
+    let state = |s: ServerStateFlag| match s {
+        ServerStateFlag::Maintenance => AdminState::Maintenance,
+        ServerStateFlag::Drain => AdminState::Drain,
+    };
+    Ok(match m {
+        MaxscaleAction::Set {
+            server,
+            state: s,
+            force,
+        } => MaxscaleCall::Set {
+            server: name(&server.value)?,
+            state: state(*s),
+            force: *force,
+        },
+        MaxscaleAction::Clear { server, state: s } => MaxscaleCall::Clear {
+            server: name(&server.value)?,
+            state: state(*s),
+        },
+        MaxscaleAction::Switchover {
+            new_primary,
+            old_primary,
+        } => MaxscaleCall::Switchover {
+            monitor: ctx
+                .inventory
+                .maxscale
+                .as_ref()
+                .map_or_else(|| "MariaDB-Monitor".into(), |m| m.monitor.clone()),
+            new_primary: name(&new_primary.value)?,
+            old_primary: name(&old_primary.value)?,
+        },
+    })
+}
+
+fn describe(call: &MaxscaleCall) -> String {
+    match call {
+        MaxscaleCall::Set {
+            server,
+            state,
+            force,
+        } => format!(
+            "PUT /v1/servers/{server}/set?state={}{}",
+            state.as_str(),
+            if *force { "&force=yes" } else { "" }
+        ),
+        MaxscaleCall::Clear { server, state } => {
+            format!("PUT /v1/servers/{server}/clear?state={}", state.as_str())
+        }
+        MaxscaleCall::Switchover {
+            monitor,
+            new_primary,
+            old_primary,
+        } => format!(
+            "POST /v1/maxscale/modules/mariadbmon/async-switchover?{monitor}&{new_primary}&{old_primary}"
+        ),
+    }
+}

@@ -1,0 +1,5 @@
+pub mod host;
+pub mod job;
+pub mod maxscale;
+pub mod spawn;
+pub mod sql;

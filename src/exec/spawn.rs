@@ -1,0 +1,225 @@
+//! Running a step's jobs as one background task that reports output, progress and the
+//! outcome as messages. Every text passes the masker before it leaves the task.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::host::{HostPool, HostTransport, OutputChunk, RunEnd, Stream};
+use super::job::Job;
+use super::{maxscale, sql};
+use crate::inventory::Transport;
+use crate::maxscale::MaxscaleClient;
+use crate::poll::mysql::SqlTarget;
+use crate::session::mask::Masker;
+use crate::session::run::Outcome;
+
+/// What an executor reports, tagged with the step and attempt so stale news is dropped.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExecMsg {
+    Output {
+        step: String,
+        attempt: u32,
+        stream: &'static str,
+        text: String,
+    },
+    Progress {
+        step: String,
+        attempt: u32,
+        line: String,
+    },
+    Finished {
+        step: String,
+        attempt: u32,
+        outcome: Outcome,
+    },
+}
+
+/// The long-lived means to run jobs: SQL targets, the SSH pool, the MaxScale client.
+#[derive(Clone)]
+pub struct Executors {
+    pub sql: Arc<Vec<SqlTarget>>,
+    pub hosts: HostPool,
+    pub maxscale: Option<MaxscaleClient>,
+    pub masker: Arc<Masker>,
+    pub tx: mpsc::Sender<ExecMsg>,
+}
+
+impl Executors {
+    /// Runs the jobs one after the other (one per target server); the first failure ends
+    /// the step.
+    pub fn spawn(
+        &self,
+        step: String,
+        attempt: u32,
+        jobs: Vec<Job>,
+        timeout: Duration,
+        cancel: CancellationToken,
+    ) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut details = Vec::new();
+            let mut outcome = Outcome::Succeeded(String::new());
+            for job in jobs {
+                match this
+                    .run_job(&step, attempt, job, timeout, cancel.clone())
+                    .await
+                {
+                    Ok(detail) => details.push(detail),
+                    Err(reason) => {
+                        outcome = Outcome::Failed(this.masker.mask(&reason));
+                        break;
+                    }
+                }
+            }
+            if let Outcome::Succeeded(d) = &mut outcome {
+                *d = this.masker.mask(&details.join("; "));
+            }
+            let _ = this
+                .tx
+                .send(ExecMsg::Finished {
+                    step,
+                    attempt,
+                    outcome,
+                })
+                .await;
+        });
+    }
+
+    async fn say(&self, step: &str, attempt: u32, stream: &'static str, text: String) {
+        let _ = self
+            .tx
+            .send(ExecMsg::Output {
+                step: step.to_string(),
+                attempt,
+                stream,
+                text: self.masker.mask(&text),
+            })
+            .await;
+    }
+
+    async fn run_job(
+        &self,
+        step: &str,
+        attempt: u32,
+        job: Job,
+        timeout: Duration,
+        cancel: CancellationToken,
+    ) -> Result<String, String> {
+        match job {
+            Job::Sql {
+                server,
+                statements,
+                expect,
+                ..
+            } => {
+                let target = self
+                    .sql
+                    .iter()
+                    .find(|t| t.server == server)
+                    .ok_or_else(|| format!("no SQL target {server}"))?;
+                let work = sql::run(target, &statements, timeout);
+                let table = tokio::select! {
+                    _ = cancel.cancelled() => return Err("cancelled".into()),
+                    r = work => r.map_err(|e| e.to_string())?,
+                };
+                for line in sql::format(&table) {
+                    self.say(step, attempt, "stdout", line).await;
+                }
+                let checks = sql::check(&table, &expect);
+                let mut failed = Vec::new();
+                for c in &checks {
+                    let mark = if c.holds { "✔" } else { "✘" };
+                    self.say(
+                        step,
+                        attempt,
+                        "info",
+                        format!("{mark} {} (observed {})", c.expect, c.observed),
+                    )
+                    .await;
+                    if !c.holds {
+                        failed.push(format!("{} (observed {})", c.expect, c.observed));
+                    }
+                }
+                if failed.is_empty() {
+                    Ok(format!("{server}: {} expectation(s) hold", checks.len()))
+                } else {
+                    Err(format!("{server}: expect failed: {}", failed.join("; ")))
+                }
+            }
+            Job::Shell {
+                server,
+                transport,
+                script,
+                expect_exit,
+                ..
+            } => {
+                let transport = match transport {
+                    Transport::Local => HostTransport::Local,
+                    Transport::Ssh(s) => HostTransport::Ssh {
+                        host: s.host,
+                        user: s.user,
+                        port: s.port,
+                    },
+                };
+                let (out_tx, mut out_rx) = mpsc::channel::<OutputChunk>(256);
+                let run = self.hosts.run(&transport, &script, timeout, cancel, out_tx);
+                tokio::pin!(run);
+                let result = loop {
+                    tokio::select! {
+                        r = &mut run => break r,
+                        Some(chunk) = out_rx.recv() => {
+                            let stream = match chunk.stream { Stream::Stdout => "stdout", Stream::Stderr => "stderr" };
+                            self.say(step, attempt, stream, chunk.text).await;
+                        }
+                    }
+                };
+                while let Ok(chunk) = out_rx.try_recv() {
+                    let stream = match chunk.stream {
+                        Stream::Stdout => "stdout",
+                        Stream::Stderr => "stderr",
+                    };
+                    self.say(step, attempt, stream, chunk.text).await;
+                }
+                let run = result.map_err(|e| format!("{server}: {e}"))?;
+                match (run.ended, run.exit_code) {
+                    (RunEnd::Exited, Some(code)) if code == expect_exit => {
+                        Ok(format!("{server}: exit {code}"))
+                    }
+                    (RunEnd::Exited, code) => Err(format!(
+                        "{server}: exit {} (expected {expect_exit})",
+                        code.map_or("?".into(), |c| c.to_string())
+                    )),
+                    (RunEnd::TimedOut, _) => Err(format!("{server}: timed out after {timeout:?}")),
+                    (RunEnd::Cancelled, _) => Err(format!("{server}: cancelled")),
+                }
+            }
+            Job::Maxscale { call, .. } => {
+                let client = self
+                    .maxscale
+                    .as_ref()
+                    .ok_or("the inventory names no MaxScale")?;
+                let (ptx, mut prx) = mpsc::unbounded_channel::<String>();
+                let mut progress = move |line: String| {
+                    let _ = ptx.send(line);
+                };
+                let work = maxscale::run(client, &call, timeout, &mut progress);
+                tokio::pin!(work);
+                let result = loop {
+                    tokio::select! {
+                        _ = cancel.cancelled() => return Err("cancelled (MaxScale may still complete the command: check its state)".into()),
+                        r = &mut work => break r,
+                        Some(line) = prx.recv() => {
+                            let _ = self.tx.send(ExecMsg::Progress { step: step.to_string(), attempt, line }).await;
+                        }
+                    }
+                };
+                let message = result.map_err(|e| e.to_string())?;
+                self.say(step, attempt, "info", message.clone()).await;
+                Ok(message)
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! Reading a journal back: the header, where each step stands, overrides and roles.
+//!
+//! A crash can leave the last line torn (the write that was under way when the process
+//! died, never acknowledged to its caller): a final line without its newline is ignored
+//! and reported in [`Replayed::torn_tail`]. Anything wrong before that (a line that is
+//! not a journal event, a gap in the sequence numbers, a second `session_start`) is
+//! corruption, reported with its line number: a journal is evidence, so it is not
+//! silently "repaired".
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::session::journal::{Event, JournalError, Outcome, Record, Result, SessionStart, io_err};
+
+/// The last known state of one step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepState {
+    /// Mentioned (gated, confirmed, …) but never started; also what absent steps are.
+    Pending,
+    /// Started and never ended: the process died mid-step. Its outcome is unknown: show
+    /// "outcome unknown — verify" and never run it again without a fresh confirmation.
+    Running {
+        attempt: u32,
+    },
+    Succeeded,
+    /// Ended as failed, cancelled or timed out.
+    Failed {
+        outcome: Outcome,
+        detail: String,
+        exit_code: Option<i32>,
+    },
+    Skipped {
+        reason: String,
+    },
+    ManualDone,
+}
+
+/// An override the operator gave, in journal order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Override {
+    pub step: String,
+    pub justification: String,
+    pub failed_gates: Vec<String>,
+}
+
+/// Roles as last journaled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Roles {
+    pub primary: Option<String>,
+    pub replicas: Vec<String>,
+}
+
+/// The incomplete final line a crash left behind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TornTail {
+    /// Its line number (1-based).
+    pub line: usize,
+    pub bytes: u64,
+}
+
+/// A journal read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replayed {
+    pub header: SessionStart,
+    /// When the session started (the header's `ts`).
+    pub started: String,
+    /// Per step id, the last known state of every step the journal mentions.
+    pub steps: BTreeMap<String, StepState>,
+    pub overrides: Vec<Override>,
+    /// The last `roles` event, if any.
+    pub roles: Option<Roles>,
+    /// `session_resume` events: (operator, host, pid), in order.
+    pub resumes: Vec<(String, String, u32)>,
+    /// The reason of a `session_end`, if the session was ended.
+    pub ended: Option<String>,
+    /// Every complete event, in order, the header first.
+    pub events: Vec<Record>,
+    /// The last sequence number read.
+    pub last_seq: u64,
+    /// Bytes up to and including the last complete line.
+    pub valid_len: u64,
+    pub torn_tail: Option<TornTail>,
+}
+
+impl Replayed {
+    /// A step's state; steps the journal never mentions are pending.
+    pub fn state(&self, step: &str) -> StepState {
+        self.steps.get(step).cloned().unwrap_or(StepState::Pending)
+    }
+
+    /// Steps that were running when their process died: outcome unknown, verify them.
+    pub fn unknown_outcomes(&self) -> impl Iterator<Item = &str> {
+        self.steps
+            .iter()
+            .filter(|(_, s)| matches!(s, StepState::Running { .. }))
+            .map(|(id, _)| id.as_str())
+    }
+}
+
+/// Reads the journal at `path` (see the module docs for what is tolerated).
+pub fn replay(path: &Path) -> Result<Replayed> {
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let corrupt = |line: usize, message: String| JournalError::Corrupt {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+
+    let mut replayed: Option<Replayed> = None;
+    let mut lines = 0;
+    for (index, raw) in bytes[..complete]
+        .split_inclusive(|&b| b == b'\n')
+        .enumerate()
+    {
+        let line = index + 1;
+        lines = line;
+        let text = std::str::from_utf8(&raw[..raw.len() - 1])
+            .map_err(|e| corrupt(line, format!("not UTF-8 ({e})")))?;
+        let record: Record = serde_json::from_str(text)
+            .map_err(|e| corrupt(line, format!("not a journal event: {e}")))?;
+        match replayed.as_mut() {
+            None => match &record.event {
+                Event::SessionStart(header) => {
+                    replayed = Some(Replayed {
+                        header: header.clone(),
+                        started: record.ts.clone(),
+                        steps: BTreeMap::new(),
+                        overrides: Vec::new(),
+                        roles: None,
+                        resumes: Vec::new(),
+                        ended: None,
+                        last_seq: record.seq,
+                        events: vec![record],
+                        valid_len: complete as u64,
+                        torn_tail: None,
+                    });
+                }
+                other => {
+                    let found = kind(other);
+                    return Err(corrupt(
+                        line,
+                        format!("starts with {found}, not session_start"),
+                    ));
+                }
+            },
+            Some(r) => {
+                if record.seq != r.last_seq + 1 {
+                    let message = format!(
+                        "sequence number {} follows {}: lines are missing or out of order",
+                        record.seq, r.last_seq
+                    );
+                    return Err(corrupt(line, message));
+                }
+                if matches!(record.event, Event::SessionStart(_)) {
+                    return Err(JournalError::SecondSessionStart {
+                        path: path.to_path_buf(),
+                        line,
+                    });
+                }
+                r.last_seq = record.seq;
+                r.apply(&record.event);
+                r.events.push(record);
+            }
+        }
+    }
+    let mut replayed = replayed.ok_or_else(|| JournalError::Empty {
+        path: path.to_path_buf(),
+    })?;
+    replayed.torn_tail = (complete < bytes.len()).then(|| TornTail {
+        line: lines + 1,
+        bytes: (bytes.len() - complete) as u64,
+    });
+    Ok(replayed)
+}
+
+impl Replayed {
+    fn apply(&mut self, event: &Event) {
+        let mut set = |step: &str, state: StepState| {
+            self.steps.insert(step.to_string(), state);
+        };
+        match event {
+            Event::SessionStart(_) | Event::Output { .. } | Event::OutputTruncated { .. } => {}
+            Event::SessionResume {
+                operator,
+                host,
+                pid,
+            } => {
+                self.resumes.push((operator.clone(), host.clone(), *pid));
+                self.ended = None;
+            }
+            Event::Gate { step, .. } | Event::Confirm { step, .. } => self.mention(step),
+            Event::Override {
+                step,
+                justification,
+                failed_gates,
+            } => {
+                self.mention(step);
+                self.overrides.push(Override {
+                    step: step.clone(),
+                    justification: justification.clone(),
+                    failed_gates: failed_gates.clone(),
+                });
+            }
+            Event::Skip { step, reason } => set(
+                step,
+                StepState::Skipped {
+                    reason: reason.clone(),
+                },
+            ),
+            Event::StepStart { step, attempt, .. } => {
+                set(step, StepState::Running { attempt: *attempt });
+            }
+            Event::StepEnd {
+                step,
+                outcome,
+                detail,
+                exit_code,
+                ..
+            } => {
+                let state = match outcome {
+                    Outcome::Succeeded => StepState::Succeeded,
+                    _ => StepState::Failed {
+                        outcome: *outcome,
+                        detail: detail.clone(),
+                        exit_code: *exit_code,
+                    },
+                };
+                set(step, state);
+            }
+            Event::ManualDone { step, .. } => set(step, StepState::ManualDone),
+            Event::Roles { primary, replicas } => {
+                self.roles = Some(Roles {
+                    primary: primary.clone(),
+                    replicas: replicas.clone(),
+                });
+            }
+            Event::SessionEnd { reason } => self.ended = Some(reason.clone()),
+        }
+    }
+
+    fn mention(&mut self, step: &str) {
+        self.steps
+            .entry(step.to_string())
+            .or_insert(StepState::Pending);
+    }
+}
+
+/// The `"event"` name of an event, for messages.
+fn kind(event: &Event) -> String {
+    serde_json::to_value(event)
+        .ok()
+        .and_then(|v| v.get("event").and_then(|e| e.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "an unknown event".to_string())
+}

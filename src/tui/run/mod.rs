@@ -1,0 +1,3 @@
+//! `flightdeck run`: the cockpit.
+
+pub mod app;
