@@ -40,6 +40,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// The cockpit: run a runbook step by step, confirmed, gated and journaled.
+    Run {
+        runbook: PathBuf,
+        #[arg(long, short)]
+        inventory: PathBuf,
+        /// The session journal (JSON lines); an existing one is resumed.
+        #[arg(long, short)]
+        journal: Option<PathBuf>,
+    },
     /// A local rehearsal lab: real MariaDB servers behind a MaxScale-compatible endpoint.
     Lab(crate::lab::LabArgs),
     /// Live replication, GTID and MaxScale panes, full screen.
@@ -73,6 +82,11 @@ pub fn run(cli: Cli) -> ExitCode {
             format,
         } => plan_cmd(&runbook, &inventory, format),
         Command::Lab(args) => lab_cmd(args),
+        Command::Run {
+            runbook,
+            inventory,
+            journal,
+        } => run_cmd(&runbook, &inventory, journal),
         Command::Watch {
             inventory,
             sql_interval_ms,
@@ -92,6 +106,33 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         eprintln!("error: cannot start the async runtime: {e}");
         ExitCode::FAILURE
     })
+}
+
+fn run_cmd(path: &Path, inventory: &Path, journal: Option<PathBuf>) -> ExitCode {
+    let inv = match load_inventory(inventory) {
+        Ok(inv) => inv,
+        Err(code) => return code,
+    };
+    let loaded = match load_runbook(path, Some(&inv)) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let journal = journal.unwrap_or_else(|| crate::tui::run::session::default_journal(path));
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let run = crate::tui::run::start::run_cockpit(loaded, inv, &journal, PollIntervals::default());
+    match rt.block_on(run) {
+        Ok(()) => {
+            println!("journal: {}", journal.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn lab_cmd(args: crate::lab::LabArgs) -> ExitCode {

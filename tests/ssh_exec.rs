@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use sshd::{Sshd, free_port, run_ok, sshd};
 
 /// How long any condition may take before a test gives up (never a duration assertion).
+/// The `sleep 314.15x` markers outlive it, so a process that is "gone" was killed.
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A pool whose ControlMaster sockets live in their own tempdir (returned with it).
@@ -210,7 +211,7 @@ async fn ssh_output_streams_while_the_command_runs() {
 async fn ssh_timeout_kills_the_remote_command() {
     let sshd = sshd();
     let (pool, _control) = pool_with(&sshd, "client_config");
-    let script = "echo started; sleep 31.4159; echo never";
+    let script = "echo started; sleep 314.159; echo never";
     let timeout = Duration::from_secs(1);
     let (handle, mut rx) = start(
         &pool,
@@ -219,7 +220,7 @@ async fn ssh_timeout_kills_the_remote_command() {
         timeout,
         CancellationToken::new(),
     );
-    wait_until_running("^sleep 31.4159", &handle).await;
+    wait_until_running("^sleep 314.159", &handle).await;
     let result = tokio::time::timeout(PATIENCE, handle)
         .await
         .expect("run hung")
@@ -233,7 +234,7 @@ async fn ssh_timeout_kills_the_remote_command() {
     );
     assert_eq!(recv_text(&mut rx).await, "started\n");
     assert!(rx.recv().await.is_none(), "nothing after the kill");
-    wait_until_gone("sleep 31.4159").await;
+    wait_until_gone("sleep 314.159").await;
     pool.close().await;
 }
 
@@ -242,7 +243,7 @@ async fn ssh_cancel_kills_a_remote_command_that_ignores_term() {
     let sshd = sshd();
     let (pool, _control) = pool_with(&sshd, "client_config");
     // TERM is ignored by the shell and the sleep it starts: only the KILL that follows stops them.
-    let script = "trap '' TERM; echo started; sleep 31.4158; echo never";
+    let script = "trap '' TERM; echo started; sleep 314.158; echo never";
     let cancel = CancellationToken::new();
     let (handle, mut rx) = start(
         &pool,
@@ -252,7 +253,7 @@ async fn ssh_cancel_kills_a_remote_command_that_ignores_term() {
         cancel.clone(),
     );
     assert_eq!(recv_text(&mut rx).await, "started\n");
-    wait_until_running("^sleep 31.4158", &handle).await;
+    wait_until_running("^sleep 314.158", &handle).await;
     cancel.cancel();
     let result = tokio::time::timeout(PATIENCE, handle)
         .await
@@ -265,7 +266,7 @@ async fn ssh_cancel_kills_a_remote_command_that_ignores_term() {
             ended: RunEnd::Cancelled
         }
     );
-    wait_until_gone("sleep 31.4158").await;
+    wait_until_gone("sleep 314.158").await;
     pool.close().await;
 }
 
@@ -362,7 +363,7 @@ async fn local_runs_with_output_exit_code_and_timeout_kills_the_group() {
     assert_eq!((stdout.as_str(), stderr.as_str()), ("out\n", "err\n"));
 
     // A background child is in the same process group and dies with it.
-    let script = "sleep 31.4156 & echo started; sleep 31.4157";
+    let script = "sleep 314.156 & echo started; sleep 314.157";
     let timeout = Duration::from_secs(1);
     let (handle, _rx) = start(
         &pool,
@@ -371,7 +372,7 @@ async fn local_runs_with_output_exit_code_and_timeout_kills_the_group() {
         timeout,
         CancellationToken::new(),
     );
-    wait_until_running("^sleep 31.4156", &handle).await;
+    wait_until_running("^sleep 314.156", &handle).await;
     let result = tokio::time::timeout(PATIENCE, handle)
         .await
         .expect("run hung")
@@ -383,11 +384,11 @@ async fn local_runs_with_output_exit_code_and_timeout_kills_the_group() {
             ended: RunEnd::TimedOut
         }
     );
-    wait_until_gone("sleep 31.4156").await;
-    wait_until_gone("sleep 31.4157").await;
+    wait_until_gone("sleep 314.156").await;
+    wait_until_gone("sleep 314.157").await;
 
     let cancel = CancellationToken::new();
-    let script = "trap '' TERM; echo started; sleep 31.4155";
+    let script = "trap '' TERM; echo started; sleep 314.155";
     let (handle, mut rx) = start(
         &pool,
         HostTransport::Local,
@@ -408,10 +409,10 @@ async fn local_runs_with_output_exit_code_and_timeout_kills_the_group() {
             ended: RunEnd::Cancelled
         }
     );
-    wait_until_gone("sleep 31.4155").await;
+    wait_until_gone("sleep 314.155").await;
 
     // A run whose future is dropped (its task aborted) takes its process group with it.
-    let script = "sleep 31.4154; echo after";
+    let script = "sleep 314.154; echo after";
     let (handle, _rx) = start(
         &pool,
         HostTransport::Local,
@@ -419,7 +420,7 @@ async fn local_runs_with_output_exit_code_and_timeout_kills_the_group() {
         PATIENCE,
         CancellationToken::new(),
     );
-    wait_until_running("^sleep 31.4154", &handle).await;
+    wait_until_running("^sleep 314.154", &handle).await;
     handle.abort();
-    wait_until_gone("sleep 31.4154").await;
+    wait_until_gone("sleep 314.154").await;
 }

@@ -156,6 +156,14 @@ impl Run {
         }
     }
 
+    /// Puts back what a journal says about a step (resume after a crash or a quit).
+    pub fn restore(&mut self, id: &str, state: StepState, attempts: u32) {
+        if self.states.contains_key(id) {
+            self.states.insert(id.to_string(), state);
+            self.attempts.insert(id.to_string(), attempts);
+        }
+    }
+
     pub fn state(&self, id: &str) -> &StepState {
         self.states.get(id).unwrap_or(&StepState::Pending)
     }

@@ -42,7 +42,7 @@ struct KillOnDrop(Option<u32>);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        if let Some(pgid) = None::<u32>.and(self.0).and_then(|p| i32::try_from(p).ok()) {
+        if let Some(pgid) = self.0.and_then(|p| i32::try_from(p).ok()) {
             let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
         }
     }

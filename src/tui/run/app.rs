@@ -13,7 +13,7 @@ use crate::runbook::model::Located;
 use crate::runbook::roles::RoleMap;
 use crate::runbook::{Action, Step};
 use crate::session::facts::LiveFacts;
-use crate::session::run::{Command, Effect, Outcome, Refusal, Run, StepState};
+use crate::session::run::{Command, Effect, Outcome, Record, Refusal, Run, StepState};
 use crate::tui::dashboard::Dashboard;
 
 /// Lines of output kept per step for the screen (the journal keeps its own bound).
@@ -127,10 +127,14 @@ impl RunApp {
         let succeeded = self.run.succeeded();
         let facts = facts(&self.dash, &self.roles, &succeeded);
         effects.extend(self.run.poll_conditions(&facts, now));
-        if effects
-            .iter()
-            .any(|e| matches!(e, Effect::Record(crate::session::run::Record::Ended { .. })))
-        {
+        // After a result or a skip, the cursor follows the run to the next step.
+        let moved = effects.iter().any(|e| {
+            matches!(
+                e,
+                Effect::Record(Record::Ended { .. } | Record::Skipped { .. })
+            )
+        });
+        if moved {
             self.select_current();
         }
         effects

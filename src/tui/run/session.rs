@@ -1,0 +1,173 @@
+//! Opening a run session: the lock, the secrets, and the journal — new, or replayed to
+//! resume where a crash or a quit left off.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::inventory::{self, Inventory, Secret};
+use crate::runbook::Loaded;
+use crate::runbook::roles::RoleMap;
+use crate::session::journal::{self, Event, Journal, JournalError, SessionStart};
+use crate::session::lock::{Lock, LockError};
+use crate::session::mask::Masker;
+use crate::session::replay::{self, StepState as Replayed};
+use crate::session::run::{Run, StepState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("secrets the runbook needs cannot be read:\n{0}")]
+    Secrets(String),
+}
+
+/// Everything a run needs that is opened once.
+pub struct Session {
+    pub lock: Lock,
+    pub journal: Journal,
+    pub secrets: BTreeMap<String, Secret>,
+    pub masker: Masker,
+    /// What the operator must know before going on (resume, a changed runbook).
+    pub notices: Vec<String>,
+}
+
+/// Every runbook secret, resolved now, or all the ones that cannot be.
+pub fn resolve_secrets(
+    loaded: &Loaded,
+    inv: &Inventory,
+) -> Result<BTreeMap<String, Secret>, SessionError> {
+    let mut found = BTreeMap::new();
+    let mut missing = Vec::new();
+    for name in loaded.runbook.secrets.keys() {
+        let source = inv.secret_source(name);
+        match inventory::resolve(&source, inv.base_dir()) {
+            Ok(v) => {
+                found.insert(name.clone(), v);
+            }
+            Err(e) => missing.push(format!("  {name}: {e}")),
+        }
+    }
+    if missing.is_empty() {
+        Ok(found)
+    } else {
+        Err(SessionError::Secrets(missing.join("\n")))
+    }
+}
+
+/// Every password flightdeck holds, so none is ever shown or journaled.
+pub fn masker(secrets: &BTreeMap<String, Secret>, inv: &Inventory) -> Masker {
+    let mut values: Vec<String> = secrets.values().map(|s| s.expose().to_string()).collect();
+    let sources = inv
+        .servers
+        .iter()
+        .filter_map(|s| s.mysql.password.clone())
+        .chain(inv.maxscale.as_ref().and_then(|m| m.password.clone()));
+    for src in sources {
+        if let Ok(v) = inventory::resolve(&src, inv.base_dir()) {
+            values.push(v.expose().to_string());
+        }
+    }
+    Masker::new(values)
+}
+
+pub fn default_journal(runbook: &Path) -> PathBuf {
+    let stem = runbook
+        .file_stem()
+        .map_or("run".into(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from(format!("{stem}.journal.jsonl"))
+}
+
+/// Opens (or resumes) the session; restores step states into `run` and pins into `roles`.
+pub fn open(
+    journal_path: &Path,
+    loaded: &Loaded,
+    inv: &Inventory,
+    run: &mut Run,
+    roles: &mut RoleMap,
+) -> Result<Session, SessionError> {
+    let lock = Lock::acquire(journal_path)?;
+    let secrets = resolve_secrets(loaded, inv)?;
+    let masker = masker(&secrets, inv);
+    let mut notices = Vec::new();
+    if let Some(stale) = &lock.took_over_stale {
+        notices.push(format!(
+            "took over a stale lock of {} (pid {}, no longer running)",
+            stale.operator, stale.pid
+        ));
+    }
+    let runbook_sha = journal::sha256_hex(loaded.file.text.as_bytes());
+    let journal = if journal_path.exists() {
+        let replayed = replay::replay(journal_path)?;
+        if replayed.header.runbook_sha256 != runbook_sha {
+            let known: BTreeSet<&str> = replayed.steps.keys().map(String::as_str).collect();
+            let now: BTreeSet<&str> = loaded
+                .runbook
+                .steps()
+                .map(|(_, s)| s.id.value.as_str())
+                .collect();
+            let gone: Vec<&str> = known.difference(&now).copied().collect();
+            let added: Vec<&str> = now.difference(&known).copied().collect();
+            notices.push(format!(
+                "the runbook changed since this journal began (sha256 {} → {}); steps no longer in it: [{}]; steps it did not know: [{}]. Review before going on.",
+                &replayed.header.runbook_sha256[..12.min(replayed.header.runbook_sha256.len())],
+                &runbook_sha[..12],
+                gone.join(", "),
+                added.join(", ")
+            ));
+        }
+        for (id, state) in &replayed.steps {
+            let restored = match state {
+                Replayed::Pending => continue,
+                Replayed::Running { .. } => StepState::Unknown,
+                Replayed::Succeeded | Replayed::ManualDone => StepState::Succeeded {
+                    detail: "done in an earlier process (journal)".into(),
+                },
+                Replayed::Failed { detail, .. } => StepState::Failed {
+                    detail: detail.clone(),
+                },
+                Replayed::Skipped { reason } => StepState::Skipped {
+                    reason: reason.clone(),
+                },
+            };
+            let attempts = match state {
+                Replayed::Running { attempt } => *attempt,
+                _ => 1,
+            };
+            run.restore(id, restored, attempts);
+        }
+        for id in replayed.unknown_outcomes() {
+            notices.push(format!(
+                "step {id} was running when the last process stopped: outcome unknown — verify"
+            ));
+        }
+        roles.pins = replayed.header.pins.clone();
+        Journal::open_append(journal_path, masker.clone())?
+    } else {
+        let inv_sha = journal::sha256_hex(inv.file.text.as_bytes());
+        let header = SessionStart::new(
+            &loaded.file.path,
+            runbook_sha,
+            &inv.file.path,
+            inv_sha,
+            roles.pins.clone(),
+        );
+        Journal::create(journal_path, header, masker.clone())?
+    };
+    Ok(Session {
+        lock,
+        journal,
+        secrets,
+        masker,
+        notices,
+    })
+}
+
+/// Journals the roles when they change, so a replay knows who was primary when.
+pub fn roles_event(roles: &RoleMap) -> Event {
+    Event::Roles {
+        primary: roles.primary.clone(),
+        replicas: roles.replicas(),
+    }
+}
