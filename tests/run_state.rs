@@ -228,8 +228,12 @@ fn a_wait_ends_when_its_condition_holds_or_times_out() {
     }
     run.command(go("wait"), &facts, t0).expect("starts");
     assert!(
-        run.poll_conditions(&facts, t0 + Duration::from_secs(1))
-            .is_empty()
+        run.poll_conditions(
+            &facts,
+            t0 + Duration::from_secs(1),
+            t0 + Duration::from_secs(1)
+        )
+        .is_empty()
     );
     let StepState::Running {
         progress: Some(p), ..
@@ -240,7 +244,16 @@ fn a_wait_ends_when_its_condition_holds_or_times_out() {
     assert!(p.contains("db2.seconds_behind = 3"), "{p}");
 
     facts.behind = Some(0);
-    let ended = run.poll_conditions(&facts, t0 + Duration::from_secs(2));
+    // Facts observed before the wait began are not judged: they may predate a write.
+    assert!(
+        run.poll_conditions(&facts, t0 + Duration::from_secs(2), t0)
+            .is_empty()
+    );
+    let ended = run.poll_conditions(
+        &facts,
+        t0 + Duration::from_secs(2),
+        t0 + Duration::from_secs(2),
+    );
     assert!(matches!(
         ended[..],
         [Effect::Record(Record::Ended {
@@ -264,7 +277,11 @@ fn a_wait_ends_when_its_condition_holds_or_times_out() {
         .expect("skips");
     }
     run2.command(go("wait"), &facts, t0).expect("starts");
-    let ended = run2.poll_conditions(&facts, t0 + Duration::from_secs(11));
+    let ended = run2.poll_conditions(
+        &facts,
+        t0 + Duration::from_secs(11),
+        t0 + Duration::from_secs(11),
+    );
     let [
         Effect::Record(Record::Ended {
             outcome: Outcome::Failed(d),

@@ -53,6 +53,8 @@ pub struct JobContext<'a> {
     pub inventory: &'a Inventory,
     pub roles: &'a RoleMap,
     pub target: Option<String>,
+    /// `Secrets` to build what is sent; `Masked` when only showing it (no secret needed).
+    pub reveal: Reveal,
 }
 
 impl Context for JobContext<'_> {
@@ -96,7 +98,7 @@ pub fn jobs(step: &Step, servers: &[String], ctx: &mut JobContext<'_>) -> Result
                 ctx.target = Some(server.clone());
                 let sent = statements
                     .iter()
-                    .map(|t| fill(t, Escape::SqlString, Reveal::Secrets, ctx))
+                    .map(|t| fill(t, Escape::SqlString, ctx.reveal, ctx))
                     .collect::<Result<Vec<_>, _>>()?;
                 let shown = statements
                     .iter()
@@ -123,7 +125,7 @@ pub fn jobs(step: &Step, servers: &[String], ctx: &mut JobContext<'_>) -> Result
                 out.push(Job::Shell {
                     server: server.clone(),
                     transport: inv_server.transport.clone(),
-                    script: fill(command, Escape::Shell, Reveal::Secrets, ctx)?,
+                    script: fill(command, Escape::Shell, ctx.reveal, ctx)?,
                     shown: fill(command, Escape::Shell, Reveal::Masked, ctx)?,
                     expect_exit: *expect_exit,
                 });

@@ -380,8 +380,17 @@ impl Run {
     }
 
     /// Steps that live in the state machine itself: a running `wait` ends when its
-    /// condition holds or its timeout passes; a `check` decides at once.
-    pub fn poll_conditions(&mut self, facts: &dyn FactSource, now: Instant) -> Vec<Effect> {
+    /// condition holds or its timeout passes; a `check` decides as soon as it can.
+    ///
+    /// `fresh_since` is when the oldest of the facts was observed: a wait or check only
+    /// judges facts observed after it started, or a write made by the step before (still
+    /// missing from an older snapshot) could make "caught up" hold too early.
+    pub fn poll_conditions(
+        &mut self,
+        facts: &dyn FactSource,
+        now: Instant,
+        fresh_since: Instant,
+    ) -> Vec<Effect> {
         let Some(id) = self.running().map(str::to_string) else {
             return Vec::new();
         };
@@ -395,6 +404,9 @@ impl Run {
             return Vec::new();
         };
         let elapsed = now.saturating_duration_since(started);
+        if fresh_since <= started && elapsed < step.timeout {
+            return Vec::new();
+        }
         match &step.action {
             Action::Wait { until, .. } => {
                 let e = evaluate(until, facts);

@@ -64,6 +64,8 @@ pub struct RunApp {
     pub output: HashMap<String, Vec<(&'static str, String)>>,
     pub message: Option<String>,
     pub quit: bool,
+    /// Phases the operator folded (by index).
+    pub folded: std::collections::HashSet<usize>,
 }
 
 impl RunApp {
@@ -81,6 +83,7 @@ impl RunApp {
             output: HashMap::new(),
             message: None,
             quit: false,
+            folded: std::collections::HashSet::new(),
         };
         app.select_current();
         app
@@ -88,6 +91,18 @@ impl RunApp {
 
     pub fn steps(&self) -> Vec<&Step> {
         self.run.runbook.steps().map(|(_, s)| s).collect()
+    }
+
+    /// The phase index of the n-th step.
+    pub fn phase_of(&self, step_index: usize) -> usize {
+        let mut n = 0;
+        for (pi, phase) in self.run.runbook.phases.iter().enumerate() {
+            n += phase.steps.len();
+            if step_index < n {
+                return pi;
+            }
+        }
+        0
     }
 
     pub fn selected_step(&self) -> Option<&Step> {
@@ -126,7 +141,10 @@ impl RunApp {
         };
         let succeeded = self.run.succeeded();
         let facts = facts(&self.dash, &self.roles, &succeeded);
-        effects.extend(self.run.poll_conditions(&facts, now));
+        effects.extend(
+            self.run
+                .poll_conditions(&facts, now, self.facts_observed_since()),
+        );
         // After a result or a skip, the cursor follows the run to the next step.
         let moved = effects.iter().any(|e| {
             matches!(
@@ -138,6 +156,13 @@ impl RunApp {
             self.select_current();
         }
         effects
+    }
+
+    /// When the oldest of the live facts was observed.
+    fn facts_observed_since(&self) -> Instant {
+        let servers = self.dash.servers.iter().map(|s| s.taken_at);
+        let maxscale = self.dash.maxscale.iter().map(|m| m.taken_at);
+        servers.chain(maxscale).min().unwrap_or_else(Instant::now)
     }
 
     /// Roles follow what MaxScale and the servers report; pins are taken once.
@@ -222,6 +247,18 @@ impl RunApp {
             }
             KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
             KeyCode::Char('g') => self.select_current(),
+            // Fold or unfold the phases other than the one being worked on.
+            KeyCode::Char('f') => {
+                let phase = self.phase_of(self.selected);
+                let all: Vec<usize> = (0..self.run.runbook.phases.len())
+                    .filter(|p| *p != phase)
+                    .collect();
+                if all.iter().all(|p| self.folded.contains(p)) {
+                    self.folded.clear();
+                } else {
+                    self.folded.extend(all);
+                }
+            }
             KeyCode::Enter | KeyCode::Char('r') => match step.action {
                 Action::Manual { .. } => {
                     self.message = Some("a manual step: do it by hand, then press m".into());

@@ -207,6 +207,7 @@ impl Runtime {
                     inventory: &self.inventory,
                     roles: &app.roles,
                     target: None,
+                    reveal: crate::runbook::template::Reveal::Secrets,
                 };
                 let built = jobs(&s, &servers, &mut ctx);
                 let rendered = match &built {

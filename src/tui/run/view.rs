@@ -50,7 +50,7 @@ pub fn view(app: &RunApp, ctx: &ViewContext<'_>, f: &mut Frame, now: Instant) {
     panes::gtid::render(f, gtid, &app.dash, now, false, 0, theme);
     panes::maxscale::render(f, mxs, &app.dash, now, false, 0, theme);
     let hint = app.message.clone().unwrap_or_else(|| {
-        " Enter run · s skip · o override · m manual done · r retry · Ctrl-C cancel · j/k move · g current · q quit"
+        " Enter run · s skip · o override · m manual done · r retry · Ctrl-C cancel · j/k move · g current · f fold · q quit"
             .into()
     });
     let style = if app.message.is_some() {
@@ -85,10 +85,31 @@ fn checklist(app: &RunApp, f: &mut Frame, area: Rect, now: Instant, theme: &Them
     let mut selected_line = 0;
     let mut n = 0;
     for (pi, phase) in app.run.runbook.phases.iter().enumerate() {
+        let first = n;
+        let holds_selection = (first..first + phase.steps.len()).contains(&app.selected);
+        let finished = phase
+            .steps
+            .iter()
+            .filter(|s| app.run.state(&s.id.value).is_finished())
+            .count();
+        // A phase is folded when the operator folded it, or when it is finished; the
+        // phase holding the cursor is always open.
+        let folded =
+            !holds_selection && (app.folded.contains(&pi) || finished == phase.steps.len());
+        let marker = if folded { "▸" } else { "▾" };
         lines.push(Line::styled(
-            format!("{} {}", pi + 1, phase.title),
+            format!(
+                "{marker} {} {} ({finished}/{})",
+                pi + 1,
+                phase.title,
+                phase.steps.len()
+            ),
             theme.header(),
         ));
+        if folded {
+            n += phase.steps.len();
+            continue;
+        }
         for step in &phase.steps {
             let state = app.display_state(step);
             let mut line = Line::from(vec![
@@ -218,6 +239,7 @@ fn will_do(
         inventory: ctx.inventory,
         roles: &app.roles,
         target: None,
+        reveal: crate::runbook::template::Reveal::Masked,
     };
     let mut out = Vec::new();
     match &step.action {

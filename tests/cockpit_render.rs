@@ -1,0 +1,164 @@
+//! What the cockpit shows, rendered with TestBackend: the checklist, a step's detail with
+//! its exact SQL (secret masked) and live gates, and the typed-name question.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use flightdeck::inventory;
+use flightdeck::runbook::{self, roles::RoleMap};
+use flightdeck::session::run::{Outcome, Run};
+use flightdeck::tui::dashboard::Dashboard;
+use flightdeck::tui::run::app::{Modal, Msg, RunApp};
+use flightdeck::tui::run::view::{ViewContext, view};
+use flightdeck::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn screen(
+    app: &RunApp,
+    inv: &inventory::Inventory,
+    vars: &BTreeMap<String, String>,
+    w: u16,
+    h: u16,
+) -> String {
+    let ctx = ViewContext {
+        inventory: inv,
+        vars,
+        theme: Theme::PLAIN,
+    };
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    term.draw(|f| view(app, &ctx, f, Instant::now()))
+        .expect("draws");
+    let buf = term.backend().buffer().clone();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn key(app: &mut RunApp, code: KeyCode) {
+    app.update(
+        Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+        Instant::now(),
+    );
+}
+
+#[test]
+fn the_cockpit_shows_masked_sql_gates_and_asks_for_the_name() {
+    let inv =
+        inventory::load_file(Path::new("runbooks/inventory.example.toml")).expect("inventory");
+    let loaded = runbook::load_checked(
+        Path::new("runbooks/mariadb-10.5-to-11.4-maxscale.toml"),
+        Some(&inv),
+    )
+    .expect("runbook");
+    let mut vars = loaded.runbook.vars.clone();
+    vars.extend(inv.vars.clone());
+    let names: Vec<(String, String)> = inv
+        .servers
+        .iter()
+        .map(|s| (s.name.clone(), s.maxscale_name.clone()))
+        .collect();
+    let dash = Dashboard::new(&names, Duration::from_millis(250), Duration::from_secs(1));
+    let roles = RoleMap::from_inventory(&inv, &loaded.runbook.pins);
+    let mut app = RunApp::new(Run::new(loaded.runbook.clone()), dash, roles);
+
+    // The re-point step: its SQL is filled in, the replication password masked; the
+    // servers are not polled here, so gates that need them are not known to hold.
+    let i = app
+        .steps()
+        .iter()
+        .position(|s| s.id.value == "p3-repoint-replica")
+        .expect("step");
+    app.selected = i;
+    let text = screen(&app, &inv, &vars, 150, 45);
+    assert!(text.contains("MASTER_HOST='192.168.56.21'"), "{text}");
+    assert!(text.contains("MASTER_PASSWORD='****'"), "{text}");
+    assert!(
+        text.contains("▾ 3 "),
+        "the phase with the cursor is open:\n{text}"
+    );
+
+    // Running a step out of order is refused, and says why.
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.modal, None);
+    assert!(
+        app.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("before it is not finished")
+    );
+
+    // The first step is a check: the servers are unknown, so it cannot pass, and a
+    // destructive step later asks for the server's name.
+    let first = app.steps()[0].id.value.clone();
+    app.run
+        .restore(&first, flightdeck::session::run::StepState::Pending, 0);
+    for id in app
+        .steps()
+        .iter()
+        .map(|s| s.id.value.clone())
+        .collect::<Vec<_>>()
+    {
+        if id == "p3-stop-service" {
+            break;
+        }
+        let _ = app.run.restore(
+            &id,
+            flightdeck::session::run::StepState::Succeeded {
+                detail: String::new(),
+            },
+            1,
+        );
+    }
+    app.selected = app
+        .steps()
+        .iter()
+        .position(|s| s.id.value == "p3-stop-service")
+        .expect("step");
+    // Gates read live facts: without polled servers they do not hold; override with a reason.
+    key(&mut app, KeyCode::Char('o'));
+    for c in "rendering test".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let Some(Modal::TypeName { expected, .. }) = app.modal.clone() else {
+        panic!(
+            "a destructive step asks for the name: {:?} {:?}",
+            app.modal, app.message
+        )
+    };
+    assert_eq!(expected, "server2");
+    let text = screen(&app, &inv, &vars, 120, 40);
+    assert!(
+        text.contains("Type `server2` and Enter to run it:"),
+        "{text}"
+    );
+    assert!(text.contains("▸ 1 "), "finished phases fold:\n{text}");
+    insta::assert_snapshot!("cockpit_type_name_120x40", text);
+
+    // A wrong name runs nothing.
+    for c in "server1".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        app.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("does not match")
+    );
+    assert!(
+        app.run
+            .finished("p3-stop-service", 1, Outcome::Succeeded(String::new()))
+            .is_empty()
+    );
+}
