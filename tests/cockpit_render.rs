@@ -111,7 +111,7 @@ fn the_cockpit_shows_masked_sql_gates_and_asks_for_the_name() {
         if id == "p3-stop-service" {
             break;
         }
-        let _ = app.run.restore(
+        app.run.restore(
             &id,
             flightdeck::session::run::StepState::Succeeded {
                 detail: String::new(),
