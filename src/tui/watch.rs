@@ -95,11 +95,14 @@ impl WatchApp {
 pub fn view(app: &WatchApp, f: &mut Frame, now: Instant, theme: &Theme) {
     let [body, footer] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(f.area());
+    // Each pane gets the rows its servers need, GTID and MaxScale at most a third of the
+    // screen each, so many servers never squeeze a pane out of sight.
     let servers = app.dash.servers.len() as u16;
+    let third = (body.height / 3).max(3);
     let [repl, gtid, mxs] = Layout::vertical([
-        Constraint::Min(servers + 3),
-        Constraint::Length(servers + 3),
-        Constraint::Length(servers + 4),
+        Constraint::Min(3),
+        Constraint::Length((servers + 3).min(third)),
+        Constraint::Length((servers + 4).min(third)),
     ])
     .areas(body);
     let focused = |p: Pane| app.focus == p;

@@ -64,6 +64,14 @@ pub async fn run(inv: &Inventory, intervals: PollIntervals) -> Result<(), WatchE
     let mut dirty = true;
     while !app.quit {
         if dirty {
+            // Pollers publish without waking us when only the poll time changed: take the
+            // latest times now, so ages are true and STALE means a poller has stalled.
+            for r in &pollers.servers {
+                app.dash.apply_server(r.borrow().clone());
+            }
+            if let Some(m) = &pollers.maxscale {
+                app.dash.apply_maxscale(m.borrow().clone());
+            }
             term.draw(|f| view(&app, f, Instant::now(), &theme))?;
             dirty = false;
         }
@@ -77,17 +85,7 @@ pub async fn run(inv: &Inventory, intervals: PollIntervals) -> Result<(), WatchE
                 None => break,
             },
             Some(msg) = rx.recv() => msg,
-            _ = tick.tick() => {
-                // Pollers publish without waking us when only the time changed: pick up
-                // the latest poll times so ages and staleness are right.
-                for r in &pollers.servers {
-                    app.dash.apply_server(r.borrow().clone());
-                }
-                if let Some(m) = &pollers.maxscale {
-                    app.dash.apply_maxscale(m.borrow().clone());
-                }
-                Msg::Tick
-            }
+            _ = tick.tick() => Msg::Tick,
         };
         dirty |= app.update(msg);
         // Apply everything already queued before drawing once.

@@ -76,6 +76,7 @@ impl Runtime {
         while !app.quit {
             // Every message changes something on screen (ticks move spinners and ages).
             if let Some(t) = term.as_deref_mut() {
+                self.refresh(app);
                 let ctx = ViewContext {
                     inventory: &self.inventory,
                     vars: &self.vars,
@@ -97,6 +98,18 @@ impl Runtime {
         Ok(())
     }
 
+    /// The pollers' latest snapshots, including poll times that did not wake anyone.
+    fn refresh(&self, app: &mut RunApp) {
+        if let Some(p) = &self.pollers {
+            for r in &p.servers {
+                app.dash.apply_server(r.borrow().clone());
+            }
+            if let Some(m) = &p.maxscale {
+                app.dash.apply_maxscale(m.borrow().clone());
+            }
+        }
+    }
+
     pub fn apply(&mut self, app: &mut RunApp, msg: Msg) -> Result<(), RuntimeError> {
         if let Msg::Exec(ExecMsg::Output {
             step, stream, text, ..
@@ -113,15 +126,8 @@ impl Runtime {
                 text: text.clone(),
             })?;
         }
-        if matches!(msg, Msg::Tick)
-            && let Some(p) = &self.pollers
-        {
-            for r in &p.servers {
-                app.dash.apply_server(r.borrow().clone());
-            }
-            if let Some(m) = &p.maxscale {
-                app.dash.apply_maxscale(m.borrow().clone());
-            }
+        if matches!(msg, Msg::Tick) {
+            self.refresh(app);
         }
         let effects = app.update(msg, Instant::now());
         for effect in effects {
