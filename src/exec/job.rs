@@ -72,16 +72,7 @@ impl Context for JobContext<'_> {
             s => self.roles.resolve_one(s).ok()?,
         };
         let server = self.inventory.server(&name)?;
-        Some(match field {
-            ServerField::Name => server.name.clone(),
-            ServerField::Host => server.mysql.host.clone(),
-            ServerField::Port => server.mysql.port.to_string(),
-            ServerField::MaxscaleName => server.maxscale_name.clone(),
-            ServerField::SshHost => match &server.transport {
-                Transport::Ssh(ssh) => ssh.host.clone(),
-                Transport::Local => "localhost".into(),
-            },
-        })
+        Some(server.field(field))
     }
 }
 

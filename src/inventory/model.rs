@@ -153,6 +153,23 @@ impl std::fmt::Display for SecretSource {
     }
 }
 
+impl Server {
+    /// A fact of this server as templates name it (`{{ primary.host }}`).
+    pub fn field(&self, field: crate::runbook::template::ServerField) -> String {
+        use crate::runbook::template::ServerField;
+        match field {
+            ServerField::Name => self.name.clone(),
+            ServerField::Host => self.mysql.host.clone(),
+            ServerField::Port => self.mysql.port.to_string(),
+            ServerField::MaxscaleName => self.maxscale_name.clone(),
+            ServerField::SshHost => match &self.transport {
+                Transport::Ssh(ssh) => ssh.host.clone(),
+                Transport::Local => "localhost".into(),
+            },
+        }
+    }
+}
+
 impl Inventory {
     pub fn server(&self, name: &str) -> Option<&Server> {
         self.servers.iter().find(|s| s.name == name)

@@ -144,3 +144,20 @@ pub fn start(
     };
     Ok(Pollers { servers, maxscale })
 }
+
+/// Forwards every change of a `watch` channel as a message on an `mpsc` channel, until
+/// either side closes: how a UI loop hears of new snapshots.
+pub fn forward<T, M>(mut rx: watch::Receiver<T>, tx: tokio::sync::mpsc::Sender<M>, wrap: fn(T) -> M)
+where
+    T: Clone + Send + Sync + 'static,
+    M: Send + 'static,
+{
+    tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let value = rx.borrow_and_update().clone();
+            if tx.send(wrap(value)).await.is_err() {
+                break;
+            }
+        }
+    });
+}

@@ -151,14 +151,7 @@ fn help(f: &mut Frame, area: Rect, theme: &Theme) {
         Line::raw("STALE after three poll intervals without news."),
         Line::raw("Red rows: a thread stopped, a server down."),
     ];
-    let w = 52.min(area.width);
-    let h = (text.len() as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    };
+    let popup = panes::centered(area, 52, text.len() as u16 + 2);
     f.render_widget(Clear, popup);
     f.render_widget(
         Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" help ")),

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::dashboard::Dashboard;
@@ -13,7 +13,7 @@ use super::terminal;
 use super::theme::Theme;
 use super::watch::{Msg, WatchApp, view};
 use crate::inventory::Inventory;
-use crate::poll::start::{PollIntervals, StartError, start};
+use crate::poll::start::{PollIntervals, StartError, forward, start};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
@@ -21,22 +21,6 @@ pub enum WatchError {
     Start(#[from] StartError),
     #[error("terminal: {0}")]
     Terminal(#[from] std::io::Error),
-}
-
-/// Forwards every change of a `watch` channel as a message, until either side closes.
-fn forward<T: Clone + Send + Sync + 'static>(
-    mut rx: watch::Receiver<T>,
-    tx: mpsc::Sender<Msg>,
-    wrap: fn(T) -> Msg,
-) {
-    tokio::spawn(async move {
-        while rx.changed().await.is_ok() {
-            let value = rx.borrow_and_update().clone();
-            if tx.send(wrap(value)).await.is_err() {
-                break;
-            }
-        }
-    });
 }
 
 pub async fn run(inv: &Inventory, intervals: PollIntervals) -> Result<(), WatchError> {

@@ -100,16 +100,7 @@ impl Context for PlanContext<'_> {
             s => self.roles.resolve_one(s).ok()?,
         };
         let server = self.inv.server(&name)?;
-        Some(match field {
-            ServerField::Name => server.name.clone(),
-            ServerField::Host => server.mysql.host.clone(),
-            ServerField::Port => server.mysql.port.to_string(),
-            ServerField::MaxscaleName => server.maxscale_name.clone(),
-            ServerField::SshHost => match &server.transport {
-                Transport::Ssh(ssh) => ssh.host.clone(),
-                Transport::Local => "localhost".into(),
-            },
-        })
+        Some(server.field(field))
     }
 }
 

@@ -89,12 +89,7 @@ pub fn render(
     scroll: u16,
     theme: &Theme,
 ) {
-    let taken = d
-        .servers
-        .iter()
-        .filter(|s| s.info.is_some() || s.error.is_some())
-        .map(|s| s.taken_at)
-        .min();
+    let taken = super::oldest_poll(d);
     let block = pane_block("GTID", taken, d.sql_interval, now, focus, theme);
     f.render_widget(
         Paragraph::new(lines(d, theme))

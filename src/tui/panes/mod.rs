@@ -74,3 +74,24 @@ pub fn sparkline(values: impl DoubleEndedIterator<Item = u64>, width: usize) -> 
         .map(|v| BARS[((*v * 7) / max).min(7) as usize])
         .collect()
 }
+
+/// When the oldest server's data was polled (servers not polled yet do not count).
+pub fn oldest_poll(d: &crate::tui::dashboard::Dashboard) -> Option<Instant> {
+    d.servers
+        .iter()
+        .filter(|s| s.info.is_some() || s.error.is_some())
+        .map(|s| s.taken_at)
+        .min()
+}
+
+/// A box of `width` × `height` (clipped) in the middle of `area`, for questions and help.
+pub fn centered(area: ratatui::layout::Rect, width: u16, height: u16) -> ratatui::layout::Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    ratatui::layout::Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures::StreamExt;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::app::{Msg, RunApp};
@@ -17,7 +17,7 @@ use super::session::{self, SessionError};
 use crate::exec::host::{HostPool, SshOptions};
 use crate::exec::spawn::{ExecMsg, Executors};
 use crate::inventory::Inventory;
-use crate::poll::start::{PollIntervals, StartError, sql_targets, start};
+use crate::poll::start::{PollIntervals, StartError, forward, sql_targets, start};
 use crate::runbook::Loaded;
 use crate::runbook::roles::RoleMap;
 use crate::session::journal::Event;
@@ -47,21 +47,6 @@ pub struct Prepared {
     pub msgs: mpsc::Receiver<Msg>,
     pub exec_rx: mpsc::Receiver<ExecMsg>,
     pub cancel: CancellationToken,
-}
-
-fn forward<T: Clone + Send + Sync + 'static>(
-    mut rx: watch::Receiver<T>,
-    tx: mpsc::Sender<Msg>,
-    wrap: fn(T) -> Msg,
-) {
-    tokio::spawn(async move {
-        while rx.changed().await.is_ok() {
-            let v = rx.borrow_and_update().clone();
-            if tx.send(wrap(v)).await.is_err() {
-                break;
-            }
-        }
-    });
 }
 
 pub async fn prepare(

@@ -60,7 +60,7 @@ pub fn view(app: &RunApp, ctx: &ViewContext<'_>, f: &mut Frame, now: Instant) {
     };
     f.render_widget(Paragraph::new(Line::styled(hint, style)), footer);
     if let Some(m) = &app.modal {
-        modal(m, app, f, f.area(), theme);
+        modal(m, f, f.area(), theme);
     }
 }
 
@@ -264,7 +264,7 @@ fn will_do(
     out
 }
 
-fn modal(m: &Modal, app: &RunApp, f: &mut Frame, area: Rect, theme: &Theme) {
+fn modal(m: &Modal, f: &mut Frame, area: Rect, theme: &Theme) {
     let (title, body) = match m {
         Modal::Confirm { step } => (
             " confirm ",
@@ -303,15 +303,7 @@ fn modal(m: &Modal, app: &RunApp, f: &mut Frame, area: Rect, theme: &Theme) {
             ],
         ),
     };
-    let _ = app;
-    let w = 64.min(area.width);
-    let h = (body.len() as u16 + 2).min(area.height);
-    let rect = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    };
+    let rect = panes::centered(area, 64, body.len() as u16 + 2);
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(body.into_iter().map(Line::raw).collect::<Vec<_>>())
