@@ -1,5 +1,5 @@
 //! `DIR/inventory.toml`: the lab described in flightdeck's inventory format
-//! (docs/runbook-format.md), so any runbook can run against it.
+//! (README.md, "Inventory"), so any runbook can run against it.
 
 use std::path::Path;
 
