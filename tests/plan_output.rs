@@ -6,8 +6,7 @@ use flightdeck::inventory;
 use flightdeck::runbook::{self, plan};
 
 fn plan_markdown(runbook: &str) -> String {
-    let inv =
-        inventory::load_file(Path::new("runbooks/inventory.example.toml")).expect("inventory");
+    let inv = inventory::load_file(Path::new("tests/fixtures/pair.toml")).expect("inventory");
     let loaded = runbook::load_checked(Path::new(runbook), Some(&inv)).expect("runbook is valid");
     plan::render_markdown(&plan::resolve(&loaded, &inv))
 }
@@ -108,11 +107,11 @@ fn roles_follow_the_switchovers() {
         &md[start..end]
     };
     assert!(
-        phase(3).contains("MASTER_HOST='192.168.56.21'"),
+        phase(3).contains("MASTER_HOST='127.0.0.21'"),
         "replica points at server1"
     );
     assert!(
-        phase(6).contains("MASTER_HOST='192.168.56.22'"),
+        phase(6).contains("MASTER_HOST='127.0.0.22'"),
         "old primary points at server2"
     );
 }
@@ -126,7 +125,7 @@ fn no_secret_value_in_the_plan() {
             "plan",
             SEED_000,
             "--inventory",
-            "runbooks/inventory.example.toml",
+            "tests/fixtures/pair.toml",
             "--format",
             "markdown",
         ])
