@@ -117,7 +117,7 @@ fn run_cmd(path: &Path, inventory: &Path, journal: Option<PathBuf>) -> ExitCode 
         Ok(l) => l,
         Err(code) => return code,
     };
-    let journal = journal.unwrap_or_else(|| crate::tui::run::session::default_journal(path));
+    let journal = journal.unwrap_or_else(|| crate::session::open::default_journal(path));
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,

@@ -13,8 +13,8 @@ use flightdeck::tui::dashboard::Dashboard;
 use flightdeck::tui::run::app::{Modal, Msg, RunApp};
 use flightdeck::tui::run::view::{ViewContext, view};
 use flightdeck::tui::theme::Theme;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+
+mod common;
 
 fn screen(
     app: &RunApp,
@@ -28,20 +28,7 @@ fn screen(
         vars,
         theme: Theme::PLAIN,
     };
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-    term.draw(|f| view(app, &ctx, f, Instant::now()))
-        .expect("draws");
-    let buf = term.backend().buffer().clone();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-                .trim_end()
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    common::draw(w, h, |f| view(app, &ctx, f, Instant::now()))
 }
 
 fn key(app: &mut RunApp, code: KeyCode) {

@@ -9,8 +9,8 @@ use flightdeck::poll::{GtidPos, IoState, PollError, ReplicaStatus, ServerInfo, S
 use flightdeck::tui::dashboard::Dashboard;
 use flightdeck::tui::panes;
 use flightdeck::tui::theme::Theme;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+
+mod common;
 
 const INTERVAL: Duration = Duration::from_millis(250);
 
@@ -86,9 +86,7 @@ fn dashboard(now: Instant, server1: ServerInfo, server2: ServerSnapshot) -> Dash
 }
 
 fn render(d: &Dashboard, now: Instant, pane: &str) -> String {
-    let backend = TestBackend::new(100, 7);
-    let mut term = Terminal::new(backend).expect("test terminal");
-    term.draw(|f| {
+    common::draw(100, 7, |f| {
         let area = f.area();
         match pane {
             "replication" => panes::replication::render(f, area, d, now, false, 0, &Theme::PLAIN),
@@ -96,15 +94,6 @@ fn render(d: &Dashboard, now: Instant, pane: &str) -> String {
             _ => panes::maxscale::render(f, area, d, now, false, 0, &Theme::PLAIN),
         }
     })
-    .expect("draws");
-    let buf = term.backend().buffer().clone();
-    (0..buf.area.height)
-        .map(|y| {
-            let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
-            line.trim_end().to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]
@@ -210,17 +199,9 @@ fn maxscale_list_from_a_real_sample() {
 }
 
 fn render_watch(app: &flightdeck::tui::watch::WatchApp, now: Instant, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    term.draw(|f| flightdeck::tui::watch::view(app, f, now, &Theme::PLAIN))
-        .expect("draws");
-    let buf = term.backend().buffer().clone();
-    (0..buf.area.height)
-        .map(|y| {
-            let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
-            line.trim_end().to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    common::draw(w, h, |f| {
+        flightdeck::tui::watch::view(app, f, now, &Theme::PLAIN)
+    })
 }
 
 #[test]

@@ -14,7 +14,7 @@ use flightdeck::lab::{BuildSpec, Lab, LabOptions};
 use flightdeck::poll::start::PollIntervals;
 use flightdeck::runbook::{self, Action};
 use flightdeck::session::run::StepState;
-use flightdeck::tui::run::app::Msg;
+use flightdeck::tui::run::app::{Modal, Msg};
 use flightdeck::tui::run::start::{Prepared, finish, prepare};
 use flightdeck::tui::theme::Theme;
 use mysql_async::prelude::Queryable;
@@ -49,6 +49,69 @@ fn type_text(p: &mut Prepared, text: &str) {
         key(p, KeyCode::Char(c));
     }
     key(p, KeyCode::Enter);
+}
+
+/// What to do when a step's gates do not hold once it is the current step.
+#[derive(Clone, Copy, PartialEq)]
+enum IfBlocked {
+    /// Wait for the live facts to change (a wait for MaxScale, say).
+    Wait,
+    /// Skip it with a typed reason.
+    Skip,
+}
+
+fn runnable(p: &Prepared, id: &str) -> bool {
+    let step = p.app.run.runbook.step(id).expect("step");
+    let succeeded = p.app.run.succeeded();
+    let facts = flightdeck::tui::run::app::facts(&p.app.dash, &p.app.roles, &succeeded);
+    p.app.run.may_run(step, &facts).is_ok()
+}
+
+/// Takes step `id` with the keys an operator presses; false if it was skipped instead.
+async fn take(p: &mut Prepared, id: &str, if_blocked: IfBlocked) -> bool {
+    pump(p, &format!("{id} to be ready"), |p| {
+        p.app.run.current().map(|s| s.id.value.as_str()) == Some(id)
+            && (if_blocked == IfBlocked::Skip || runnable(p, id))
+    })
+    .await;
+    key(p, KeyCode::Char('g')); // the cursor to the current step
+    assert_eq!(p.app.selected_step().map(|s| s.id.value.as_str()), Some(id));
+    if !runnable(p, id) {
+        key(p, KeyCode::Char('s'));
+        type_text(p, "not part of this test");
+        return false;
+    }
+    let step = p.app.run.runbook.step(id).expect("step").clone();
+    match step.action {
+        Action::Manual { .. } => key(p, KeyCode::Char('m')),
+        Action::Note { .. } => key(p, KeyCode::Enter),
+        _ => {
+            key(p, KeyCode::Enter);
+            key(p, KeyCode::Char('y'));
+            if step.destructive {
+                let Some(Modal::TypeName { expected, .. }) = p.app.modal.clone() else {
+                    panic!(
+                        "{id}: a destructive step asks for the name: {:?}",
+                        p.app.message
+                    )
+                };
+                type_text(p, &expected);
+            }
+        }
+    }
+    true
+}
+
+/// Waits for the step's outcome.
+async fn outcome(p: &mut Prepared, id: &str) -> StepState {
+    pump(p, &format!("{id} to finish"), |p| {
+        !matches!(
+            p.app.run.state(id),
+            StepState::Running { .. } | StepState::Pending
+        )
+    })
+    .await;
+    p.app.run.state(id).clone()
 }
 
 /// Writes rows through the router until stopped; returns (rows written, longest gap).
@@ -152,62 +215,14 @@ async fn the_lab_rehearsal_runs_end_to_end() {
     let written = Arc::new(AtomicU64::new(0));
     let writer_task = writer(&lab, stop.clone(), written.clone());
 
-    let steps: Vec<(String, bool, bool, bool)> = loaded
+    let ids: Vec<String> = loaded
         .runbook
         .steps()
-        .map(|(_, s)| {
-            (
-                s.id.value.clone(),
-                matches!(s.action, Action::Manual { .. }),
-                matches!(s.action, Action::Note { .. }),
-                s.destructive,
-            )
-        })
+        .map(|(_, s)| s.id.value.clone())
         .collect();
-    for (id, manual, note, destructive) in steps {
-        // Wait until this is the current step and its gates hold (a wait for MaxScale, say).
-        pump(&mut p, &format!("{id} to be ready"), |p| {
-            let step = p.app.run.runbook.step(&id).expect("step");
-            let succeeded = p.app.run.succeeded();
-            let facts = flightdeck::tui::run::app::facts(&p.app.dash, &p.app.roles, &succeeded);
-            p.app.run.current().map(|s| s.id.value.as_str()) == Some(id.as_str())
-                && p.app.run.may_run(step, &facts).is_ok()
-        })
-        .await;
-        let index = p
-            .app
-            .steps()
-            .iter()
-            .position(|s| s.id.value == id)
-            .expect("index");
-        p.app.selected = index;
-        if manual {
-            key(&mut p, KeyCode::Char('m'));
-        } else if note {
-            key(&mut p, KeyCode::Enter);
-        } else {
-            key(&mut p, KeyCode::Enter);
-            key(&mut p, KeyCode::Char('y'));
-            if destructive {
-                let Some(flightdeck::tui::run::app::Modal::TypeName { expected, .. }) =
-                    p.app.modal.clone()
-                else {
-                    panic!(
-                        "{id}: a destructive step asks for the name: {:?}",
-                        p.app.message
-                    )
-                };
-                type_text(&mut p, &expected);
-            }
-        }
-        pump(&mut p, &format!("{id} to finish"), |p| {
-            !matches!(
-                p.app.run.state(&id),
-                StepState::Running { .. } | StepState::Pending
-            )
-        })
-        .await;
-        let state = p.app.run.state(&id).clone();
+    for id in ids {
+        assert!(take(&mut p, &id, IfBlocked::Wait).await);
+        let state = outcome(&mut p, &id).await;
         assert!(
             matches!(state, StepState::Succeeded { .. }),
             "{id}: {state:?}\noutput: {:?}",
@@ -299,46 +314,18 @@ async fn the_lab_rehearsal_runs_end_to_end() {
     }
 }
 
-/// Runs steps in order until `id` has been started (confirmed), without waiting for it.
+/// Takes steps in order until `id` has been started (confirmed), without waiting for it;
+/// what cannot run on this lab's build is skipped.
 async fn run_until_started(p: &mut Prepared, id: &str) {
     let order: Vec<String> = p.app.steps().iter().map(|s| s.id.value.clone()).collect();
     for step in order {
-        pump(p, &format!("{step} to be ready"), |p| {
-            p.app.run.current().map(|s| s.id.value.clone()) == Some(step.clone())
-        })
-        .await;
-        let s = p.app.run.runbook.step(&step).expect("step").clone();
-        p.app.selected = p
-            .app
-            .steps()
-            .iter()
-            .position(|x| x.id.value == step)
-            .expect("index");
-        match s.action {
-            Action::Manual { .. } => key(p, KeyCode::Char('m')),
-            Action::Note { .. } => key(p, KeyCode::Enter),
-            // Checks of versions may fail on this lab's build: skip what does not hold.
-            _ => {
-                key(p, KeyCode::Enter);
-                if p.app.modal.is_none() {
-                    key(p, KeyCode::Char('s'));
-                    type_text(p, "not part of this test");
-                    continue;
-                }
-                key(p, KeyCode::Char('y'));
-            }
+        if !take(p, &step, IfBlocked::Skip).await {
+            continue;
         }
         if step == id {
             return;
         }
-        pump(p, &format!("{step} to finish"), |p| {
-            !matches!(
-                p.app.run.state(&step),
-                StepState::Running { .. } | StepState::Pending
-            )
-        })
-        .await;
-        if matches!(p.app.run.state(&step), StepState::Failed { .. }) {
+        if matches!(outcome(p, &step).await, StepState::Failed { .. }) {
             key(p, KeyCode::Char('s'));
             type_text(p, "failed in this lab; not part of this test");
         }
@@ -413,17 +400,14 @@ async fn a_run_killed_mid_step_resumes_with_that_step_unknown() {
         }
     }
     // The unknown step is never re-run without a fresh confirmation.
-    p.app.selected = p
-        .app
-        .steps()
-        .iter()
-        .position(|s| s.id.value == "p1-backup")
-        .expect("index");
+    key(&mut p, KeyCode::Char('g'));
+    assert_eq!(
+        p.app.selected_step().map(|s| s.id.value.as_str()),
+        Some("p1-backup"),
+        "the step with an unknown outcome is where the run stands"
+    );
     key(&mut p, KeyCode::Enter);
-    assert!(matches!(
-        p.app.modal,
-        Some(flightdeck::tui::run::app::Modal::Confirm { .. })
-    ));
+    assert!(matches!(p.app.modal, Some(Modal::Confirm { .. })));
     key(&mut p, KeyCode::Char('n'));
     assert_eq!(p.app.run.state("p1-backup"), &StepState::Unknown);
     finish(&mut p, "test over").await;

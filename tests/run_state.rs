@@ -12,19 +12,9 @@ use flightdeck::runbook::eval::{FactSource, FactValue};
 use flightdeck::runbook::roles::RoleError;
 use flightdeck::session::run::{Command, Effect, Outcome, Record, Refusal, Run, StepState};
 
-const INVENTORY: &str = r#"
-[[server]]
-name = "db1"
-role = "primary"
-mysql = { host = "127.0.0.1", port = 3306 }
-transport = "local"
+mod common;
 
-[[server]]
-name = "db2"
-role = "replica"
-mysql = { host = "127.0.0.1", port = 3307 }
-transport = "local"
-"#;
+const INVENTORY: &str = common::LOCAL_PAIR;
 
 const RUNBOOK: &str = r#"
 [runbook]

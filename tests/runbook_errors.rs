@@ -6,22 +6,9 @@ use flightdeck::diag::{Diagnostics, SourceFile};
 use flightdeck::inventory::{self, Inventory};
 use flightdeck::runbook::check_text;
 
-const INVENTORY: &str = r#"
-[maxscale]
-url = "http://127.0.0.1:8989"
+mod common;
 
-[[server]]
-name = "db1"
-role = "primary"
-mysql = { host = "127.0.0.1", port = 3306 }
-transport = "local"
-
-[[server]]
-name = "db2"
-role = "replica"
-mysql = { host = "127.0.0.1", port = 3307 }
-transport = "local"
-"#;
+const INVENTORY: &str = common::LOCAL_PAIR;
 
 /// A valid runbook with one step; tests splice a mistake into `{STEP}`.
 const TEMPLATE: &str = r#"[runbook]

@@ -5,13 +5,11 @@
 use std::collections::BTreeMap;
 
 use crate::inventory::{Inventory, Secret, Transport};
-use crate::maxscale::AdminState;
-use crate::runbook::model::{MaxscaleAction, ServerStateFlag};
+use crate::maxscale::MaxscaleAction as Call;
+use crate::runbook::model::MaxscaleAction;
 use crate::runbook::roles::RoleMap;
 use crate::runbook::template::{Context, Escape, Reveal, ServerField, Template};
 use crate::runbook::{Action, Expect, Step};
-
-use super::maxscale::MaxscaleCall;
 
 /// What to run, with the text to send and the text to show.
 #[derive(Clone, Debug)]
@@ -30,7 +28,7 @@ pub enum Job {
         expect_exit: i32,
     },
     Maxscale {
-        call: MaxscaleCall,
+        call: Call,
         shown: String,
     },
 }
@@ -124,8 +122,10 @@ pub fn jobs(step: &Step, servers: &[String], ctx: &mut JobContext<'_>) -> Result
         }
         Action::Maxscale(m) => {
             let call = maxscale_call(m, ctx)?;
-            let shown = describe(&call);
-            out.push(Job::Maxscale { call, shown });
+            out.push(Job::Maxscale {
+                shown: call.rest_line(),
+                call,
+            });
         }
         Action::Wait { .. }
         | Action::Check { .. }
@@ -135,67 +135,17 @@ pub fn jobs(step: &Step, servers: &[String], ctx: &mut JobContext<'_>) -> Result
     Ok(out)
 }
 
-fn maxscale_call(m: &MaxscaleAction, ctx: &JobContext<'_>) -> Result<MaxscaleCall, String> {
-    let name = |subject: &str| -> Result<String, String> {
+fn maxscale_call(m: &MaxscaleAction, ctx: &JobContext<'_>) -> Result<Call, String> {
+    let monitor = ctx
+        .inventory
+        .maxscale
+        .as_ref()
+        .map_or_else(|| "MariaDB-Monitor".into(), |m| m.monitor.clone());
+    m.call(&monitor, |subject| {
         let server = ctx.roles.resolve_one(subject).map_err(|e| e.to_string())?;
         ctx.inventory
             .server(&server)
             .map(|s| s.maxscale_name.clone())
             .ok_or_else(|| format!("{server} is not in the inventory"))
-    };
-    let state = |s: ServerStateFlag| match s {
-        ServerStateFlag::Maintenance => AdminState::Maintenance,
-        ServerStateFlag::Drain => AdminState::Drain,
-    };
-    Ok(match m {
-        MaxscaleAction::Set {
-            server,
-            state: s,
-            force,
-        } => MaxscaleCall::Set {
-            server: name(&server.value)?,
-            state: state(*s),
-            force: *force,
-        },
-        MaxscaleAction::Clear { server, state: s } => MaxscaleCall::Clear {
-            server: name(&server.value)?,
-            state: state(*s),
-        },
-        MaxscaleAction::Switchover {
-            new_primary,
-            old_primary,
-        } => MaxscaleCall::Switchover {
-            monitor: ctx
-                .inventory
-                .maxscale
-                .as_ref()
-                .map_or_else(|| "MariaDB-Monitor".into(), |m| m.monitor.clone()),
-            new_primary: name(&new_primary.value)?,
-            old_primary: name(&old_primary.value)?,
-        },
     })
-}
-
-fn describe(call: &MaxscaleCall) -> String {
-    match call {
-        MaxscaleCall::Set {
-            server,
-            state,
-            force,
-        } => format!(
-            "PUT /v1/servers/{server}/set?state={}{}",
-            state.as_str(),
-            if *force { "&force=yes" } else { "" }
-        ),
-        MaxscaleCall::Clear { server, state } => {
-            format!("PUT /v1/servers/{server}/clear?state={}", state.as_str())
-        }
-        MaxscaleCall::Switchover {
-            monitor,
-            new_primary,
-            old_primary,
-        } => format!(
-            "POST /v1/maxscale/modules/mariadbmon/async-switchover?{monitor}&{new_primary}&{old_primary}"
-        ),
-    }
 }

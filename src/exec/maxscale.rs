@@ -4,26 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::maxscale::{AdminState, CommandResult, MaxscaleClient, MaxscaleError};
-
-/// A MaxScale call with server names already resolved to MaxScale's names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MaxscaleCall {
-    Set {
-        server: String,
-        state: AdminState,
-        force: bool,
-    },
-    Clear {
-        server: String,
-        state: AdminState,
-    },
-    Switchover {
-        monitor: String,
-        new_primary: String,
-        old_primary: String,
-    },
-}
+use crate::maxscale::{CommandResult, MaxscaleAction, MaxscaleClient, MaxscaleError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MaxscaleStepError {
@@ -33,17 +14,19 @@ pub enum MaxscaleStepError {
     Refused(Vec<String>),
     #[error("switchover did not finish within {0:?}; check MaxScale before retrying")]
     Timeout(Duration),
+    #[error("{0} is not a step's action")]
+    NotAStep(String),
 }
 
 /// Performs the call; progress lines go to `progress`. Returns MaxScale's final message.
 pub async fn run(
     client: &MaxscaleClient,
-    call: &MaxscaleCall,
+    call: &MaxscaleAction,
     timeout: Duration,
     progress: &mut (dyn FnMut(String) + Send),
 ) -> Result<String, MaxscaleStepError> {
     match call {
-        MaxscaleCall::Set {
+        MaxscaleAction::SetState {
             server,
             state,
             force,
@@ -51,17 +34,13 @@ pub async fn run(
             client.set_state(server, *state, *force).await?;
             Ok(format!("{server}: {} set", state.as_str()))
         }
-        MaxscaleCall::Clear { server, state } => {
+        MaxscaleAction::ClearState { server, state } => {
             client.clear_state(server, *state).await?;
             Ok(format!("{server}: {} cleared", state.as_str()))
         }
-        MaxscaleCall::Switchover {
-            monitor,
-            new_primary,
-            old_primary,
-        } => {
+        MaxscaleAction::AsyncSwitchover { monitor, new, old } => {
             client
-                .async_switchover(monitor, new_primary, Some(old_primary))
+                .async_switchover(monitor, new, old.as_deref())
                 .await?;
             let begun = Instant::now();
             loop {
@@ -80,5 +59,6 @@ pub async fn run(
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
+        other => Err(MaxscaleStepError::NotAStep(other.rest_line())),
     }
 }

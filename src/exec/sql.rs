@@ -50,29 +50,24 @@ pub async fn run(
                 })?;
         let mut last = ResultTable::default();
         for statement in statements {
-            let rows: Vec<Row> = conn.query(statement).await.map_err(|e| SqlError::Failed {
+            let failed = |e: mysql_async::Error| SqlError::Failed {
                 server: server.clone(),
                 message: e.to_string(),
-            })?;
-            if let Some(first) = rows.first() {
+            };
+            let mut result = conn.query_iter(statement.as_str()).await.map_err(failed)?;
+            // Columns come from the result's metadata, so an empty result set still has
+            // them (an `expect` then says "no rows", not "no column").
+            let columns: Vec<String> = result
+                .columns()
+                .map(|cols| cols.iter().map(|c| c.name_str().into_owned()).collect())
+                .unwrap_or_default();
+            let rows: Vec<Row> = result.collect().await.map_err(failed)?;
+            drop(result);
+            if !columns.is_empty() {
                 last = ResultTable {
-                    columns: first
-                        .columns_ref()
-                        .iter()
-                        .map(|c| c.name_str().into_owned())
-                        .collect(),
+                    columns,
                     rows: rows.iter().map(row_text).collect(),
                 };
-            } else if statement
-                .trim_start()
-                .to_ascii_uppercase()
-                .starts_with("SELECT")
-                || statement
-                    .trim_start()
-                    .to_ascii_uppercase()
-                    .starts_with("SHOW")
-            {
-                last = ResultTable::default();
             }
         }
         let _ = conn.disconnect().await;
@@ -180,4 +175,59 @@ pub fn format(table: &ResultTable) -> Vec<String> {
         if table.rows.len() == 1 { "" } else { "s" }
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expect(column: &str, test: ExpectTest) -> Expect {
+        Expect {
+            column: column.into(),
+            test,
+        }
+    }
+
+    #[test]
+    fn expects_read_the_first_row_and_say_what_they_saw() {
+        let table = ResultTable {
+            columns: vec!["Slave_SQL_Running".into(), "Seconds_Behind_Master".into()],
+            rows: vec![vec![Some("No".into()), None]],
+        };
+        let r = check(
+            &table,
+            &[
+                expect("Slave_SQL_Running", ExpectTest::Equals("Yes".into())),
+                expect("Seconds_Behind_Master", ExpectTest::AtMost(0.0)),
+                expect("Using_Gtid", ExpectTest::NotEmpty),
+            ],
+        );
+        let seen: Vec<(bool, &str)> = r.iter().map(|e| (e.holds, e.observed.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                (false, "No"),
+                (false, "NULL"),
+                (false, "no column Using_Gtid")
+            ]
+        );
+
+        let empty = ResultTable {
+            columns: vec!["c".into()],
+            rows: vec![],
+        };
+        let r = check(&empty, &[expect("c", ExpectTest::AtLeast(1.0))]);
+        assert_eq!((r[0].holds, r[0].observed.as_str()), (false, "no rows"));
+    }
+
+    #[test]
+    fn wide_results_print_vertically() {
+        let table = ResultTable {
+            columns: (1..=5).map(|i| format!("c{i}")).collect(),
+            rows: vec![(1..=5).map(|i| Some(i.to_string())).collect()],
+        };
+        let lines = format(&table);
+        assert_eq!(lines[0], "*** 1. row ***");
+        assert_eq!(lines[1], "c1: 1");
+    }
 }

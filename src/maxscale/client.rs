@@ -13,8 +13,8 @@ use super::monitor::MaxscaleMonitor;
 use super::server::MaxscaleServer;
 use super::types::{Document, ResponseBody};
 
-/// Where MaxScale is and how to talk to it.
-#[derive(Debug, Clone)]
+/// Where MaxScale is and how to talk to it. `Debug` never shows the password.
+#[derive(Clone)]
 pub struct MaxscaleConfig {
     /// e.g. `http://127.0.0.1:8989` (or `https://…` with `admin_ssl_*`).
     pub base_url: String,
@@ -41,8 +41,8 @@ impl Default for MaxscaleConfig {
     }
 }
 
-/// Cheap to clone: clones share one connection pool.
-#[derive(Debug, Clone)]
+/// Cheap to clone: clones share one connection pool. `Debug` never shows the password.
+#[derive(Clone)]
 pub struct MaxscaleClient {
     http: reqwest::Client,
     base_url: String,
@@ -292,4 +292,44 @@ fn is_refused(e: &reqwest::Error) -> bool {
         source = s.source();
     }
     false
+}
+
+impl std::fmt::Debug for MaxscaleConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MaxscaleConfig")
+            .field("base_url", &self.base_url)
+            .field("user", &self.user)
+            .field("password", &"****")
+            .field("timeout", &self.timeout)
+            .field("ca_file", &self.ca_file)
+            .field("insecure_tls", &self.insecure_tls)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for MaxscaleClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MaxscaleClient")
+            .field("base_url", &self.base_url)
+            .field("user", &self.user)
+            .field("password", &"****")
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let cfg = MaxscaleConfig {
+            password: "s3cret-pw".into(),
+            ..MaxscaleConfig::default()
+        };
+        let client = MaxscaleClient::new(cfg.clone()).expect("client");
+        let shown = format!("{cfg:?} {client:?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains("****"));
+    }
 }

@@ -93,7 +93,7 @@ pub fn primary_of(snapshots: &[watch::Receiver<ServerSnapshot>]) -> Option<Strin
     let mut writable = snapshots.iter().filter_map(|rx| {
         let s = rx.borrow();
         let info = s.live()?;
-        (!info.read_only && info.replicas.is_empty()).then(|| s.server.clone())
+        info.looks_primary().then(|| s.server.clone())
     });
     match (writable.next(), writable.next()) {
         (Some(one), None) => Some(one),

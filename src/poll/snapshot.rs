@@ -89,6 +89,14 @@ pub struct ServerInfo {
     pub heartbeat_lag: Option<Duration>,
 }
 
+impl ServerInfo {
+    /// Looks like a primary: writable and replicating from nobody. Two servers looking
+    /// like this at once is a split brain, so callers only trust a single one.
+    pub fn looks_primary(&self) -> bool {
+        !self.read_only && self.replicas.is_empty()
+    }
+}
+
 /// Why the last poll failed, in words for a pane.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PollError {

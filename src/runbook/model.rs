@@ -106,9 +106,10 @@ pub enum Action {
         expect_exit: i32,
     },
     Maxscale(MaxscaleAction),
+    /// Ends when `until` holds on live facts (evaluated on every new snapshot, so it
+    /// needs no polling interval of its own) or when the step's timeout passes.
     Wait {
         until: Condition,
-        interval: Duration,
     },
     Check {
         condition: Condition,
@@ -166,6 +167,46 @@ pub enum MaxscaleAction {
         new_primary: Located<String>,
         old_primary: Located<String>,
     },
+}
+
+impl MaxscaleAction {
+    /// The REST call this step makes: server subjects named as MaxScale names them
+    /// (`name` resolves a role, pin or server), a switchover as the asynchronous command
+    /// that `fetch-cmd-result` then polls. Plans show it, executors send it.
+    pub fn call<E>(
+        &self,
+        monitor: &str,
+        name: impl Fn(&str) -> Result<String, E>,
+    ) -> Result<crate::maxscale::MaxscaleAction, E> {
+        use crate::maxscale::{AdminState, MaxscaleAction as Call};
+        let admin = |s: ServerStateFlag| match s {
+            ServerStateFlag::Maintenance => AdminState::Maintenance,
+            ServerStateFlag::Drain => AdminState::Drain,
+        };
+        Ok(match self {
+            MaxscaleAction::Set {
+                server,
+                state,
+                force,
+            } => Call::SetState {
+                server: name(&server.value)?,
+                state: admin(*state),
+                force: *force,
+            },
+            MaxscaleAction::Clear { server, state } => Call::ClearState {
+                server: name(&server.value)?,
+                state: admin(*state),
+            },
+            MaxscaleAction::Switchover {
+                new_primary,
+                old_primary,
+            } => Call::AsyncSwitchover {
+                monitor: monitor.to_string(),
+                new: name(&new_primary.value)?,
+                old: Some(name(&old_primary.value)?),
+            },
+        })
+    }
 }
 
 /// One check on the first row of an SQL step's last result set.

@@ -81,7 +81,6 @@ pub struct RawStep {
     pub old_primary: Option<Spanned<String>>,
     // wait / check
     pub until: Option<Spanned<String>>,
-    pub interval: Option<Spanned<String>>,
     pub condition: Option<Spanned<String>>,
     // manual / note
     pub instructions: Option<Spanned<String>>,
@@ -111,7 +110,6 @@ impl RawStep {
             new_primary,
             old_primary,
             until,
-            interval,
             condition,
             instructions,
             text

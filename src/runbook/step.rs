@@ -30,7 +30,7 @@ const KINDS: [(&str, &[&str], &str); 7] = [
         ],
         "action",
     ),
-    ("wait", &["until", "interval"], "until"),
+    ("wait", &["until"], "until"),
     ("check", &["condition"], "condition"),
     ("manual", &["instructions", "command"], "instructions"),
     ("note", &["text"], "text"),
@@ -140,10 +140,6 @@ fn action(r: &mut Reader<'_>, kind: &str, raw: &mut RawStep) -> Option<Action> {
         "maxscale" => Action::Maxscale(maxscale(r, raw)?),
         "wait" => Action::Wait {
             until: condition(r, raw.until.as_ref()?)?,
-            interval: match &raw.interval {
-                Some(i) => duration(r, i)?,
-                None => Duration::from_secs(1),
-            },
         },
         "check" => Action::Check {
             condition: condition(r, raw.condition.as_ref()?)?,

@@ -1,6 +1,10 @@
+//! A run session, without UI: the state machine, live facts for gates, opening (lock,
+//! secrets, journal, resume), the journal itself, its replay, the lock, and masking.
+
 pub mod facts;
 pub mod journal;
 pub mod lock;
 pub mod mask;
+pub mod open;
 pub mod replay;
 pub mod run;

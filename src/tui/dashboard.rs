@@ -86,10 +86,10 @@ impl Dashboard {
                 .find(|(_, mxs)| **mxs == master.id)
                 .map(|(name, _)| name.as_str());
         }
-        let mut writable = self.servers.iter().filter(|s| {
-            s.live()
-                .is_some_and(|i: &ServerInfo| !i.read_only && i.replicas.is_empty())
-        });
+        let mut writable = self
+            .servers
+            .iter()
+            .filter(|s| s.live().is_some_and(ServerInfo::looks_primary));
         match (writable.next(), writable.next()) {
             (Some(only), None) => Some(&only.server),
             _ => None,

@@ -177,9 +177,8 @@ pub fn resolve(loaded: &Loaded, inv: &Inventory) -> Plan {
                         roles.switchover(&new);
                     }
                 }
-                Action::Wait { until, interval } => {
+                Action::Wait { until } => {
                     body.push(Block::Line("wait until", until.to_string()));
-                    body.push(Block::Line("poll every", format_duration(*interval)));
                 }
                 Action::Check { condition } => {
                     body.push(Block::Line("must hold", condition.to_string()));
@@ -277,51 +276,30 @@ fn header(loaded: &Loaded, inv: &Inventory, phases: Vec<PlanPhase>) -> Plan {
 
 /// The REST request and the maxctrl command a MaxScale step amounts to.
 fn maxscale_call(m: &MaxscaleAction, roles: &RoleMap, inv: &Inventory) -> (String, String) {
-    let name = |subject: &str| {
-        roles
-            .resolve_one(subject)
-            .ok()
-            .and_then(|s| inv.server(&s).map(|s| s.maxscale_name.clone()))
-            .unwrap_or_else(|| format!("<{subject}>"))
-    };
     let monitor = inv
         .maxscale
         .as_ref()
         .map_or("MariaDB-Monitor".to_string(), |m| m.monitor.clone());
-    match m {
-        MaxscaleAction::Set {
-            server,
-            state,
-            force,
-        } => {
-            let s = name(&server.value);
-            let force_q = if *force { "&force=yes" } else { "" };
-            let force_c = if *force { " --force" } else { "" };
-            (
-                format!("PUT /v1/servers/{s}/set?state={}{force_q}", state.as_str()),
-                format!("maxctrl set server {s} {}{force_c}", state.as_str()),
-            )
-        }
-        MaxscaleAction::Clear { server, state } => {
-            let s = name(&server.value);
-            (
-                format!("PUT /v1/servers/{s}/clear?state={}", state.as_str()),
-                format!("maxctrl clear server {s} {}", state.as_str()),
-            )
-        }
-        MaxscaleAction::Switchover {
-            new_primary,
-            old_primary,
-        } => {
-            let (new, old) = (name(&new_primary.value), name(&old_primary.value));
-            (
-                format!(
-                    "POST /v1/maxscale/modules/mariadbmon/async-switchover?{monitor}&{new}&{old}\nGET /v1/maxscale/modules/mariadbmon/fetch-cmd-result?{monitor}"
-                ),
-                format!("maxctrl call command mariadbmon switchover {monitor} {new} {old}"),
-            )
-        }
+    let name = |subject: &str| -> Result<String, std::convert::Infallible> {
+        Ok(roles
+            .resolve_one(subject)
+            .ok()
+            .and_then(|s| inv.server(&s).map(|s| s.maxscale_name.clone()))
+            .unwrap_or_else(|| format!("<{subject}>")))
+    };
+    let Ok(call) = m.call(&monitor, name);
+    let mut rest = call.rest_line();
+    if matches!(
+        call,
+        crate::maxscale::MaxscaleAction::AsyncSwitchover { .. }
+    ) {
+        let fetch = crate::maxscale::MaxscaleAction::FetchCmdResult { monitor };
+        rest = format!(
+            "{rest}\n{}  (until it reports completion)",
+            fetch.rest_line()
+        );
     }
+    (rest, call.maxctrl())
 }
 
 pub fn format_duration(d: Duration) -> String {

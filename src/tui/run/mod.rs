@@ -2,6 +2,5 @@
 
 pub mod app;
 pub mod runtime;
-pub mod session;
 pub mod start;
 pub mod view;

@@ -11,13 +11,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::app::{Msg, RunApp};
-use super::session::{Session, roles_event};
 use super::view::{ViewContext, view};
 use crate::exec::job::{JobContext, jobs};
 use crate::exec::spawn::{ExecMsg, Executors};
 use crate::inventory::Inventory;
 use crate::session::journal::{Event, Outcome as JOutcome, Stream};
 use crate::session::lock::current_operator;
+use crate::session::open::{Session, roles_event};
 use crate::session::run::{Effect, Outcome, Record};
 use crate::tui::terminal::Term;
 use crate::tui::theme::Theme;

@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::app::{Msg, RunApp};
 use super::runtime::{Runtime, RuntimeError};
-use super::session::{self, SessionError};
 use crate::exec::host::{HostPool, SshOptions};
 use crate::exec::spawn::{ExecMsg, Executors};
 use crate::inventory::Inventory;
@@ -21,6 +20,7 @@ use crate::poll::start::{PollIntervals, StartError, forward, sql_targets, start}
 use crate::runbook::Loaded;
 use crate::runbook::roles::RoleMap;
 use crate::session::journal::Event;
+use crate::session::open::{self as session, SessionError};
 use crate::session::run::Run;
 use crate::tui::dashboard::Dashboard;
 use crate::tui::terminal;
