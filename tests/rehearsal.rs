@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::inventory;
-use flightdeck::lab::{BuildSpec, Lab, LabOptions};
+use flightdeck::inventory::Inventory;
+use flightdeck::lab::{BuildSpec, Lab, LabGuard, LabOptions};
 use flightdeck::poll::start::PollIntervals;
+use flightdeck::runbook::Loaded;
 use flightdeck::runbook::{self, Action};
 use flightdeck::session::run::StepState;
 use flightdeck::tui::run::app::{Modal, Msg};
@@ -114,6 +116,24 @@ async fn outcome(p: &mut Prepared, id: &str) -> StepState {
     p.app.run.state(id).clone()
 }
 
+/// A lab in `dir` (with its endpoint, run by the flightdeck binary) and the rehearsal
+/// runbook checked against its inventory.
+async fn lab_with_runbook(dir: &Path, from: BuildSpec) -> (LabGuard, Inventory, Loaded) {
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_flightdeck"));
+    let mut opts = LabOptions::new(dir.join("lab"));
+    opts.from = from;
+    opts.serve_exe = Some(exe.clone());
+    opts.flightdeck_exe = Some(exe);
+    let lab = match Lab::up(opts).await {
+        Ok(l) => l.guard(),
+        Err(e) => panic!("lab up: {e}"),
+    };
+    let inv = inventory::load_file(lab.inventory_path()).expect("lab inventory");
+    let path = Path::new("runbooks/lab-rolling-upgrade.toml");
+    let loaded = runbook::load_checked(path, Some(&inv)).expect("lab runbook is valid");
+    (lab, inv, loaded)
+}
+
 /// Writes rows through the router until stopped; returns (rows written, longest gap).
 fn writer(
     lab: &Lab,
@@ -188,18 +208,8 @@ async fn writer_rows(lab: &Lab, server: &str, acked: u64) -> (u64, u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lab_rehearsal_runs_end_to_end() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_flightdeck"));
-    let mut opts = LabOptions::new(dir.path().join("lab"));
-    opts.from = BuildSpec::Version("10.11.18".into());
-    opts.serve_exe = Some(exe.clone());
-    opts.flightdeck_exe = Some(exe);
-    let lab = match Lab::up(opts).await {
-        Ok(l) => l.guard(),
-        Err(e) => panic!("lab up: {e}"),
-    };
-    let inv = inventory::load_file(lab.inventory_path()).expect("lab inventory");
-    let path = Path::new("runbooks/lab-rolling-upgrade.toml");
-    let loaded = runbook::load_checked(path, Some(&inv)).expect("lab runbook is valid");
+    let (lab, inv, loaded) =
+        lab_with_runbook(dir.path(), BuildSpec::Version("10.11.18".into())).await;
     let journal = dir.path().join("rehearsal.jsonl");
     let mut p = prepare(
         loaded.clone(),
@@ -335,14 +345,7 @@ async fn run_until_started(p: &mut Prepared, id: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_killed_mid_step_resumes_with_that_step_unknown() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_flightdeck"));
-    let mut opts = LabOptions::new(dir.path().join("lab"));
-    opts.serve_exe = Some(exe.clone());
-    opts.flightdeck_exe = Some(exe);
-    let lab = Lab::up(opts).await.expect("lab up").guard();
-    let inv = inventory::load_file(lab.inventory_path()).expect("lab inventory");
-    let path = Path::new("runbooks/lab-rolling-upgrade.toml");
-    let loaded = runbook::load_checked(path, Some(&inv)).expect("lab runbook is valid");
+    let (_lab, inv, loaded) = lab_with_runbook(dir.path(), BuildSpec::Installed).await;
     let journal = dir.path().join("crash.jsonl");
 
     let mut p = prepare(
