@@ -119,7 +119,7 @@ fn lagging_replica() {
         snap("server2", now - Duration::from_millis(100), r, None),
     );
     let text = render(&d, now, "replication");
-    assert!(text.contains("3s"), "{text}");
+    assert!(text.contains("Yes        Yes 3s"), "{text}");
     insta::assert_snapshot!("gtid_lagging", render(&d, now, "gtid"));
 }
 
