@@ -27,46 +27,103 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate a runbook (and its fit with an inventory) without connecting anywhere.
+    ///
+    /// Prints every error, each as file:line:column with the source excerpt. Exits 0 when
+    /// the runbook is valid, 2 when it is not.
     Check {
+        /// The runbook to validate (TOML).
         runbook: PathBuf,
-        #[arg(long, short)]
+        /// Also check the runbook against this inventory: targets, roles and servers,
+        /// vars and secrets.
+        #[arg(long, short, value_name = "INVENTORY")]
         inventory: Option<PathBuf>,
     },
     /// Print the fully resolved runbook for a change ticket; secrets show as ****.
     Plan {
+        /// The runbook to resolve (TOML); it is checked first.
         runbook: PathBuf,
-        #[arg(long, short)]
+        /// The inventory the plan is for: servers, credentials, MaxScale.
+        #[arg(long, short, value_name = "INVENTORY")]
         inventory: PathBuf,
+        /// How to print the plan.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// The cockpit: run a runbook step by step, confirmed, gated and journaled.
+    #[command(after_long_help = RUN_AFTER_HELP)]
     Run {
+        /// The runbook to run (TOML); it is checked first, and an invalid one is not run.
         runbook: PathBuf,
-        #[arg(long, short)]
+        /// The inventory to run against: servers, credentials, MaxScale.
+        #[arg(long, short, value_name = "INVENTORY")]
         inventory: PathBuf,
         /// The session journal (JSON lines); an existing one is resumed.
-        #[arg(long, short)]
+        /// [default: RUNBOOK-STEM.journal.jsonl in the current directory]
+        #[arg(long, short, value_name = "FILE")]
         journal: Option<PathBuf>,
+        /// The operator's name in the journal and the lock, for shared accounts.
+        /// [default: $SUDO_USER, else the login name of the user running flightdeck]
+        #[arg(long, value_name = "NAME", value_parser = parse_operator)]
+        operator: Option<String>,
     },
     /// A local rehearsal lab: real MariaDB servers behind a MaxScale-compatible endpoint.
     Lab(crate::lab::LabArgs),
     /// Live replication, GTID and MaxScale panes, full screen.
     Watch {
-        #[arg(long, short)]
+        /// The inventory whose servers and MaxScale to watch.
+        #[arg(long, short, value_name = "INVENTORY")]
         inventory: PathBuf,
         /// SQL poll interval in milliseconds.
-        #[arg(long, default_value_t = 250)]
+        #[arg(long, default_value_t = 250, value_name = "MS")]
         sql_interval_ms: u64,
         /// MaxScale poll interval in milliseconds.
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 1000, value_name = "MS")]
         maxscale_interval_ms: u64,
     },
 }
 
+/// The cockpit's keys and where its journal goes, after `flightdeck run --help`.
+const RUN_AFTER_HELP: &str = "\
+Keys:
+  Enter        run the selected step: confirm with y; a destructive step asks you to type
+               the target server's name
+  s            skip the selected step, with a typed reason
+  o            override failed gates, with a typed justification
+  m            mark a manual step done (asks to confirm)
+  v            mark a step whose outcome is unknown \"verified done\", with a typed reason
+  r            retry a failed step
+  Ctrl-C       cancel the running step
+  j/k, ↓/↑     move the selection
+  g            go to the current step
+  f            fold the other phases
+  PgUp/PgDn    scroll the step detail (or the mouse wheel)
+  Tab          cycle the live panes
+  ?            help
+  q            quit (not while a step runs)
+
+Journal:
+  Without --journal, the journal is RUNBOOK-STEM.journal.jsonl in the current directory
+  (for runbooks/lab-rolling-upgrade.toml: ./lab-rolling-upgrade.journal.jsonl). Running
+  the same command again resumes it. FILE.lock beside it names the operator driving it;
+  one driver per journal.";
+
+/// An operator name: not blank, no control characters.
+fn parse_operator(s: &str) -> Result<String, String> {
+    let name = s.trim();
+    if name.is_empty() {
+        return Err("the operator's name is empty".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("the operator's name has a control character".into());
+    }
+    Ok(name.to_string())
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
+    /// Plain text, for a terminal.
     Text,
+    /// Markdown, for a change ticket.
     Markdown,
 }
 
@@ -86,7 +143,13 @@ pub fn run(cli: Cli) -> ExitCode {
             runbook,
             inventory,
             journal,
-        } => run_cmd(&runbook, &inventory, journal),
+            operator,
+        } => {
+            if let Some(name) = operator {
+                crate::session::lock::set_operator(name);
+            }
+            run_cmd(&runbook, &inventory, journal)
+        }
         Command::Watch {
             inventory,
             sql_interval_ms,
@@ -113,7 +176,7 @@ fn run_cmd(path: &Path, inventory: &Path, journal: Option<PathBuf>) -> ExitCode 
         Ok(inv) => inv,
         Err(code) => return code,
     };
-    let loaded = match load_runbook(path, Some(&inv)) {
+    let loaded = match load_runbook("run", path, Some(&inv)) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -180,6 +243,11 @@ fn print_diags(d: &Diagnostics) {
 fn load_inventory(path: &Path) -> Result<Inventory, ExitCode> {
     inventory::load_file(path).map_err(|e| {
         match e {
+            InventoryError::Invalid(_) if kind_of(path) == Some(FileKind::Runbook) => eprintln!(
+                "error: {} is a runbook, not an inventory: give the runbook first and the \
+                 inventory with --inventory",
+                path.display()
+            ),
             InventoryError::Invalid(d) => print_diags(&d),
             InventoryError::Read(e) => eprintln!("error: {e}"),
         }
@@ -187,9 +255,20 @@ fn load_inventory(path: &Path) -> Result<Inventory, ExitCode> {
     })
 }
 
-fn load_runbook(path: &Path, inv: Option<&Inventory>) -> Result<runbook::Loaded, ExitCode> {
+/// Loads and checks a runbook, or prints why not and says which exit code to use. `cmd`
+/// names the command, for the hint when the file is an inventory.
+fn load_runbook(
+    cmd: &str,
+    path: &Path,
+    inv: Option<&Inventory>,
+) -> Result<runbook::Loaded, ExitCode> {
     runbook::load_checked(path, inv).map_err(|e| {
         match e {
+            RunbookError::Invalid(_) if kind_of(path) == Some(FileKind::Inventory) => eprintln!(
+                "error: {p} is an inventory, not a runbook: {cmd} a runbook against it with \
+                 `flightdeck {cmd} RUNBOOK --inventory {p}`",
+                p = path.display()
+            ),
             RunbookError::Invalid(d) => print_diags(&d),
             RunbookError::Read(e) => eprintln!("error: {e}"),
         }
@@ -197,12 +276,35 @@ fn load_runbook(path: &Path, inv: Option<&Inventory>) -> Result<runbook::Loaded,
     })
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FileKind {
+    Runbook,
+    Inventory,
+}
+
+/// What a TOML file evidently is, by its top-level tables: a runbook has `[runbook]` or
+/// `[[phase]]`; an inventory has `[[server]]`, `[maxscale]`, `[mysql]` or `[inventory]`
+/// and neither of the runbook's. `None` when it cannot be read or parsed, or is neither.
+fn kind_of(path: &Path) -> Option<FileKind> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    let has = |keys: &[&str]| keys.iter().any(|k| table.contains_key(*k));
+    match (
+        has(&["runbook", "phase"]),
+        has(&["server", "maxscale", "mysql", "inventory"]),
+    ) {
+        (true, false) => Some(FileKind::Runbook),
+        (false, true) => Some(FileKind::Inventory),
+        _ => None,
+    }
+}
+
 fn check(path: &Path, inventory: Option<&Path>) -> ExitCode {
     let inv = match inventory.map(load_inventory).transpose() {
         Ok(inv) => inv,
         Err(code) => return code,
     };
-    match load_runbook(path, inv.as_ref()) {
+    match load_runbook("check", path, inv.as_ref()) {
         Ok(loaded) => {
             let steps = loaded.runbook.steps().count();
             let against = inv
@@ -225,7 +327,7 @@ fn plan_cmd(path: &Path, inventory: &Path, format: Format) -> ExitCode {
         Ok(inv) => inv,
         Err(code) => return code,
     };
-    let loaded = match load_runbook(path, Some(&inv)) {
+    let loaded = match load_runbook("plan", path, Some(&inv)) {
         Ok(l) => l,
         Err(code) => return code,
     };

@@ -138,8 +138,16 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
+    /// Adds an error, unless the same message is already recorded at the same place: two
+    /// checks reaching the same problem report it once.
     pub fn push(&mut self, error: SourceError) {
-        self.errors.push(error);
+        let same = |e: &SourceError| {
+            (&e.path, e.line, e.column, &e.message)
+                == (&error.path, error.line, error.column, &error.message)
+        };
+        if !self.errors.iter().any(same) {
+            self.errors.push(error);
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -151,7 +159,9 @@ impl Diagnostics {
     }
 
     pub fn extend(&mut self, other: Diagnostics) {
-        self.errors.extend(other.errors);
+        for e in other.errors {
+            self.push(e);
+        }
     }
 
     /// Errors in file order, each rendered with its excerpt.
@@ -207,4 +217,28 @@ pub fn parse_document<'a>(
         diags.push(SourceError::new(file, span, e.message().trim()).label("TOML syntax"));
     }
     Err(diags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_error_at_the_same_place_is_kept_once() {
+        let file = SourceFile::new("r.toml", "[[phase]]\nid = \"\"\n");
+        let mut d = Diagnostics::default();
+        d.push(SourceError::new(&file, 15..17, "duplicate phase id ``"));
+        let mut more = Diagnostics::default();
+        more.push(SourceError::new(&file, 15..17, "duplicate phase id ``"));
+        more.push(SourceError::new(&file, 15..17, "another problem"));
+        more.push(SourceError::new(&file, 0..1, "duplicate phase id ``"));
+        d.extend(more);
+        assert_eq!(d.len(), 3);
+        assert_eq!(
+            d.render(false)
+                .matches("error: r.toml:2:6: duplicate")
+                .count(),
+            1
+        );
+    }
 }

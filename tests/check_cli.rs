@@ -97,3 +97,153 @@ fn unreadable_file_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_inventory_given_as_the_runbook_is_named_as_such() {
+    let out = flightdeck()
+        .args(["check", INVENTORY])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "error: {INVENTORY} is an inventory, not a runbook: check a runbook against it \
+             with `flightdeck check RUNBOOK --inventory {INVENTORY}`"
+        ),
+    );
+
+    // The other way round: a runbook given as the inventory.
+    let runbook = "runbooks/lab-rolling-upgrade.toml";
+    let out = flightdeck()
+        .args(["plan", INVENTORY, "--inventory", runbook])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{runbook} is a runbook, not an inventory")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn each_error_is_printed_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("broken.toml");
+    let text = std::fs::read_to_string("runbooks/lab-rolling-upgrade.toml")
+        .expect("shipped runbook")
+        .replace("target = \"primary\"", "target = \"server9\"");
+    std::fs::write(&path, &text).expect("write");
+    let out = flightdeck()
+        .args(["check", path.to_str().expect("utf-8")])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let headers: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    let mut unique = headers.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(headers.len(), unique.len(), "{stderr}");
+    assert!(!headers.is_empty(), "{stderr}");
+    assert!(
+        stderr.ends_with(&format!("{} error(s)\n", headers.len())),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing on stdout when invalid");
+
+    // Every phase loses its `why`, so every phase is read without an id: one error per
+    // phase, and nothing about the missing ids repeated at one place.
+    let broken_phases = std::fs::read_to_string("runbooks/lab-rolling-upgrade.toml")
+        .expect("shipped runbook")
+        .replace("why = \"\"\"", "wyh = \"\"\"");
+    std::fs::write(&path, &broken_phases).expect("write");
+    let out = flightdeck()
+        .args(["check", path.to_str().expect("utf-8")])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let headers: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    let mut unique = headers.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(headers.len(), unique.len(), "{stderr}");
+}
+
+#[test]
+fn a_valid_runbook_says_ok_once() {
+    let out = flightdeck()
+        .args(["check", "runbooks/lab-rolling-upgrade.toml"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn run_help_lists_the_keys_and_the_default_journal() {
+    let out = flightdeck().args(["run", "--help"]).output().expect("runs");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "RUNBOOK-STEM.journal.jsonl in the current directory",
+        "--operator <NAME>",
+        "Enter",
+        "Tab",
+        "PgUp/PgDn",
+        "Ctrl-C",
+        "verified done",
+        "q            quit (not while a step runs)",
+    ] {
+        assert!(help.contains(want), "missing {want:?} in:\n{help}");
+    }
+}
+
+#[test]
+fn every_argument_and_option_has_a_description() {
+    for args in [
+        &["check"][..],
+        &["plan"],
+        &["run"],
+        &["watch"],
+        &["lab"],
+        &["lab", "up"],
+        &["lab", "status"],
+        &["lab", "down"],
+        &["lab", "ctl"],
+        &["lab", "ctl", "server1", "upgrade"],
+    ] {
+        let out = flightdeck().args(args).arg("-h").output().expect("runs");
+        assert!(out.status.success(), "{args:?}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        // In short help, an argument or option without a description is a bare line.
+        let bare: Vec<&str> = help
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with('-') || l.starts_with('<'))
+            .filter(|l| !l.contains("  "))
+            .collect();
+        assert!(
+            bare.is_empty(),
+            "{args:?}: no description for {bare:?}\n{help}"
+        );
+    }
+}

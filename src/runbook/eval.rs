@@ -4,6 +4,11 @@
 //! `Seconds_Behind_Master`) makes its test unknown, `not unknown` is still unknown, and a
 //! condition holds only when it is known to be true. A gate that cannot be checked does
 //! not open.
+//!
+//! Each observed line carries a mark saying whether that fact is as the condition needs it
+//! (✔), is not (✘), or is unknown (?). Under `not` the need is inverted: in
+//! `not (primary.read_only)`, `✔ server1.read_only = false` is the fact that lets the gate
+//! hold. The line itself states the fact as observed, never its negation.
 
 use super::condition::{CmpOp, Condition, Expr, Fact, FactRef, Literal};
 use super::roles::RoleError;
@@ -48,7 +53,7 @@ pub struct Evaluation {
 
 pub fn evaluate(c: &Condition, facts: &dyn FactSource) -> Evaluation {
     let mut observed = Vec::new();
-    let holds = eval(&c.expr, facts, &mut observed) == Some(true);
+    let holds = eval(&c.expr, facts, Polarity::Holds, &mut observed) == Some(true);
     Evaluation { holds, observed }
 }
 
@@ -71,22 +76,49 @@ fn or(a: Truth, b: Truth) -> Truth {
     }
 }
 
-fn eval(e: &Expr, facts: &dyn FactSource, seen: &mut Vec<String>) -> Truth {
+/// What the whole condition needs of a sub-expression: to hold, or (under an odd number
+/// of `not`s) to fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Polarity {
+    Holds,
+    Fails,
+}
+
+impl Polarity {
+    fn flip(self) -> Self {
+        match self {
+            Polarity::Holds => Polarity::Fails,
+            Polarity::Fails => Polarity::Holds,
+        }
+    }
+
+    /// ✔ when a sub-expression's truth is what the condition needs, ✘ when not, ? unknown.
+    fn mark(self, truth: Truth) -> &'static str {
+        match truth.map(|t| t == (self == Polarity::Holds)) {
+            Some(true) => "✔",
+            Some(false) => "✘",
+            None => "?",
+        }
+    }
+}
+
+fn eval(e: &Expr, facts: &dyn FactSource, need: Polarity, seen: &mut Vec<String>) -> Truth {
     match e {
         // No short-circuit: the operator sees every fact, not just the first false one.
         Expr::Or(xs) => xs
             .iter()
-            .map(|x| eval(x, facts, seen))
+            .map(|x| eval(x, facts, need, seen))
             .fold(Some(false), or),
         Expr::And(xs) => xs
             .iter()
-            .map(|x| eval(x, facts, seen))
+            .map(|x| eval(x, facts, need, seen))
             .fold(Some(true), and),
-        Expr::Not(x) => eval(x, facts, seen).map(|b| !b),
+        Expr::Not(x) => eval(x, facts, need.flip(), seen).map(|b| !b),
         Expr::Succeeded(step) => {
             let ok = facts.succeeded(&step.name);
             seen.push(format!(
-                "step {} {}",
+                "{} step {} {}",
+                need.mark(Some(ok)),
                 step.name,
                 if ok { "succeeded" } else { "has not succeeded" }
             ));
@@ -102,7 +134,7 @@ fn eval(e: &Expr, facts: &dyn FactSource, seen: &mut Vec<String>) -> Truth {
             match pairs {
                 Err(e) => {
                     seen.push(format!(
-                        "caught_up({}, {}): {e}",
+                        "? caught_up({}, {}): {e}",
                         replica.name, primary.name
                     ));
                     None
@@ -111,12 +143,9 @@ fn eval(e: &Expr, facts: &dyn FactSource, seen: &mut Vec<String>) -> Truth {
                     .iter()
                     .map(|r| match facts.caught_up(r, &p) {
                         Ok(ok) => {
-                            let word = if ok {
-                                "✔ has applied"
-                            } else {
-                                "✘ has NOT applied"
-                            };
-                            seen.push(format!("{r} {word} {p}'s gtid_binlog_pos"));
+                            let word = if ok { "has applied" } else { "has NOT applied" };
+                            let mark = need.mark(Some(ok));
+                            seen.push(format!("{mark} {r} {word} {p}'s gtid_binlog_pos"));
                             Some(ok)
                         }
                         Err(why) => {
@@ -129,7 +158,7 @@ fn eval(e: &Expr, facts: &dyn FactSource, seen: &mut Vec<String>) -> Truth {
                     .fold(Some(true), and),
             }
         }
-        Expr::Test { fact, cmp } => test(fact, cmp.as_ref(), facts, seen),
+        Expr::Test { fact, cmp } => test(fact, cmp.as_ref(), facts, need, seen),
     }
 }
 
@@ -138,6 +167,7 @@ fn test(
     fact: &FactRef,
     cmp: Option<&(CmpOp, Literal)>,
     facts: &dyn FactSource,
+    need: Polarity,
     seen: &mut Vec<String>,
 ) -> Truth {
     let servers = match facts.resolve(&fact.subject.name) {
@@ -151,28 +181,18 @@ fn test(
             return None;
         }
     };
-    let prefix = if fact.fact == Fact::MaxscaleState {
-        "maxscale(".to_string()
-    } else {
-        String::new()
-    };
     // Every server is looked at (and shown), so collect before combining.
     let results: Vec<Truth> = servers
         .iter()
         .map(|server| {
             let value = facts.fact(server, fact.fact);
             let ok = compare(&value, cmp);
-            let name = if prefix.is_empty() {
-                format!("{server}.{}", fact.fact.name())
-            } else {
+            let name = if fact.fact == Fact::MaxscaleState {
                 format!("maxscale({server}).state")
+            } else {
+                format!("{server}.{}", fact.fact.name())
             };
-            let mark = match ok {
-                Some(true) => "✔",
-                Some(false) => "✘",
-                None => "?",
-            };
-            seen.push(format!("{mark} {name} = {value}"));
+            seen.push(format!("{} {name} = {value}", need.mark(ok)));
             ok
         })
         .collect();
@@ -267,5 +287,35 @@ mod tests {
             ]
         );
         assert!(eval("all.up and succeeded(backup) and caught_up(replica, primary)").holds);
+    }
+
+    #[test]
+    fn marks_under_not_say_whether_the_fact_is_as_the_gate_needs() {
+        // db2 runs 10.5, so `not (… starts_with "11.4")` holds: its fact gets ✔, not ✘.
+        let e = eval("not (replica.version starts_with \"11.4\")");
+        assert!(e.holds);
+        assert_eq!(e.observed, ["✔ db2.version = \"10.5.27-MariaDB\""]);
+
+        let e = eval("not (primary.version starts_with \"11.4\")");
+        assert!(!e.holds);
+        assert_eq!(e.observed, ["✘ db1.version = \"11.4.4-MariaDB\""]);
+
+        // Two `not`s cancel; an unknown fact stays unknown either way.
+        let e = eval("not not replica.up and not (replica.seconds_behind > 0)");
+        assert!(!e.holds);
+        assert_eq!(
+            e.observed,
+            ["✔ db2.up = true", "? db2.seconds_behind = unknown (NULL)"]
+        );
+
+        let e = eval("not succeeded(p9) and not caught_up(replica, primary)");
+        assert!(!e.holds);
+        assert_eq!(
+            e.observed,
+            [
+                "✔ step p9 has not succeeded",
+                "✘ db2 has applied db1's gtid_binlog_pos"
+            ]
+        );
     }
 }

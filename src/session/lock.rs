@@ -19,6 +19,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -275,16 +276,52 @@ fn io_err(lock: &Path) -> impl FnOnce(io::Error) -> LockError + '_ {
     }
 }
 
-/// Who is at the keyboard: `$SUDO_USER` (the person behind `sudo`), else `$USER`.
+/// The operator named on the command line (`flightdeck run --operator NAME`), set once.
+static OPERATOR: OnceLock<String> = OnceLock::new();
+
+/// Names the operator for this whole process, before any journal or lock is written (for
+/// shared accounts, where the OS user says nothing about who is at the keyboard). Returns
+/// `false`, changing nothing, if a name was already set.
+pub fn set_operator(name: impl Into<String>) -> bool {
+    OPERATOR.set(name.into()).is_ok()
+}
+
+/// Who is at the keyboard, as the journal and the lock name them: the name given with
+/// [`set_operator`]; else `$SUDO_USER` (the person behind `sudo`); else the login name of
+/// the real uid from the password database; else `uid:N`.
+///
+/// `$USER` and `$LOGNAME` are not consulted: they may be missing (tmux, cron) and are
+/// easier to spoof than the password database.
 pub fn current_operator() -> String {
-    ["SUDO_USER", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| {
-            use std::os::unix::fs::MetadataExt;
-            std::fs::metadata("/proc/self")
-                .map_or_else(|_| "unknown".into(), |m| format!("uid:{}", m.uid()))
-        })
+    let uid = nix::unistd::getuid();
+    operator_from(
+        OPERATOR.get().map(String::as_str),
+        std::env::var("SUDO_USER").ok().as_deref(),
+        || {
+            nix::unistd::User::from_uid(uid)
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+        },
+        uid.as_raw(),
+    )
+}
+
+/// The precedence of [`current_operator`], given the candidates instead of reading them
+/// from the process: `overridden`, then `sudo_user`, then `login()` (asked only when
+/// needed), then `uid:N`. Blank names are skipped; names are trimmed.
+pub fn operator_from(
+    overridden: Option<&str>,
+    sudo_user: Option<&str>,
+    login: impl FnOnce() -> Option<String>,
+    uid: u32,
+) -> String {
+    let named = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    overridden
+        .and_then(named)
+        .or_else(|| sudo_user.and_then(named))
+        .or_else(|| login().as_deref().and_then(named))
+        .unwrap_or_else(|| format!("uid:{uid}"))
 }
 
 /// This machine's host name (from the kernel), else `$HOSTNAME`, else `localhost`.
