@@ -64,7 +64,7 @@ pub fn lines(d: &Dashboard, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-fn state_style(state: &ServerState, theme: &Theme) -> ratatui::style::Style {
+pub(crate) fn state_style(state: &ServerState, theme: &Theme) -> ratatui::style::Style {
     if state.down || (!state.running && !state.raw.is_empty()) {
         theme.bad()
     } else if state.maintenance || state.draining || state.drained {

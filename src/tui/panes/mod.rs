@@ -1,5 +1,6 @@
 //! The live panes: pure functions from the dashboard state to lines on screen.
 
+pub mod compact;
 pub mod gtid;
 pub mod maxscale;
 pub mod replication;
