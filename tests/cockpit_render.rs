@@ -1,8 +1,8 @@
 //! What the cockpit shows, rendered with TestBackend: the checklist, a step's detail with
 //! its exact SQL (secret masked) and live gates, and the typed-name question.
 
-use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -16,16 +16,8 @@ use flightdeck::tui::theme::Theme;
 
 mod common;
 
-fn screen(
-    app: &RunApp,
-    inv: &inventory::Inventory,
-    vars: &BTreeMap<String, String>,
-    w: u16,
-    h: u16,
-) -> String {
+fn screen(app: &RunApp, w: u16, h: u16) -> String {
     let ctx = ViewContext {
-        inventory: inv,
-        vars,
         theme: Theme::PLAIN,
     };
     common::draw(w, h, |f| view(app, &ctx, f, Instant::now()))
@@ -55,7 +47,13 @@ fn the_cockpit_shows_masked_sql_gates_and_asks_for_the_name() {
         .collect();
     let dash = Dashboard::new(&names, Duration::from_millis(250), Duration::from_secs(1));
     let roles = RoleMap::from_inventory(&inv, &loaded.runbook.pins);
-    let mut app = RunApp::new(Run::new(loaded.runbook.clone()), dash, roles);
+    let mut app = RunApp::new(
+        Run::new(loaded.runbook.clone()),
+        dash,
+        roles,
+        Arc::new(inv.clone()),
+        vars,
+    );
 
     // The re-point step: its SQL is filled in, the replication password masked; the
     // servers are not polled here, so gates that need them are not known to hold.
@@ -65,7 +63,7 @@ fn the_cockpit_shows_masked_sql_gates_and_asks_for_the_name() {
         .position(|s| s.id.value == "p3-repoint-replica")
         .expect("step");
     app.selected = i;
-    let text = screen(&app, &inv, &vars, 150, 45);
+    let text = screen(&app, 150, 45);
     assert!(text.contains("MASTER_HOST='127.0.0.21'"), "{text}");
     assert!(text.contains("MASTER_PASSWORD='****'"), "{text}");
     assert!(
@@ -75,12 +73,14 @@ fn the_cockpit_shows_masked_sql_gates_and_asks_for_the_name() {
 
     // Running a step out of order is refused, and says why.
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.modal, None);
+    assert!(app.modal.is_none());
     assert!(
         app.message
             .as_deref()
             .unwrap_or("")
-            .contains("before it is not finished")
+            .contains("finish step p1-prereq-version first"),
+        "{:?}",
+        app.message
     );
 
     // As if the steps before were done (a resumed journal restores them the same way),
@@ -113,6 +113,14 @@ fn the_cockpit_shows_masked_sql_gates_and_asks_for_the_name() {
         key(&mut app, KeyCode::Char(c));
     }
     key(&mut app, KeyCode::Enter);
+    // The justification leads to the confirmation, which says what runs where.
+    let Some(Modal::Confirm { lines, .. }) = app.modal.clone() else {
+        panic!("an override asks to confirm: {:?} {:?}", app.modal, app.message)
+    };
+    let text = lines.join("\n");
+    assert!(text.contains("On: server2"), "{text}");
+    assert!(text.contains("Overriding its gates: rendering test"), "{text}");
+    key(&mut app, KeyCode::Char('y'));
     let Some(Modal::TypeName { expected, .. }) = app.modal.clone() else {
         panic!(
             "a destructive step asks for the name: {:?} {:?}",
@@ -120,9 +128,9 @@ fn the_cockpit_shows_masked_sql_gates_and_asks_for_the_name() {
         )
     };
     assert_eq!(expected, "server2");
-    let text = screen(&app, &inv, &vars, 120, 40);
+    let text = screen(&app, 120, 40);
     assert!(
-        text.contains("Type `server2` and Enter to run it:"),
+        text.contains("Type `server2` and Enter to run it"),
         "{text}"
     );
     assert!(text.contains("▸ 1 "), "finished phases fold:\n{text}");

@@ -37,6 +37,7 @@ fn start(step: &str, attempt: u32, rendered: &str) -> Event {
         attempt,
         target_servers: vec![s("server2")],
         rendered: s(rendered),
+        primary: Some(s("server1")),
     }
 }
 

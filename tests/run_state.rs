@@ -244,12 +244,16 @@ fn a_wait_ends_when_its_condition_holds_or_times_out() {
         t0 + Duration::from_secs(2),
         t0 + Duration::from_secs(2),
     );
+    // The wait was the last step: the runbook is complete.
     assert!(matches!(
         ended[..],
-        [Effect::Record(Record::Ended {
-            outcome: Outcome::Succeeded(_),
-            ..
-        })]
+        [
+            Effect::Record(Record::Ended {
+                outcome: Outcome::Succeeded(_),
+                ..
+            }),
+            Effect::Record(Record::Complete)
+        ]
     ));
 
     // Retry after success is refused; a fresh run that never catches up times out.

@@ -123,7 +123,7 @@ pub fn jobs(step: &Step, servers: &[String], ctx: &mut JobContext<'_>) -> Result
         Action::Maxscale(m) => {
             let call = maxscale_call(m, ctx)?;
             out.push(Job::Maxscale {
-                shown: call.rest_line(),
+                shown: format!("{}\n(maxctrl: {})", call.rest_line(), call.maxctrl()),
                 call,
             });
         }

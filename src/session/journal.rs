@@ -31,6 +31,9 @@ use crate::session::replay::replay;
 /// counted and reported once in an `output_truncated` event before the `step_end`.
 pub const OUTPUT_LIMIT_PER_ATTEMPT: usize = 64 * 1024;
 
+/// Output without a newline is held back until its line ends, up to this many bytes.
+const LINE_HOLD_LIMIT: usize = 4096;
+
 /// One line of the journal.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -134,11 +137,15 @@ pub enum Event {
         reason: String,
     },
     /// Written (and synced) before the step is sent; `rendered` is what was sent, masked.
+    /// `primary` is who was primary when the step first started: its roles resolve from
+    /// it on every attempt, so a resumed re-run repeats the same request.
     StepStart {
         step: String,
         attempt: u32,
         target_servers: Vec<String>,
         rendered: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        primary: Option<String>,
     },
     Output {
         step: String,
@@ -160,6 +167,22 @@ pub enum Event {
     ManualDone {
         step: String,
         operator: String,
+    },
+    /// A step whose outcome was unknown, checked by hand and found done.
+    Verified {
+        step: String,
+        operator: String,
+        reason: String,
+    },
+    /// Every step is finished. The lists name steps; `duration_s` counts from the
+    /// session's start.
+    Complete {
+        operator: String,
+        duration_s: f64,
+        skipped: Vec<String>,
+        overridden: Vec<String>,
+        retried: Vec<String>,
+        verified: Vec<String>,
     },
     /// Roles as re-resolved, e.g. after a switchover.
     Roles {
@@ -192,7 +215,8 @@ impl Event {
             | Event::Output { step, .. }
             | Event::OutputTruncated { step, .. }
             | Event::StepEnd { step, .. }
-            | Event::ManualDone { step, .. } => Some(step),
+            | Event::ManualDone { step, .. }
+            | Event::Verified { step, .. } => Some(step),
             _ => None,
         }
     }
@@ -417,7 +441,15 @@ impl Journal {
         let attempt = self.attempts.entry(step.to_string()).or_default();
         let pending = attempt.pending.entry(stream).or_default();
         pending.push_str(text);
-        let (masked, used) = self.w.masker.mask_prefix(pending);
+        // Whole lines only, so a line split across two reads is journaled as one; a
+        // secret cannot straddle a line end unless it holds a newline itself.
+        let line_end = pending.rfind('\n').map(|i| i + 1);
+        let (masked, used) = match line_end {
+            _ if self.w.masker.has_multiline() => self.w.masker.mask_prefix(pending),
+            Some(end) => (self.w.masker.mask(&pending[..end]), end),
+            None if pending.len() > LINE_HOLD_LIMIT => self.w.masker.mask_prefix(pending),
+            None => return Ok(()),
+        };
         pending.drain(..used);
         match attempt.admit(masked) {
             Some(text) => self.w.write(&Event::Output {

@@ -97,6 +97,11 @@ impl Masker {
     /// it again in front of the next chunk, and [`Masker::mask`] it when the stream ends.
     /// At most the longest value's length less one byte is held back, plus any masked run
     /// touching that tail, unless more than [`STREAM_HOLD_LIMIT`] bytes would be held.
+    /// Whether some value holds a newline (output is then masked as a stream, not by lines).
+    pub fn has_multiline(&self) -> bool {
+        self.needles.iter().any(|n| n.contains('\n'))
+    }
+
     pub fn mask_prefix(&self, text: &str) -> (String, usize) {
         let Some(longest) = self.needles.first().map(String::len) else {
             return (text.to_string(), text.len());
@@ -203,11 +208,13 @@ impl Masker {
                 attempt,
                 target_servers,
                 rendered,
+                primary,
             } => Event::StepStart {
                 step: m(step),
                 attempt: *attempt,
                 target_servers: self.mask_all(target_servers),
                 rendered: m(rendered),
+                primary: primary.as_ref().map(m),
             },
             Event::Output { step, stream, text } => Event::Output {
                 step: m(step),
@@ -241,6 +248,30 @@ impl Masker {
             Event::Roles { primary, replicas } => Event::Roles {
                 primary: primary.as_ref().map(m),
                 replicas: self.mask_all(replicas),
+            },
+            Event::Verified {
+                step,
+                operator,
+                reason,
+            } => Event::Verified {
+                step: m(step),
+                operator: m(operator),
+                reason: m(reason),
+            },
+            Event::Complete {
+                operator,
+                duration_s,
+                skipped,
+                overridden,
+                retried,
+                verified,
+            } => Event::Complete {
+                operator: m(operator),
+                duration_s: *duration_s,
+                skipped: self.mask_all(skipped),
+                overridden: self.mask_all(overridden),
+                retried: self.mask_all(retried),
+                verified: self.mask_all(verified),
             },
             Event::SessionEnd { reason } => Event::SessionEnd { reason: m(reason) },
         }

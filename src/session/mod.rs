@@ -1,6 +1,7 @@
 //! A run session, without UI: the state machine, live facts for gates, opening (lock,
 //! secrets, journal, resume), the journal itself, its replay, the lock, and masking.
 
+pub mod clock;
 pub mod facts;
 pub mod journal;
 pub mod lock;
@@ -8,3 +9,4 @@ pub mod mask;
 pub mod open;
 pub mod replay;
 pub mod run;
+pub mod summary;

@@ -3,15 +3,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use crate::inventory::{self, Inventory, Secret};
 use crate::runbook::Loaded;
 use crate::runbook::roles::RoleMap;
-use crate::session::journal::{self, Event, Journal, JournalError, SessionStart};
+use crate::session::journal::{self, Event, Journal, JournalError, SessionStart, Stream};
 use crate::session::lock::{Lock, LockError};
 use crate::session::mask::Masker;
 use crate::session::replay::{self, StepState as Replayed};
-use crate::session::run::{Run, StepState};
+use crate::session::run::{Resolved, Run, StepState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -31,6 +32,10 @@ pub struct Session {
     pub masker: Masker,
     /// What the operator must know before going on (resume, a changed runbook).
     pub notices: Vec<String>,
+    /// Each step's journaled output (of its latest attempt), for the detail pane.
+    pub restored_output: BTreeMap<String, Vec<(Stream, String)>>,
+    /// When the session began (the journal's first line).
+    pub began: SystemTime,
 }
 
 /// Every runbook secret, resolved now, or all the ones that cannot be.
@@ -98,6 +103,8 @@ pub fn open(
         ));
     }
     let runbook_sha = journal::sha256_hex(loaded.file.text.as_bytes());
+    let mut restored_output = BTreeMap::new();
+    let mut began = SystemTime::now();
     let journal = if journal_path.exists() {
         let replayed = replay::replay(journal_path)?;
         if replayed.header.runbook_sha256 != runbook_sha {
@@ -117,31 +124,14 @@ pub fn open(
                 added.join(", ")
             ));
         }
-        for (id, state) in &replayed.steps {
-            let restored = match state {
-                Replayed::Pending => continue,
-                Replayed::Running { .. } => StepState::Unknown,
-                Replayed::Succeeded | Replayed::ManualDone => StepState::Succeeded {
-                    detail: "done in an earlier process (journal)".into(),
-                },
-                Replayed::Failed { detail, .. } => StepState::Failed {
-                    detail: detail.clone(),
-                },
-                Replayed::Skipped { reason } => StepState::Skipped {
-                    reason: reason.clone(),
-                },
-            };
-            let attempts = match state {
-                Replayed::Running { attempt } => *attempt,
-                _ => 1,
-            };
-            run.restore(id, restored, attempts);
-        }
+        restore(run, &replayed);
         for id in replayed.unknown_outcomes() {
             notices.push(format!(
                 "step {id} was running when the last process stopped: outcome unknown — verify"
             ));
         }
+        restored_output = replayed.outputs.clone();
+        began = crate::session::clock::parse_rfc3339(&replayed.started).unwrap_or(began);
         roles.pins = replayed.header.pins.clone();
         Journal::open_append(journal_path, masker.clone())?
     } else {
@@ -161,7 +151,59 @@ pub fn open(
         secrets,
         masker,
         notices,
+        restored_output,
+        began,
     })
+}
+
+/// Puts back into `run` what the journal says: each step's state and details, what each
+/// started step was resolved to, overrides, verifications and completion.
+fn restore(run: &mut Run, replayed: &replay::Replayed) {
+    for (id, state) in &replayed.steps {
+        let detail = || {
+            replayed
+                .details
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| "done in an earlier process (journal)".into())
+        };
+        let restored = match state {
+            Replayed::Pending => continue,
+            Replayed::Running { .. } => StepState::Unknown,
+            Replayed::Succeeded => StepState::Succeeded { detail: detail() },
+            Replayed::ManualDone => StepState::Succeeded {
+                detail: "done by the operator".into(),
+            },
+            Replayed::Verified { reason } => {
+                run.verified.insert(id.clone(), reason.clone());
+                StepState::Succeeded {
+                    detail: format!("verified done by the operator: {reason}"),
+                }
+            }
+            Replayed::Failed { detail, .. } => StepState::Failed {
+                detail: detail.clone(),
+            },
+            Replayed::Skipped { reason } => StepState::Skipped {
+                reason: reason.clone(),
+            },
+        };
+        let attempts = replayed.started_steps.get(id).map_or(0, |s| s.attempts);
+        run.restore(id, restored, attempts);
+    }
+    for (id, started) in &replayed.started_steps {
+        run.resolved.insert(
+            id.clone(),
+            Resolved {
+                primary: started.primary.clone(),
+                servers: started.servers.clone(),
+                sent: Some(started.rendered.clone()),
+            },
+        );
+    }
+    for o in &replayed.overrides {
+        run.overrides.insert(o.step.clone(), o.justification.clone());
+    }
+    run.completed = replayed.completed;
 }
 
 /// Journals the roles when they change, so a replay knows who was primary when.

@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::session::journal::{Event, JournalError, Outcome, Record, Result, SessionStart, io_err};
+use crate::session::journal::{
+    Event, JournalError, Outcome, Record, Result, SessionStart, Stream, io_err,
+};
 
 /// The last known state of one step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +35,22 @@ pub enum StepState {
         reason: String,
     },
     ManualDone,
+    /// Its outcome was unknown; the operator checked by hand and found it done.
+    Verified {
+        reason: String,
+    },
+}
+
+/// What a step was resolved to when it first started, and what its latest attempt sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Started {
+    /// Who was primary when the step first started.
+    pub primary: Option<String>,
+    /// The servers of its first start.
+    pub servers: Vec<String>,
+    /// What the latest attempt sent, masked.
+    pub rendered: String,
+    pub attempts: u32,
 }
 
 /// An override the operator gave, in journal order.
@@ -69,6 +87,14 @@ pub struct Replayed {
     pub overrides: Vec<Override>,
     /// The last `roles` event, if any.
     pub roles: Option<Roles>,
+    /// Per step id, what it was resolved to and sent (see [`Started`]).
+    pub started_steps: BTreeMap<String, Started>,
+    /// Per step id, the detail of its last `step_end`.
+    pub details: BTreeMap<String, String>,
+    /// Per step id, the output of its latest attempt, in order.
+    pub outputs: BTreeMap<String, Vec<(Stream, String)>>,
+    /// A `complete` event was journaled.
+    pub completed: bool,
     /// `session_resume` events: (operator, host, pid), in order.
     pub resumes: Vec<(String, String, u32)>,
     /// The reason of a `session_end`, if the session was ended.
@@ -128,6 +154,10 @@ pub fn replay(path: &Path) -> Result<Replayed> {
                         steps: BTreeMap::new(),
                         overrides: Vec::new(),
                         roles: None,
+                        started_steps: BTreeMap::new(),
+                        details: BTreeMap::new(),
+                        outputs: BTreeMap::new(),
+                        completed: false,
                         resumes: Vec::new(),
                         ended: None,
                         last_seq: record.seq,
@@ -180,7 +210,19 @@ impl Replayed {
             self.steps.insert(step.to_string(), state);
         };
         match event {
-            Event::SessionStart(_) | Event::Output { .. } | Event::OutputTruncated { .. } => {}
+            Event::SessionStart(_) | Event::OutputTruncated { .. } => {}
+            Event::Output { step, stream, text } => self
+                .outputs
+                .entry(step.clone())
+                .or_default()
+                .push((*stream, text.clone())),
+            Event::Verified { step, reason, .. } => set(
+                step,
+                StepState::Verified {
+                    reason: reason.clone(),
+                },
+            ),
+            Event::Complete { .. } => self.completed = true,
             Event::SessionResume {
                 operator,
                 host,
@@ -208,8 +250,26 @@ impl Replayed {
                     reason: reason.clone(),
                 },
             ),
-            Event::StepStart { step, attempt, .. } => {
+            Event::StepStart {
+                step,
+                attempt,
+                target_servers,
+                rendered,
+                primary,
+            } => {
                 set(step, StepState::Running { attempt: *attempt });
+                self.outputs.remove(step);
+                let started = self
+                    .started_steps
+                    .entry(step.clone())
+                    .or_insert_with(|| Started {
+                        primary: primary.clone(),
+                        servers: target_servers.clone(),
+                        rendered: String::new(),
+                        attempts: 0,
+                    });
+                started.rendered = rendered.clone();
+                started.attempts = started.attempts.max(*attempt);
             }
             Event::StepEnd {
                 step,
@@ -218,6 +278,7 @@ impl Replayed {
                 exit_code,
                 ..
             } => {
+                self.details.insert(step.clone(), detail.clone());
                 let state = match outcome {
                     Outcome::Succeeded => StepState::Succeeded,
                     _ => StepState::Failed {

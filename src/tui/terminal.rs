@@ -3,6 +3,9 @@
 
 use std::io::{self, Stdout};
 
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -14,10 +17,26 @@ pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
 /// Enters the TUI; the guard restores the terminal when dropped.
 pub fn enter() -> io::Result<(Term, TerminalGuard)> {
+    enter_with(false)
+}
+
+/// Enters the TUI with bracketed paste (a pasted line arrives as one paste, never as
+/// keys that could answer a question) and mouse reporting (the wheel scrolls; most
+/// terminals still select text with Shift held).
+pub fn enter_cockpit() -> io::Result<(Term, TerminalGuard)> {
+    enter_with(true)
+}
+
+fn enter_with(paste_and_mouse: bool) -> io::Result<(Term, TerminalGuard)> {
     install_panic_hook();
     enable_raw_mode()?;
     let mut stdout = io::stdout();
-    if let Err(e) = execute!(stdout, EnterAlternateScreen) {
+    let entered = if paste_and_mouse {
+        execute!(stdout, EnterAlternateScreen, EnableBracketedPaste, EnableMouseCapture)
+    } else {
+        execute!(stdout, EnterAlternateScreen)
+    };
+    if let Err(e) = entered {
         let _ = disable_raw_mode();
         return Err(e);
     }
@@ -35,7 +54,13 @@ impl Drop for TerminalGuard {
 
 pub fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
 
 /// A panic must not leave the operator's shell in raw mode with the message hidden.

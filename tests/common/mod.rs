@@ -1,6 +1,8 @@
 //! Helpers shared by the test files (each file includes this module).
 #![allow(dead_code)] // not every test file uses every helper
 
+pub mod dash;
+
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;

@@ -1,55 +1,64 @@
 //! The cockpit's state and its one `update`: keys, snapshots and executor news in,
-//! effects out. No I/O here; the runtime performs the effects.
+//! effects out. No I/O here; the runtime performs the effects. Keys are read in `keys.rs`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::KeyEvent;
 
+pub use super::modal::Modal;
 use crate::exec::spawn::ExecMsg;
+use crate::inventory::Inventory;
 use crate::poll::ServerSnapshot;
 use crate::poll::maxscale::MaxscaleSnapshot;
+use crate::runbook::Step;
 use crate::runbook::model::Located;
 use crate::runbook::roles::RoleMap;
-use crate::runbook::{Action, Step};
 use crate::session::facts::LiveFacts;
-use crate::session::run::{Command, Effect, Outcome, Record, Refusal, Run, StepState};
+use crate::session::run::{Command, Effect, Outcome, Record, Refusal, Resolved, Run, StepState};
 use crate::tui::dashboard::Dashboard;
 
 /// Lines of output kept per step for the screen (the journal keeps its own bound).
 const OUTPUT_LINES: usize = 2000;
 
+/// After the run moves the cursor by itself (a step ended), action keys are ignored this
+/// long, so keys typed for the old screen never act on the new one.
+pub const TYPE_AHEAD_GUARD: Duration = Duration::from_millis(700);
+
 #[derive(Clone, Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste): only a text field takes it.
+    Paste(String),
+    /// Mouse wheel over the cockpit: lines to scroll the step detail (negative = up).
+    Scroll(i16),
     Server(ServerSnapshot),
     Maxscale(MaxscaleSnapshot),
     Exec(ExecMsg),
     Tick,
 }
 
-/// A question the cockpit is asking the operator.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Modal {
-    /// "Run STEP? y/n"
-    Confirm {
-        step: String,
-    },
-    /// A destructive step: type the target server's name.
-    TypeName {
-        step: String,
-        expected: String,
-        input: String,
-        justification: Option<String>,
-    },
-    Skip {
-        step: String,
-        input: String,
-    },
-    Override {
-        step: String,
-        input: String,
-    },
+/// Which live pane the small layout shows (`Tab` cycles).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PaneChoice {
+    #[default]
+    Servers,
+    Replication,
+    Gtid,
+    Maxscale,
+}
+
+impl PaneChoice {
+    pub fn next(self) -> Self {
+        match self {
+            PaneChoice::Servers => PaneChoice::Replication,
+            PaneChoice::Replication => PaneChoice::Gtid,
+            PaneChoice::Gtid => PaneChoice::Maxscale,
+            PaneChoice::Maxscale => PaneChoice::Servers,
+        }
+    }
 }
 
 pub struct RunApp {
@@ -58,6 +67,9 @@ pub struct RunApp {
     pub roles: RoleMap,
     pins: BTreeMap<String, Located<String>>,
     pub pins_captured: bool,
+    /// Where names and values in templates come from (for showing steps, never secrets).
+    pub inventory: Arc<Inventory>,
+    pub vars: BTreeMap<String, String>,
     /// Index into the runbook's steps in order.
     pub selected: usize,
     pub modal: Option<Modal>,
@@ -65,25 +77,54 @@ pub struct RunApp {
     pub message: Option<String>,
     pub quit: bool,
     /// Phases the operator folded (by index).
-    pub folded: std::collections::HashSet<usize>,
+    pub folded: HashSet<usize>,
+    /// Lines the step detail is scrolled down by.
+    pub detail_scroll: u16,
+    /// The most the detail can scroll, as the last frame found it (the view knows the
+    /// pane's size; update only clamps with it).
+    pub detail_scroll_max: Cell<u16>,
+    pub pane: PaneChoice,
+    pub show_help: bool,
+    /// The summary screen, once the run is complete, until the operator closes it.
+    pub show_summary: bool,
+    /// Action keys before this instant are ignored (see [`TYPE_AHEAD_GUARD`]).
+    pub guard_until: Option<Instant>,
+    /// When the session began (for the summary's duration).
+    pub began: SystemTime,
 }
 
 impl RunApp {
-    pub fn new(run: Run, dash: Dashboard, roles: RoleMap) -> Self {
+    pub fn new(
+        run: Run,
+        dash: Dashboard,
+        roles: RoleMap,
+        inventory: Arc<Inventory>,
+        vars: BTreeMap<String, String>,
+    ) -> Self {
         let pins = run.runbook.pins.clone();
         let pins_captured = !roles.pins.is_empty() || pins.is_empty();
+        let show_summary = run.completed;
         let mut app = Self {
             run,
             dash,
             roles,
             pins,
             pins_captured,
+            inventory,
+            vars,
             selected: 0,
             modal: None,
             output: HashMap::new(),
             message: None,
             quit: false,
-            folded: std::collections::HashSet::new(),
+            folded: HashSet::new(),
+            detail_scroll: 0,
+            detail_scroll_max: Cell::new(0),
+            pane: PaneChoice::default(),
+            show_help: false,
+            show_summary,
+            guard_until: None,
+            began: SystemTime::now(),
         };
         app.select_current();
         app
@@ -109,20 +150,54 @@ impl RunApp {
         self.run.runbook.steps().nth(self.selected).map(|(_, s)| s)
     }
 
-    fn select_current(&mut self) {
+    pub fn select(&mut self, index: usize) {
+        if index != self.selected {
+            self.detail_scroll = 0;
+        }
+        self.selected = index;
+    }
+
+    pub(super) fn select_current(&mut self) {
         if let Some(cur) = self.run.current().map(|s| s.id.value.clone()) {
-            self.selected = self
+            let i = self
                 .steps()
                 .iter()
                 .position(|s| s.id.value == cur)
                 .unwrap_or(0);
+            self.select(i);
         }
+    }
+
+    /// The roles a step's subjects resolve with: as they were when it first started (so a
+    /// retry or a resumed re-run means the same servers), or as they are now.
+    pub fn roles_for(&self, step: &Step) -> RoleMap {
+        match self.run.resolved.get(&step.id.value) {
+            Some(r) => RoleMap {
+                servers: self.roles.servers.clone(),
+                primary: r.primary.clone(),
+                pins: self.roles.pins.clone(),
+            },
+            None => self.roles.clone(),
+        }
+    }
+
+    /// Whether action keys are ignored now (the screen just changed under the operator).
+    pub fn guarded(&self, now: Instant) -> bool {
+        self.guard_until.is_some_and(|t| now < t)
     }
 
     /// Applies one message; returns the effects for the runtime.
     pub fn update(&mut self, msg: Msg, now: Instant) -> Vec<Effect> {
         let mut effects = match msg {
             Msg::Key(k) => self.key(k, now),
+            Msg::Paste(text) => {
+                self.paste(&text);
+                Vec::new()
+            }
+            Msg::Scroll(lines) => {
+                self.scroll_detail(lines);
+                Vec::new()
+            }
             Msg::Server(s) => {
                 self.dash.apply_server(s);
                 self.refresh_roles();
@@ -139,23 +214,53 @@ impl RunApp {
                 Vec::new()
             }
         };
-        let succeeded = self.run.succeeded();
-        let facts = facts(&self.dash, &self.roles, &succeeded);
-        effects.extend(
-            self.run
-                .poll_conditions(&facts, now, self.facts_observed_since()),
-        );
-        // After a result or a skip, the cursor follows the run to the next step.
+        effects.extend(self.poll_conditions(now));
+        // After a result or a skip, the cursor follows the run to the next step, and
+        // keys typed for the old screen are held off for a moment.
         let moved = effects.iter().any(|e| {
             matches!(
                 e,
-                Effect::Record(Record::Ended { .. } | Record::Skipped { .. })
+                Effect::Record(
+                    Record::Ended { .. } | Record::Skipped { .. } | Record::Verified { .. }
+                )
             )
         });
         if moved {
             self.select_current();
+            self.guard_until = Some(now + TYPE_AHEAD_GUARD);
+        }
+        if effects
+            .iter()
+            .any(|e| matches!(e, Effect::Record(Record::Complete)))
+        {
+            self.show_summary = true;
         }
         effects
+    }
+
+    /// Waits and checks judge the facts with the roles their step was started with.
+    fn poll_conditions(&mut self, now: Instant) -> Vec<Effect> {
+        let Some(step) = self
+            .run
+            .running()
+            .and_then(|id| self.run.runbook.step(id))
+            .cloned()
+        else {
+            return Vec::new();
+        };
+        let roles = self.roles_for(&step);
+        let succeeded = self.run.succeeded();
+        let since = self.facts_observed_since();
+        let facts = facts(&self.dash, &roles, &succeeded);
+        self.run.poll_conditions(&facts, now, since)
+    }
+
+    pub fn scroll_detail(&mut self, lines: i16) {
+        let max = self.detail_scroll_max.get();
+        self.detail_scroll = self
+            .detail_scroll
+            .saturating_add_signed(lines)
+            .min(max);
     }
 
     /// When the oldest of the live facts was observed.
@@ -168,7 +273,8 @@ impl RunApp {
     /// Roles follow what MaxScale and the servers report; pins are taken once.
     fn refresh_roles(&mut self) {
         if let Some(p) = self.dash.primary() {
-            self.roles.switchover(p);
+            let p = p.to_string();
+            self.roles.switchover(&p);
             if !self.pins_captured {
                 self.roles.capture_pins(&self.pins);
                 self.pins_captured = self.roles.pins.len() == self.pins.len();
@@ -201,12 +307,37 @@ impl RunApp {
         }
     }
 
-    fn command(&mut self, cmd: Command, now: Instant) -> Vec<Effect> {
+    /// Gives an operator command to the run, with facts under the step's roles. A step's
+    /// first start fixes what it resolves to.
+    pub(super) fn command(&mut self, cmd: Command, now: Instant) -> Vec<Effect> {
+        let step = match &cmd {
+            Command::Run { step, .. }
+            | Command::Skip { step, .. }
+            | Command::Done { step }
+            | Command::Verified { step, .. }
+            | Command::Cancel { step } => self.run.runbook.step(step).cloned(),
+        };
+        let roles = match &step {
+            Some(s) => self.roles_for(s),
+            None => self.roles.clone(),
+        };
         let succeeded = self.run.succeeded();
-        let facts = facts(&self.dash, &self.roles, &succeeded);
+        let facts = facts(&self.dash, &roles, &succeeded);
         match self.run.command(cmd, &facts, now) {
             Ok(effects) => {
                 self.message = None;
+                for e in &effects {
+                    if let Effect::Start { step, servers, .. } = e {
+                        self.run
+                            .resolved
+                            .entry(step.clone())
+                            .or_insert_with(|| Resolved {
+                                primary: roles.primary.clone(),
+                                servers: servers.clone(),
+                                sent: None,
+                            });
+                    }
+                }
                 effects
             }
             Err(r) => {
@@ -216,200 +347,44 @@ impl RunApp {
         }
     }
 
-    fn key(&mut self, k: KeyEvent, now: Instant) -> Vec<Effect> {
-        if k.kind == KeyEventKind::Release {
-            return Vec::new();
-        }
-        if let Some(modal) = self.modal.take() {
-            return self.modal_key(modal, k, now);
-        }
-        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-        let Some(step) = self.selected_step().cloned() else {
-            return Vec::new();
-        };
-        let id = step.id.value.clone();
-        match k.code {
-            KeyCode::Char('c') if ctrl => {
-                if let Some(running) = self.run.running().map(str::to_string) {
-                    return self.command(Command::Cancel { step: running }, now);
-                }
-                self.message = Some("nothing is running; q quits".into());
-            }
-            KeyCode::Char('q') => {
-                if let Some(r) = self.run.running() {
-                    self.message = Some(format!("step {r} is running: Ctrl-C cancels it first"));
-                } else {
-                    self.quit = true;
-                }
-            }
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.selected = (self.selected + 1).min(self.steps().len().saturating_sub(1));
-            }
-            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Char('g') => self.select_current(),
-            // Fold or unfold the phases other than the one being worked on.
-            KeyCode::Char('f') => {
-                let phase = self.phase_of(self.selected);
-                let all: Vec<usize> = (0..self.run.runbook.phases.len())
-                    .filter(|p| *p != phase)
-                    .collect();
-                if all.iter().all(|p| self.folded.contains(p)) {
-                    self.folded.clear();
-                } else {
-                    self.folded.extend(all);
-                }
-            }
-            KeyCode::Enter | KeyCode::Char('r') => match step.action {
-                Action::Manual { .. } => {
-                    self.message = Some("a manual step: do it by hand, then press m".into());
-                }
-                Action::Note { .. } => return self.command(Command::Done { step: id }, now),
-                _ => {
-                    let succeeded = self.run.succeeded();
-                    let facts = facts(&self.dash, &self.roles, &succeeded);
-                    match self.run.may_run(&step, &facts) {
-                        Ok(()) => self.modal = Some(Modal::Confirm { step: id }),
-                        Err(r) => self.message = Some(refusal_hint(&r)),
-                    }
-                }
-            },
-            KeyCode::Char('m') => return self.command(Command::Done { step: id }, now),
-            KeyCode::Char('s') => {
-                self.modal = Some(Modal::Skip {
-                    step: id,
-                    input: String::new(),
-                })
-            }
-            KeyCode::Char('o') => {
-                self.modal = Some(Modal::Override {
-                    step: id,
-                    input: String::new(),
-                })
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn modal_key(&mut self, modal: Modal, k: KeyEvent, now: Instant) -> Vec<Effect> {
-        if k.code == KeyCode::Esc {
-            self.message = Some("cancelled: nothing was run".into());
-            return Vec::new();
-        }
-        match modal {
-            Modal::Confirm { step } => match k.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => self.confirmed(step, None, now),
-                _ => {
-                    self.message = Some("not confirmed: nothing was run".into());
-                    Vec::new()
-                }
-            },
-            Modal::Override { step, mut input } => {
-                if k.code == KeyCode::Enter && !input.trim().is_empty() {
-                    return self.confirmed(step, Some(input), now);
-                }
-                edit(&mut input, k);
-                self.modal = Some(Modal::Override { step, input });
-                Vec::new()
-            }
-            Modal::Skip { step, mut input } => {
-                if k.code == KeyCode::Enter && !input.trim().is_empty() {
-                    return self.command(
-                        Command::Skip {
-                            step,
-                            reason: input,
-                        },
-                        now,
-                    );
-                }
-                edit(&mut input, k);
-                self.modal = Some(Modal::Skip { step, input });
-                Vec::new()
-            }
-            Modal::TypeName {
-                step,
-                expected,
-                mut input,
-                justification,
-            } => {
-                if k.code == KeyCode::Enter {
-                    return self.command(
-                        Command::Run {
-                            step,
-                            typed: Some(input),
-                            justification,
-                        },
-                        now,
-                    );
-                }
-                edit(&mut input, k);
-                self.modal = Some(Modal::TypeName {
-                    step,
-                    expected,
-                    input,
-                    justification,
-                });
-                Vec::new()
-            }
-        }
-    }
-
-    /// After "yes" (or a justification): a destructive step still asks for the name.
-    fn confirmed(
-        &mut self,
-        step: String,
-        justification: Option<String>,
-        now: Instant,
-    ) -> Vec<Effect> {
-        let Some(s) = self.run.runbook.step(&step).cloned() else {
-            return Vec::new();
-        };
-        if s.destructive {
-            let succeeded = self.run.succeeded();
-            let facts = facts(&self.dash, &self.roles, &succeeded);
-            let expected = match self.run.servers(&s, &facts) {
-                Ok(servers) => servers.join(","),
-                Err(r) => {
-                    self.message = Some(refusal_hint(&r));
-                    return Vec::new();
-                }
-            };
-            self.modal = Some(Modal::TypeName {
-                step,
-                expected,
-                input: String::new(),
-                justification,
-            });
-            return Vec::new();
-        }
-        self.command(
-            Command::Run {
-                step,
-                typed: None,
-                justification,
-            },
-            now,
-        )
-    }
-
     /// The state of a step for display, with "ready" and "blocked" derived.
     pub fn display_state(&self, step: &Step) -> DisplayState {
         match self.run.state(&step.id.value) {
-            StepState::Pending => {
-                let succeeded = self.run.succeeded();
-                let facts = facts(&self.dash, &self.roles, &succeeded);
-                match self.run.may_run(step, &facts) {
-                    Ok(()) => DisplayState::Ready,
-                    Err(Refusal::Gates(_)) => DisplayState::Blocked,
-                    Err(_) => DisplayState::Pending,
-                }
-            }
+            StepState::Pending => match self.may_run(step) {
+                Ok(()) => DisplayState::Ready,
+                Err(Refusal::Gates(_)) => DisplayState::Blocked,
+                Err(_) => DisplayState::Pending,
+            },
             StepState::Running { started, .. } => DisplayState::Running(*started),
             StepState::Succeeded { .. } => DisplayState::Succeeded,
             StepState::Failed { .. } => DisplayState::Failed,
             StepState::Skipped { .. } => DisplayState::Skipped,
             StepState::Unknown => DisplayState::Unknown,
         }
+    }
+
+    /// Whether a step may run now, with its gates judged under its roles.
+    pub fn may_run(&self, step: &Step) -> Result<(), Refusal> {
+        let roles = self.roles_for(step);
+        let succeeded = self.run.succeeded();
+        self.run
+            .may_run(step, &facts(&self.dash, &roles, &succeeded))
+    }
+
+    /// Each gate of a step with its live value, under the step's roles.
+    pub fn gates(&self, step: &Step) -> Vec<(String, crate::runbook::eval::Evaluation)> {
+        let roles = self.roles_for(step);
+        let succeeded = self.run.succeeded();
+        self.run
+            .gates(step, &facts(&self.dash, &roles, &succeeded))
+    }
+
+    /// What a destructive step asks the operator to type.
+    pub fn confirm_name(&self, step: &Step) -> Result<String, Refusal> {
+        let roles = self.roles_for(step);
+        let succeeded = self.run.succeeded();
+        self.run
+            .confirm_name(step, &facts(&self.dash, &roles, &succeeded))
     }
 
     pub fn outcome_of(&self, id: &str) -> Option<Outcome> {
@@ -436,7 +411,7 @@ pub enum DisplayState {
 pub fn facts<'a>(
     dash: &'a Dashboard,
     roles: &'a RoleMap,
-    succeeded: &'a std::collections::HashSet<String>,
+    succeeded: &'a HashSet<String>,
 ) -> LiveFacts<'a> {
     LiveFacts {
         servers: &dash.servers,
@@ -447,17 +422,7 @@ pub fn facts<'a>(
     }
 }
 
-fn edit(input: &mut String, k: KeyEvent) {
-    match k.code {
-        KeyCode::Char(c) => input.push(c),
-        KeyCode::Backspace => {
-            input.pop();
-        }
-        _ => {}
-    }
-}
-
-fn refusal_hint(r: &Refusal) -> String {
+pub(super) fn refusal_hint(r: &Refusal) -> String {
     match r {
         Refusal::Gates(_) => format!("{r} — o overrides with a typed justification"),
         _ => r.to_string(),

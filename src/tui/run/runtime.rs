@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -19,6 +19,7 @@ use crate::session::journal::{Event, Outcome as JOutcome, Stream};
 use crate::session::lock::current_operator;
 use crate::session::open::{Session, roles_event};
 use crate::session::run::{Effect, Outcome, Record};
+use crate::session::summary::Summary;
 use crate::tui::terminal::Term;
 use crate::tui::theme::Theme;
 
@@ -77,11 +78,7 @@ impl Runtime {
             // Every message changes something on screen (ticks move spinners and ages).
             if let Some(t) = term.as_deref_mut() {
                 self.refresh(app);
-                let ctx = ViewContext {
-                    inventory: &self.inventory,
-                    vars: &self.vars,
-                    theme: self.theme,
-                };
+                let ctx = ViewContext { theme: self.theme };
                 t.draw(|f| view(app, &ctx, f, Instant::now()))?;
             }
             let msg = tokio::select! {
@@ -163,6 +160,15 @@ impl Runtime {
             Effect::Record(Record::Skipped { step, reason }) => {
                 journal.append(&Event::Skip { step, reason })?
             }
+            Effect::Record(Record::Verified { step, reason }) => journal.append(&Event::Verified {
+                step,
+                operator: current_operator(),
+                reason,
+            })?,
+            Effect::Record(Record::Complete) => {
+                let summary = Summary::of(&app.run, self.session.began, SystemTime::now());
+                journal.append(&summary.event(current_operator()))?
+            }
             Effect::Record(Record::Ended {
                 step,
                 attempt,
@@ -196,10 +202,7 @@ impl Runtime {
                 let Some(s) = app.run.runbook.step(&step).cloned() else {
                     return Ok(());
                 };
-                for (gate, e) in app.run.gates(
-                    &s,
-                    &super::app::facts(&app.dash, &app.roles, &app.run.succeeded()),
-                ) {
+                for (gate, e) in app.gates(&s) {
                     journal.append(&Event::Gate {
                         step: step.clone(),
                         condition: gate,
@@ -207,11 +210,13 @@ impl Runtime {
                         observed: e.observed,
                     })?;
                 }
+                // The roles the step was first started with, never today's (see Resolved).
+                let roles = app.roles_for(&s);
                 let mut ctx = JobContext {
                     vars: &self.vars,
                     secrets: &self.session.secrets,
                     inventory: &self.inventory,
-                    roles: &app.roles,
+                    roles: &roles,
                     target: None,
                     reveal: crate::runbook::template::Reveal::Secrets,
                 };
@@ -220,11 +225,16 @@ impl Runtime {
                     Ok(js) => js.iter().map(|j| j.shown()).collect::<Vec<_>>().join("\n"),
                     Err(e) => format!("cannot build: {e}"),
                 };
+                let primary = app.run.resolved.get(&step).and_then(|r| r.primary.clone());
+                if let Some(r) = app.run.resolved.get_mut(&step) {
+                    r.sent = Some(rendered.clone());
+                }
                 journal.append(&Event::StepStart {
                     step: step.clone(),
                     attempt,
                     target_servers: servers.clone(),
                     rendered,
+                    primary,
                 })?;
                 match built {
                     Ok(js) if js.is_empty() => {} // wait/check: the state machine ends them

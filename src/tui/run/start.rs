@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{Event as TermEvent, EventStream};
+use crossterm::event::{Event as TermEvent, EventStream, MouseEventKind};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -19,7 +19,7 @@ use crate::inventory::Inventory;
 use crate::poll::start::{PollIntervals, StartError, forward, sql_targets, start};
 use crate::runbook::Loaded;
 use crate::runbook::roles::RoleMap;
-use crate::session::journal::Event;
+use crate::session::journal::{Event, Stream};
 use crate::session::open::{self as session, SessionError};
 use crate::session::run::Run;
 use crate::tui::dashboard::Dashboard;
@@ -111,11 +111,27 @@ pub async fn prepare(
     }
     let mut vars = loaded.runbook.vars.clone();
     vars.extend(inv.vars.clone());
-    let mut app = RunApp::new(run, dash, roles);
+    let inv = Arc::new(inv);
+    let mut app = RunApp::new(run, dash, roles, inv.clone(), vars.clone());
+    app.began = session.began;
+    for (step, out) in &session.restored_output {
+        let lines = app.output.entry(step.clone()).or_default();
+        for (stream, text) in out {
+            let stream = match stream {
+                Stream::Stdout => "stdout",
+                Stream::Stderr => "stderr",
+                Stream::Info => "info",
+            };
+            lines.extend(text.lines().map(|l| (stream, l.to_string())));
+        }
+    }
+    if app.run.completed {
+        notices.push("this run is complete: the summary is below (Enter closes it)".into());
+    }
     if !notices.is_empty() {
         app.message = Some(notices.join(" · "));
     }
-    let mut runtime = Runtime::new(Arc::new(inv), vars, session, executors, theme);
+    let mut runtime = Runtime::new(inv, vars, session, executors, theme);
     runtime.pollers = Some(pollers);
     Ok(Prepared {
         app,
@@ -141,6 +157,12 @@ pub async fn run_cockpit(
         while let Some(Ok(ev)) = events.next().await {
             let msg = match ev {
                 TermEvent::Key(k) => Msg::Key(k),
+                TermEvent::Paste(text) => Msg::Paste(text),
+                TermEvent::Mouse(m) => match m.kind {
+                    MouseEventKind::ScrollDown => Msg::Scroll(3),
+                    MouseEventKind::ScrollUp => Msg::Scroll(-3),
+                    _ => continue,
+                },
                 TermEvent::Resize(..) => Msg::Tick,
                 _ => continue,
             };
@@ -149,7 +171,7 @@ pub async fn run_cockpit(
             }
         }
     });
-    let (mut term, guard) = terminal::enter()?;
+    let (mut term, guard) = terminal::enter_cockpit()?;
     let result = p
         .runtime
         .drive(&mut p.app, &mut p.msgs, &mut p.exec_rx, Some(&mut term))

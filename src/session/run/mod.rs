@@ -2,145 +2,29 @@
 //! decided, and what must happen next. Pure: inputs in, effects out; the runtime performs
 //! the effects (start an executor, write the journal) and feeds results back as inputs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::runbook::eval::{Evaluation, FactSource, evaluate};
+use crate::runbook::model::MaxscaleAction;
 use crate::runbook::{Action, Runbook, Step};
 
-/// Where a step stands. "Ready" and "blocked" are not states: they are derived from the
-/// gates and the steps before, every time they are shown.
-#[derive(Clone, Debug, PartialEq)]
-pub enum StepState {
-    Pending,
-    Running {
-        attempt: u32,
-        started: Instant,
-        /// The latest progress line (a wait's "3 transactions behind").
-        progress: Option<String>,
-    },
-    Succeeded {
-        detail: String,
-    },
-    Failed {
-        detail: String,
-    },
-    Skipped {
-        reason: String,
-    },
-    /// The process died while the step ran: it may or may not have happened. Never re-run
-    /// without a fresh confirmation.
-    Unknown,
-}
+mod types;
 
-impl StepState {
-    pub fn is_finished(&self) -> bool {
-        matches!(
-            self,
-            StepState::Succeeded { .. } | StepState::Skipped { .. }
-        )
-    }
-}
-
-/// What the operator asks for.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Command {
-    /// Run the step (already confirmed; `typed` is the server name of a destructive step).
-    Run {
-        step: String,
-        typed: Option<String>,
-        justification: Option<String>,
-    },
-    Skip {
-        step: String,
-        reason: String,
-    },
-    /// Mark a manual or note step done.
-    Done {
-        step: String,
-    },
-    Cancel {
-        step: String,
-    },
-}
-
-/// What an executor reports back.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    Succeeded(String),
-    Failed(String),
-}
-
-/// What the runtime must do.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Effect {
-    /// Start the executor of a step on these servers.
-    Start {
-        step: String,
-        attempt: u32,
-        servers: Vec<String>,
-    },
-    Cancel {
-        step: String,
-    },
-    /// Record a decision or a result (the runtime journals it).
-    Record(Record),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Record {
-    Confirmed {
-        step: String,
-        typed: Option<String>,
-    },
-    Override {
-        step: String,
-        justification: String,
-        failed: Vec<String>,
-    },
-    Skipped {
-        step: String,
-        reason: String,
-    },
-    Ended {
-        step: String,
-        attempt: u32,
-        outcome: Outcome,
-    },
-}
-
-/// Why a step cannot run now.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Refusal {
-    Earlier(String),
-    Gates(Vec<String>),
-    AlreadyRunning(String),
-    AlreadyDone,
-    TypedNameMismatch { expected: String },
-    Target(String),
-    Unknown(String),
-}
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Refusal::Earlier(s) => write!(f, "step {s} before it is not finished"),
-            Refusal::Gates(g) => write!(f, "gate does not hold: {}", g.join("; ")),
-            Refusal::AlreadyRunning(s) => write!(f, "step {s} is running"),
-            Refusal::AlreadyDone => write!(f, "the step is already finished"),
-            Refusal::TypedNameMismatch { expected } => {
-                write!(f, "the typed name does not match `{expected}`")
-            }
-            Refusal::Target(e) => write!(f, "target: {e}"),
-            Refusal::Unknown(s) => write!(f, "no step `{s}`"),
-        }
-    }
-}
+pub use types::{Command, Effect, Outcome, Record, Refusal, Resolved, StepState};
 
 pub struct Run {
     pub runbook: Runbook,
     pub states: HashMap<String, StepState>,
     attempts: HashMap<String, u32>,
+    /// What each started step was resolved to (see [`Resolved`]).
+    pub resolved: HashMap<String, Resolved>,
+    /// Steps run or accepted against their gates, with the justification.
+    pub overrides: BTreeMap<String, String>,
+    /// Steps of unknown outcome the operator verified done by hand, with the reason.
+    pub verified: BTreeMap<String, String>,
+    /// The run has been recorded complete (every step finished).
+    pub completed: bool,
 }
 
 impl Run {
@@ -153,7 +37,23 @@ impl Run {
             runbook,
             states,
             attempts: HashMap::new(),
+            resolved: HashMap::new(),
+            overrides: BTreeMap::new(),
+            verified: BTreeMap::new(),
+            completed: false,
         }
+    }
+
+    /// How many attempts a step has had.
+    pub fn attempts(&self, id: &str) -> u32 {
+        self.attempts.get(id).copied().unwrap_or(0)
+    }
+
+    /// Every step finished (succeeded or skipped).
+    pub fn is_complete(&self) -> bool {
+        self.runbook
+            .steps()
+            .all(|(_, s)| self.state(&s.id.value).is_finished())
     }
 
     /// Puts back what a journal says about a step (resume after a crash or a quit).
@@ -228,13 +128,40 @@ impl Run {
         }
     }
 
-    /// The servers a step acts on now.
+    /// The servers a step acts on: what it was resolved to when it first started, or, for
+    /// a step never started, what its target names now.
     pub fn servers(&self, step: &Step, facts: &dyn FactSource) -> Result<Vec<String>, Refusal> {
+        if let Some(r) = self.resolved.get(&step.id.value) {
+            return Ok(r.servers.clone());
+        }
         match &step.target {
             Some(t) => facts
                 .resolve(&t.value)
                 .map_err(|e| Refusal::Target(e.to_string())),
             None => Ok(Vec::new()),
+        }
+    }
+
+    /// What the operator types to confirm a destructive step: its target servers; for a
+    /// MaxScale step, the server it acts on (a switchover: the server writes move to).
+    pub fn confirm_name(&self, step: &Step, facts: &dyn FactSource) -> Result<String, Refusal> {
+        if let Action::Maxscale(m) = &step.action {
+            let subject = match m {
+                MaxscaleAction::Set { server, .. } | MaxscaleAction::Clear { server, .. } => {
+                    server
+                }
+                MaxscaleAction::Switchover { new_primary, .. } => new_primary,
+            };
+            let one = facts
+                .resolve(&subject.value)
+                .map_err(|e| Refusal::Target(e.to_string()))?;
+            return Ok(one.join(","));
+        }
+        let servers = self.servers(step, facts)?;
+        if servers.is_empty() {
+            Ok(step.id.value.clone())
+        } else {
+            Ok(servers.join(","))
         }
     }
 
@@ -262,7 +189,25 @@ impl Run {
                         reason: reason.clone(),
                     },
                 );
-                Ok(vec![Effect::Record(Record::Skipped { step, reason })])
+                let mut effects = vec![Effect::Record(Record::Skipped { step, reason })];
+                effects.extend(self.complete_if_done());
+                Ok(effects)
+            }
+            Command::Verified { step, reason } => {
+                self.step(&step)?;
+                if self.state(&step) != &StepState::Unknown {
+                    return Err(Refusal::NotUnknown);
+                }
+                self.states.insert(
+                    step.clone(),
+                    StepState::Succeeded {
+                        detail: format!("verified done by the operator: {reason}"),
+                    },
+                );
+                self.verified.insert(step.clone(), reason.clone());
+                let mut effects = vec![Effect::Record(Record::Verified { step, reason })];
+                effects.extend(self.complete_if_done());
+                Ok(effects)
             }
             Command::Done { step } => {
                 let s = self.step(&step)?;
@@ -309,11 +254,28 @@ impl Run {
     ) -> Result<Vec<Effect>, Refusal> {
         let step = self.step(id)?.clone();
         let mut effects = Vec::new();
+        if let (Action::Check { condition }, StepState::Failed { .. }, Some(j)) =
+            (&step.action, self.state(id), &justification)
+            && !j.trim().is_empty()
+        {
+            return self.accept_failed_check(id, condition.to_string(), j.clone());
+        }
         match (self.may_run(&step, facts), justification) {
+            (Ok(()), Some(j)) if !j.trim().is_empty() => {
+                // Nothing to override now (the gates hold again): still journal the
+                // operator's words, as they meant them.
+                self.overrides.insert(id.to_string(), j.clone());
+                effects.push(Effect::Record(Record::Override {
+                    step: id.to_string(),
+                    justification: j,
+                    failed: Vec::new(),
+                }));
+            }
             (Ok(()), _) => {}
             // An override names its reason; it is journaled as such. Order and running
             // steps cannot be overridden, only gates.
             (Err(Refusal::Gates(failed)), Some(j)) if !j.trim().is_empty() => {
+                self.overrides.insert(id.to_string(), j.clone());
                 effects.push(Effect::Record(Record::Override {
                     step: id.to_string(),
                     justification: j,
@@ -324,7 +286,7 @@ impl Run {
         }
         let servers = self.servers(&step, facts)?;
         if step.destructive {
-            let expected = servers.join(",");
+            let expected = self.confirm_name(&step, facts)?;
             if typed.as_deref().map(str::trim) != Some(expected.as_str()) {
                 return Err(Refusal::TypedNameMismatch { expected });
             }
@@ -366,11 +328,45 @@ impl Run {
             Outcome::Failed(d) => StepState::Failed { detail: d.clone() },
         };
         self.states.insert(id.to_string(), state);
-        vec![Effect::Record(Record::Ended {
+        let mut effects = vec![Effect::Record(Record::Ended {
             step: id.to_string(),
             attempt,
             outcome,
-        })]
+        })];
+        effects.extend(self.complete_if_done());
+        effects
+    }
+
+    /// A failed `check` accepted with a justification: the operator goes on knowing the
+    /// condition does not hold. Journaled as an override, then as the step's end.
+    fn accept_failed_check(
+        &mut self,
+        id: &str,
+        condition: String,
+        justification: String,
+    ) -> Result<Vec<Effect>, Refusal> {
+        self.overrides.insert(id.to_string(), justification.clone());
+        let attempt = self.attempts(id).max(1);
+        let mut effects = vec![Effect::Record(Record::Override {
+            step: id.to_string(),
+            justification: justification.clone(),
+            failed: vec![condition],
+        })];
+        effects.extend(self.finish(
+            id,
+            attempt,
+            Outcome::Succeeded(format!("check overridden: {justification}")),
+        ));
+        Ok(effects)
+    }
+
+    /// `Record::Complete` once, when the last step finishes.
+    fn complete_if_done(&mut self) -> Vec<Effect> {
+        if self.completed || !self.is_complete() {
+            return Vec::new();
+        }
+        self.completed = true;
+        vec![Effect::Record(Record::Complete)]
     }
 
     pub fn progress(&mut self, id: &str, line: String) {

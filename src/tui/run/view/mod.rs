@@ -1,0 +1,146 @@
+//! Drawing the cockpit: the checklist, the selected step's detail, the live panes, and any
+//! question, help or summary over them. Two layouts: a wide one (from 160×40) with the
+//! three full panes side by side, and a compact one (down to 80×24) with one line per
+//! server, `Tab` cycling the full panes. Below 80×24 it says so instead of drawing.
+
+mod checklist;
+mod detail;
+mod overlay;
+
+use std::time::Instant;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::app::{PaneChoice, RunApp};
+use crate::runbook::Action;
+use crate::session::run::StepState;
+use crate::tui::panes;
+use crate::tui::theme::Theme;
+
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// What the view needs besides the app.
+pub struct ViewContext {
+    pub theme: Theme,
+}
+
+pub fn view(app: &RunApp, ctx: &ViewContext, f: &mut Frame, now: Instant) {
+    let theme = &ctx.theme;
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(f, area, theme);
+        return;
+    }
+    let wide = area.width >= 160 && area.height >= 40;
+    let servers = app.dash.servers.len() as u16;
+    let panes_height = if wide || app.pane != PaneChoice::Servers {
+        servers + 4
+    } else {
+        servers + 2
+    }
+    .min(area.height * 2 / 5);
+    let [top, bottom, footer] = Layout::vertical([
+        Constraint::Min(10),
+        Constraint::Length(panes_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if app.show_summary {
+        overlay::summary(app, f, top, theme);
+    } else {
+        let [list, detail] =
+            Layout::horizontal([Constraint::Percentage(38), Constraint::Percentage(62)])
+                .areas(top);
+        checklist::render(app, f, list, now, theme);
+        detail::render(app, f, detail, now, theme);
+    }
+    live_panes(app, f, bottom, wide, now, theme);
+    footer_line(app, f, footer, theme);
+    if let Some(m) = &app.modal {
+        overlay::modal(m, f, area, theme);
+    } else if app.show_help {
+        overlay::help(f, area, theme);
+    }
+}
+
+fn live_panes(app: &RunApp, f: &mut Frame, area: Rect, wide: bool, now: Instant, theme: &Theme) {
+    let d = &app.dash;
+    if wide {
+        let [repl, gtid, mxs] = Layout::horizontal([
+            Constraint::Percentage(40),
+            Constraint::Percentage(25),
+            Constraint::Percentage(35),
+        ])
+        .areas(area);
+        panes::replication::render(f, repl, d, now, false, 0, theme);
+        panes::gtid::render(f, gtid, d, now, false, 0, theme);
+        panes::maxscale::render(f, mxs, d, now, false, 0, theme);
+        return;
+    }
+    match app.pane {
+        PaneChoice::Servers => panes::compact::render(f, area, d, now, theme),
+        PaneChoice::Replication => panes::replication::render(f, area, d, now, true, 0, theme),
+        PaneChoice::Gtid => panes::gtid::render(f, area, d, now, true, 0, theme),
+        PaneChoice::Maxscale => panes::maxscale::render(f, area, d, now, true, 0, theme),
+    }
+}
+
+/// The message, or the keys that matter for the selected step, as many as fit.
+fn footer_line(app: &RunApp, f: &mut Frame, area: Rect, theme: &Theme) {
+    if let Some(m) = &app.message {
+        f.render_widget(Paragraph::new(Line::styled(format!(" {m}"), theme.warn())), area);
+        return;
+    }
+    let mut keys: Vec<&str> = Vec::new();
+    if app.show_summary {
+        keys.push("run complete · Enter closes the summary");
+    } else if let Some(r) = app.run.running() {
+        keys.push(if app.selected_step().is_some_and(|s| s.id.value == r) {
+            "Ctrl-C cancel the running step"
+        } else {
+            "a step is running · Ctrl-C cancels it"
+        });
+    } else if let Some(step) = app.selected_step() {
+        match (&step.action, app.run.state(&step.id.value)) {
+            (_, StepState::Unknown) => keys.push("Enter re-run as first sent · v verified done"),
+            (Action::Check { .. }, StepState::Failed { .. }) => {
+                keys.push("r re-check · o accept with a justification")
+            }
+            (_, StepState::Failed { .. }) => keys.push("r retry · s skip"),
+            (_, s) if s.is_finished() => {}
+            (Action::Note { .. }, _) => keys.push("Enter acknowledge this note"),
+            (Action::Manual { .. }, _) => keys.push("m mark done (after doing it by hand)"),
+            _ => keys.push("Enter run · s skip · o override"),
+        }
+    }
+    keys.extend(["j/k move", "PgDn/PgUp detail", "Tab panes", "g current", "f fold"]);
+    let tail = " · ? help · q quit";
+    let room = (area.width as usize).saturating_sub(tail.chars().count() + 1);
+    let mut text = String::new();
+    for k in keys {
+        let sep = if text.is_empty() { "" } else { " · " };
+        if text.chars().count() + sep.len() + k.chars().count() > room {
+            break;
+        }
+        text.push_str(sep);
+        text.push_str(k);
+    }
+    let line = format!(" {}{tail}", text.trim_start_matches(" · "));
+    f.render_widget(Paragraph::new(Line::styled(line, theme.dim())), area);
+}
+
+fn too_small(f: &mut Frame, area: Rect, theme: &Theme) {
+    let text = vec![
+        Line::styled("flightdeck needs at least 80×24", theme.bad()),
+        Line::raw(format!(
+            "this terminal is {}×{}: enlarge it to see the run",
+            area.width, area.height
+        )),
+        Line::raw("(nothing has stopped; q quits when no step runs)"),
+    ];
+    f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+}
