@@ -146,7 +146,7 @@ fn server_down_and_errant_gtid() {
     let r = replica_info("0-1-30", replica(IoState::Yes, true, Some(0), ""));
     let down = snap(
         "server2",
-        now,
+        now - Duration::from_millis(200),
         r,
         Some(PollError::Unreachable(
             "Connection refused (os error 111)".into(),
@@ -154,6 +154,71 @@ fn server_down_and_errant_gtid() {
     );
     let d = dashboard(now, primary_info("0-1-30"), down);
     insta::assert_snapshot!("replication_down", render(&d, now, "replication"));
+}
+
+#[test]
+fn failures_are_told_apart_and_date_their_own_row() {
+    let now = Instant::now();
+    let r = replica_info("0-1-30", replica(IoState::Yes, true, Some(0), ""));
+    let cases = [
+        (
+            PollError::Unreachable("Connection refused (os error 111)".into()),
+            "DOWN  Connection refused (os error 111) · 0.2s ago",
+        ),
+        (
+            PollError::AccessDenied("Access denied for user 'flightdeck'@'localhost'".into()),
+            "LOGIN REFUSED  Access denied for user 'flightdeck'@'localhost' · 0.2s ago",
+        ),
+        (
+            PollError::Refused("Too many connections (1040)".into()),
+            "REFUSING CONNECTIONS  Too many connections (1040) · 0.2s ago",
+        ),
+        (
+            PollError::Closed("the server closed the connection (connection closed)".into()),
+            "RECONNECTING  the server closed the connection (connection closed) · 0.2s ago",
+        ),
+    ];
+    for (error, row) in cases {
+        let failed = snap(
+            "server2",
+            now - Duration::from_millis(200),
+            r.clone(),
+            Some(error),
+        );
+        let text = render(
+            &dashboard(now, primary_info("0-1-30"), failed),
+            now,
+            "replication",
+        );
+        assert!(text.contains(&format!("server2    {row}")), "{text}");
+        // The title dates the live server1, not the failed one.
+        let title = text.lines().next().unwrap_or_default();
+        assert!(title.contains("Replication  0.1s ago"), "{text}");
+    }
+
+    // A down server whose poller stopped reporting is STALE on its own row only.
+    let down = snap(
+        "server2",
+        now - Duration::from_secs(2),
+        r,
+        Some(PollError::Unreachable(
+            "Connection refused (os error 111)".into(),
+        )),
+    );
+    let d = dashboard(now, primary_info("0-1-30"), down);
+    let text = render(&d, now, "replication");
+    assert!(
+        text.contains("DOWN  Connection refused (os error 111) · STALE 2.0s"),
+        "{text}"
+    );
+    let gtid = render(&d, now, "gtid");
+    assert!(
+        gtid.lines()
+            .next()
+            .is_some_and(|l| l.contains("GTID  0.1s ago")),
+        "{gtid}"
+    );
+    assert!(gtid.contains("(last known)"), "{gtid}");
 }
 
 #[test]

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use flightdeck::inventory;
+use std::sync::{Arc, Mutex};
+
+use flightdeck::inventory::{self, Secret};
 use flightdeck::lab::{Action, Lab, LabOptions};
 use flightdeck::poll::heartbeat::{self, HeartbeatTable};
 use flightdeck::poll::mysql::{self, SqlPollConfig};
@@ -41,6 +43,56 @@ async fn sql(lab: &Lab, server: &str, statement: &str) {
     conn.disconnect().await.expect("disconnect");
 }
 
+/// Every error `rx` publishes from now on, until the task is aborted.
+fn record_errors(
+    mut rx: watch::Receiver<ServerSnapshot>,
+) -> (Arc<Mutex<Vec<PollError>>>, tokio::task::JoinHandle<()>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = seen.clone();
+    let task = tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let error = rx.borrow_and_update().error.clone();
+            if let Some(e) = error {
+                out.lock().expect("not poisoned").push(e);
+            }
+        }
+    });
+    (seen, task)
+}
+
+/// Kills every `flightdeck` connection on `server` but the caller's own, as MaxScale does
+/// to a demoted primary's clients; returns how many it killed.
+async fn kill_clients(lab: &Lab, server: &str) -> usize {
+    let mut conn = lab.connect(server, "flightdeck").await.expect("connect");
+    let ids: Vec<u64> = conn
+        .query(
+            "SELECT ID FROM information_schema.PROCESSLIST \
+             WHERE USER = 'flightdeck' AND ID <> CONNECTION_ID()",
+        )
+        .await
+        .expect("processlist");
+    for id in &ids {
+        // A client may be gone already ("Unknown thread id"): fine.
+        let _ = conn.query_drop(format!("KILL CONNECTION {id}")).await;
+    }
+    conn.disconnect().await.expect("disconnect");
+    ids.len()
+}
+
+/// The snapshot stays fresh (polled less than a second ago) for `span`.
+async fn stays_fresh(rx: &watch::Receiver<ServerSnapshot>, span: Duration) {
+    let end = Instant::now() + span;
+    while Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let age = rx.borrow().taken_at.elapsed();
+        assert!(
+            age < Duration::from_secs(1),
+            "{} polled {age:?} ago",
+            rx.borrow().server
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pollers_follow_a_real_lab() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -56,6 +108,7 @@ async fn pollers_follow_a_real_lab() {
         ..SqlPollConfig::default()
     };
     let targets = sql_targets(&inv).expect("lab credentials resolve");
+    let server1 = targets[0].clone();
     let mut rxs: Vec<_> = targets
         .iter()
         .map(|t| mysql::spawn(t.clone(), config.clone(), cancel.child_token()))
@@ -129,6 +182,58 @@ async fn pollers_follow_a_real_lab() {
     })
     .await;
 
+    // The server kills the poller's connection (MaxScale does so to a demoted primary's
+    // clients in a switchover): the poller reconnects in the same cycle and never
+    // publishes an error, let alone "down".
+    let (errors, recorder) = record_errors(primary.clone());
+    for round in 0..3 {
+        let killed_at = Instant::now();
+        assert!(
+            kill_clients(&lab, "server1").await > 0,
+            "the poller was connected"
+        );
+        until(
+            primary,
+            &format!("server1 polled after kill {round}"),
+            |s| s.taken_at > killed_at + Duration::from_millis(300) && s.live().is_some(),
+        )
+        .await;
+    }
+    recorder.abort();
+    let errors = errors.lock().expect("not poisoned").clone();
+    assert!(
+        errors.is_empty(),
+        "killed connections were published: {errors:?}"
+    );
+
+    // A refused login is told apart from a down server.
+    let mut wrong = server1.clone();
+    wrong.password = Some(Secret::new("not-the-password"));
+    let mut denied = mysql::spawn(wrong, config.clone(), cancel.child_token());
+    let s = until(&mut denied, "login refused", |s| {
+        matches!(s.error, Some(PollError::AccessDenied(_)))
+    })
+    .await;
+    let e = s.error.expect("error");
+    assert_eq!((e.label(), e.server_up()), ("LOGIN REFUSED", None));
+
+    // Nothing listening: down, and tried again every interval, so its row is as fresh as
+    // a live one's.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut nowhere = server1.clone();
+    nowhere.port = port;
+    let mut dead = mysql::spawn(nowhere, config.clone(), cancel.child_token());
+    let s = until(&mut dead, "nothing listening is down", |s| {
+        matches!(s.error, Some(PollError::Unreachable(_)))
+    })
+    .await;
+    let e = s.error.expect("error");
+    assert_eq!((e.label(), e.server_up()), ("DOWN", Some(false)));
+    stays_fresh(&dead, Duration::from_secs(2)).await;
+
     // A killed server is reported down, keeps its last known facts, then recovers.
     lab.ctl("server2", Action::Kill)
         .await
@@ -139,6 +244,8 @@ async fn pollers_follow_a_real_lab() {
     .await;
     assert!(down.live().is_none());
     assert!(down.info.is_some(), "last known facts are kept");
+    stays_fresh(replica, Duration::from_secs(2)).await;
+    stays_fresh(primary, Duration::from_secs(1)).await;
     lab.ctl("server2", Action::Start)
         .await
         .expect("start server2");

@@ -1,6 +1,7 @@
 //! Pollers: long-lived tasks that watch servers and MaxScale and publish owned snapshots
 //! on `watch` channels. No UI code here.
 
+mod classify;
 pub mod gtid;
 pub mod heartbeat;
 pub mod maxscale;

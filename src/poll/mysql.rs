@@ -1,17 +1,25 @@
 //! The SQL poller: one long-lived connection per server, one round trip per cycle.
 //!
 //! Each cycle sends the variables query and `SHOW ALL SLAVES STATUS` as one multi-statement
-//! batch and publishes a [`ServerSnapshot`]. A server that is down, refuses the login or
-//! times out is published as such; the poller reconnects with backoff and never gives up
-//! until cancelled.
+//! batch and publishes a [`ServerSnapshot`]. Every server has its own task, and a failed
+//! server is tried again every interval with a connect timeout shorter than the interval,
+//! so its row is as fresh as a live one's and it never holds back another server.
+//!
+//! Failures are told apart ([`PollError`]): down (refused, nothing answered), login
+//! refused, refusing connections, and a connection the server closed or killed. The last
+//! is what MaxScale does to a demoted primary's client connections during a switchover:
+//! the poller reconnects at once, in the same cycle, and a server that takes the
+//! reconnect is published live, never as down.
 
 use std::time::{Duration, Instant, SystemTime};
 
+use futures::future::BoxFuture;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::classify::{Failure, on_connect, on_open_connection};
 use super::gtid::GtidPos;
 use super::heartbeat::HeartbeatTable;
 use super::snapshot::{IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};
@@ -29,8 +37,12 @@ pub struct SqlTarget {
 #[derive(Clone, Debug)]
 pub struct SqlPollConfig {
     pub interval: Duration,
-    /// Connect and query deadline; a server that does not answer in time is "down".
+    /// Deadline of a poll's queries on an open connection; a server that does not answer
+    /// in time is "down".
     pub timeout: Duration,
+    /// Deadline of a (re)connection. `None`: four fifths of the interval (at most
+    /// `timeout`), so a down server is tried again every interval.
+    pub connect_timeout: Option<Duration>,
     /// A pt-heartbeat compatible table (`db.heartbeat`) to read lag from, if any.
     pub heartbeat: Option<HeartbeatTable>,
 }
@@ -40,8 +52,18 @@ impl Default for SqlPollConfig {
         Self {
             interval: Duration::from_millis(250),
             timeout: Duration::from_secs(2),
+            connect_timeout: None,
             heartbeat: None,
         }
+    }
+}
+
+impl SqlPollConfig {
+    /// The connect deadline in force: shorter than the interval unless set explicitly.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+            .unwrap_or_else(|| (self.interval * 4 / 5).min(self.timeout))
+            .max(Duration::from_millis(1))
     }
 }
 
@@ -67,40 +89,32 @@ async fn run(
     tx: watch::Sender<ServerSnapshot>,
     cancel: CancellationToken,
 ) {
-    let mut conn: Option<Conn> = None;
-    let mut backoff = config.interval;
-    let mut last_info: Option<ServerInfo> = None;
+    let mut poller = Poller::new(target, config);
     loop {
         let started = Instant::now();
         let result = tokio::select! {
             _ = cancel.cancelled() => break,
-            r = poll_once(&target, &config, &mut conn) => r,
+            r = poller.cycle() => r,
         };
-        let error = match result {
-            Ok(info) => {
-                last_info = Some(info);
-                backoff = config.interval;
-                None
-            }
-            Err(e) => {
-                conn = None; // a failed connection is not reused
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                Some(e)
-            }
+        let (info, error) = match result {
+            Ok(info) => (Some(info), None),
+            Err(e) => (None, Some(e)),
         };
-        let wait = if error.is_some() {
-            backoff
-        } else {
-            config.interval
-        };
+        let wait = error.as_ref().map_or(poller.config.interval, |e| {
+            e.retry_after(poller.config.interval)
+        });
+        if info.is_some() {
+            poller.last_info = info;
+        }
         let snapshot = ServerSnapshot {
-            server: target.server.clone(),
+            server: poller.target.server.clone(),
             taken_at: Instant::now(),
             wall_time: SystemTime::now(),
-            info: last_info.clone(),
+            info: poller.last_info.clone(),
             error,
         };
-        // Only wake receivers when something other than the time changed.
+        // Only wake receivers when something other than the time changed; the time is
+        // in the channel for whoever reads it (the UI loops do on every tick).
         tx.send_if_modified(|old| {
             let changed = old.info != snapshot.info || old.error != snapshot.error;
             *old = snapshot;
@@ -115,59 +129,161 @@ async fn run(
             _ = tokio::time::sleep_until(next.into()) => {}
         }
     }
-    if let Some(c) = conn {
+    if let Some(c) = poller.conn.take() {
         let _ = tokio::time::timeout(Duration::from_secs(1), c.disconnect()).await;
     }
 }
 
-async fn poll_once(
-    target: &SqlTarget,
-    config: &SqlPollConfig,
-    conn: &mut Option<Conn>,
-) -> Result<ServerInfo, PollError> {
-    if conn.is_none() {
-        *conn = Some(connect(target, config.timeout).await?);
+/// A connection being made. It may outlive one cycle's connect timeout (the cycle
+/// publishes "no answer" and the next one keeps waiting), so a slow network still gets its
+/// connection; it is given up after the query timeout.
+struct Connecting {
+    since: Instant,
+    future: BoxFuture<'static, Result<Conn, mysql_async::Error>>,
+}
+
+/// One server's poller state: its connection and what the last cycles saw.
+struct Poller {
+    target: SqlTarget,
+    config: SqlPollConfig,
+    conn: Option<Conn>,
+    connecting: Option<Connecting>,
+    last_info: Option<ServerInfo>,
+    /// When and how the server closed our connection, while reconnecting has not
+    /// succeeded.
+    closed: Option<(Instant, String)>,
+}
+
+impl Poller {
+    fn new(target: SqlTarget, config: SqlPollConfig) -> Self {
+        Self {
+            target,
+            config,
+            conn: None,
+            connecting: None,
+            last_info: None,
+            closed: None,
+        }
     }
-    let Some(c) = conn.as_mut() else {
-        return Err(PollError::Unreachable("no connection".into()));
-    };
-    match tokio::time::timeout(config.timeout, query(c, config.heartbeat.as_ref())).await {
-        Ok(r) => r.map_err(|e| classify(&e)),
-        Err(_) => Err(PollError::Unreachable(format!(
-            "no answer within {:?}",
-            config.timeout
-        ))),
+
+    /// One poll; a connection the server closed is replaced at once and polled again.
+    async fn cycle(&mut self) -> Result<ServerInfo, PollError> {
+        let had_connection = self.conn.is_some();
+        let result = match self.attempt().await {
+            Err(Failure::Lost(why)) if had_connection => {
+                self.closed.get_or_insert((Instant::now(), why));
+                self.attempt().await
+            }
+            other => other,
+        };
+        match result {
+            Ok(info) => {
+                self.closed = None;
+                Ok(info)
+            }
+            Err(f) => Err(self.judge(f)),
+        }
+    }
+
+    /// Turns a failure into what the panes and the gates see. A server that closed our
+    /// connection stays "reconnecting" while reconnects merely time out, for at most the
+    /// query timeout; if it then refuses connections, it is down.
+    fn judge(&mut self, failure: Failure) -> PollError {
+        if let Failure::Lost(why) = &failure {
+            self.closed
+                .get_or_insert_with(|| (Instant::now(), why.clone()));
+        }
+        let closed = self
+            .closed
+            .as_ref()
+            .filter(|(since, _)| since.elapsed() <= self.config.timeout)
+            .map(|(_, why)| why.clone());
+        let error = match (failure, closed) {
+            (Failure::ConnectTimeout(_) | Failure::Lost(_), Some(why)) => PollError::Closed(why),
+            // Closed again and again: still not down.
+            (Failure::Lost(why), None) => PollError::Closed(why),
+            (Failure::NoConnection(e), _) | (Failure::ConnectTimeout(e), None) => {
+                PollError::Unreachable(e)
+            }
+            (Failure::Other(e), _) => e,
+        };
+        if !matches!(error, PollError::Closed(_)) {
+            self.closed = None;
+        }
+        error
+    }
+
+    async fn attempt(&mut self) -> Result<ServerInfo, Failure> {
+        if self.conn.is_none() {
+            let c = self.connect().await?;
+            self.conn = Some(c);
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(Failure::NoConnection("no connection".into()));
+        };
+        let timeout = self.config.timeout;
+        let heartbeat = self.config.heartbeat.as_ref();
+        let result = match tokio::time::timeout(timeout, query(conn, heartbeat)).await {
+            Ok(Ok(info)) => return Ok(info),
+            Ok(Err(e)) => Err(on_open_connection(&e)),
+            Err(_) => Err(Failure::Other(PollError::Unreachable(format!(
+                "no answer within {timeout:?}"
+            )))),
+        };
+        // A connection that failed is not reused (a query error may leave it mid-result).
+        self.conn = None;
+        result
+    }
+
+    /// Waits for a connection for at most the connect timeout.
+    async fn connect(&mut self) -> Result<Conn, Failure> {
+        let deadline = self.config.connect_timeout();
+        let target = &self.target;
+        let pending = self.connecting.get_or_insert_with(|| Connecting {
+            since: Instant::now(),
+            future: Conn::new(options(target)),
+        });
+        match tokio::time::timeout(deadline, &mut pending.future).await {
+            Ok(result) => {
+                self.connecting = None;
+                result.map_err(|e| on_connect(&e))
+            }
+            Err(_) => {
+                if pending.since.elapsed() >= self.config.timeout {
+                    self.connecting = None; // start afresh next cycle
+                }
+                Err(Failure::ConnectTimeout(format!(
+                    "{}:{} did not answer within {deadline:?}",
+                    target.host, target.port
+                )))
+            }
+        }
     }
 }
 
-pub async fn connect(target: &SqlTarget, timeout: Duration) -> Result<Conn, PollError> {
-    let opts = OptsBuilder::default()
+fn options(target: &SqlTarget) -> OptsBuilder {
+    OptsBuilder::default()
         .ip_or_hostname(target.host.clone())
         .tcp_port(target.port)
         .user(Some(target.user.clone()))
         .pass(target.password.as_ref().map(|p| p.expose().to_string()))
         .prefer_socket(false)
-        .stmt_cache_size(0);
-    match tokio::time::timeout(timeout, Conn::new(opts)).await {
+        .stmt_cache_size(0)
+}
+
+/// Connects for a one-off job (an executor's statements); failures as a pane shows them.
+pub async fn connect(target: &SqlTarget, timeout: Duration) -> Result<Conn, PollError> {
+    match tokio::time::timeout(timeout, Conn::new(options(target))).await {
         Ok(Ok(c)) => Ok(c),
-        Ok(Err(e)) => Err(classify(&e)),
+        Ok(Err(e)) => Err(match on_connect(&e) {
+            Failure::NoConnection(e) | Failure::ConnectTimeout(e) => PollError::Unreachable(e),
+            Failure::Lost(e) => PollError::Closed(e),
+            Failure::Other(e) => e,
+        }),
         Err(_) => Err(PollError::Unreachable(format!(
             "{}:{} did not answer within {timeout:?}",
             target.host, target.port
         ))),
-    }
-}
-
-fn classify(e: &mysql_async::Error) -> PollError {
-    match e {
-        mysql_async::Error::Server(s) if s.code == 1045 || s.code == 1044 => {
-            PollError::AccessDenied(s.message.clone())
-        }
-        mysql_async::Error::Server(s) => PollError::Query(format!("{} ({})", s.message, s.code)),
-        mysql_async::Error::Io(_) | mysql_async::Error::Driver(_) => {
-            PollError::Unreachable(e.to_string())
-        }
-        other => PollError::Query(other.to_string()),
     }
 }
 

@@ -97,15 +97,78 @@ impl ServerInfo {
     }
 }
 
-/// Why the last poll failed, in words for a pane.
+/// How often a poller tries again after the login was refused: a wrong password stays
+/// wrong, and a failed login four times a second fills the server's error log (and can
+/// trip `max_password_errors`).
+pub const LOGIN_RETRY: Duration = Duration::from_secs(2);
+
+/// Why the last poll failed. Only [`PollError::Unreachable`] means the server is down;
+/// the others are a server that answered but would not serve the poller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PollError {
-    /// Could not connect: down, refused, or timed out.
+    /// Down: the connection was refused, or nothing answered in time.
     Unreachable(String),
-    /// Connected but the login was refused.
+    /// The server answered, but refused the login (password, grants).
     AccessDenied(String),
-    /// A query failed.
+    /// The server answered, but would not take a connection: too many connections, a
+    /// shutdown in progress, a blocked host, or it closed the connection during the login.
+    Refused(String),
+    /// The server closed or killed the poller's connection (as MaxScale does to a demoted
+    /// primary's client connections in a switchover) and the reconnect has not finished
+    /// yet. The server was up a moment ago; it is not known to be down.
+    Closed(String),
+    /// Connected, but a query failed.
     Query(String),
+}
+
+impl PollError {
+    /// A few words for a pane's row: what a DBA should read first.
+    pub fn label(&self) -> &'static str {
+        match self {
+            PollError::Unreachable(_) => "DOWN",
+            PollError::AccessDenied(_) => "LOGIN REFUSED",
+            PollError::Refused(_) => "REFUSING CONNECTIONS",
+            PollError::Closed(_) => "RECONNECTING",
+            PollError::Query(_) => "QUERY FAILED",
+        }
+    }
+
+    /// The driver's or the server's own words.
+    pub fn detail(&self) -> &str {
+        match self {
+            PollError::Unreachable(e)
+            | PollError::AccessDenied(e)
+            | PollError::Refused(e)
+            | PollError::Closed(e)
+            | PollError::Query(e) => e,
+        }
+    }
+
+    /// Whether the server is down: only when nothing answered.
+    pub fn is_down(&self) -> bool {
+        matches!(self, PollError::Unreachable(_))
+    }
+
+    /// What the failure says about the server running: `Some(false)` when it did not
+    /// answer at all, `Some(true)` when it ran our query (which then failed), `None` when
+    /// it answered but would not serve us (login refused, refusing or closing connections).
+    pub fn server_up(&self) -> Option<bool> {
+        match self {
+            PollError::Unreachable(_) => Some(false),
+            PollError::Query(_) => Some(true),
+            PollError::AccessDenied(_) | PollError::Refused(_) | PollError::Closed(_) => None,
+        }
+    }
+
+    /// How long the poller waits (from the start of a cycle) before trying again: one
+    /// interval, so a failed server's row is as fresh as a live one's, except after a
+    /// refused login.
+    pub fn retry_after(&self, interval: Duration) -> Duration {
+        match self {
+            PollError::AccessDenied(_) => interval.max(LOGIN_RETRY),
+            _ => interval,
+        }
+    }
 }
 
 impl std::fmt::Display for PollError {
@@ -113,6 +176,8 @@ impl std::fmt::Display for PollError {
         match self {
             PollError::Unreachable(e) => write!(f, "unreachable: {e}"),
             PollError::AccessDenied(e) => write!(f, "access denied: {e}"),
+            PollError::Refused(e) => write!(f, "refusing connections: {e}"),
+            PollError::Closed(e) => write!(f, "reconnecting: {e}"),
             PollError::Query(e) => write!(f, "query failed: {e}"),
         }
     }
@@ -155,8 +220,13 @@ impl ServerSnapshot {
         self.error.is_none() && self.info.is_some()
     }
 
-    /// Stale when nothing new arrived for three poll intervals.
+    /// Stale when the poller missed its schedule: nothing new for three of its retry
+    /// periods (the poll interval, or [`LOGIN_RETRY`] after a refused login).
     pub fn is_stale(&self, now: Instant, interval: Duration) -> bool {
-        now.saturating_duration_since(self.taken_at) > interval * 3
+        let period = self
+            .error
+            .as_ref()
+            .map_or(interval, |e| e.retry_after(interval));
+        now.saturating_duration_since(self.taken_at) > period * 3
     }
 }

@@ -53,9 +53,15 @@ impl FactSource for LiveFacts<'_> {
             return FactValue::Unknown(format!("{server} is not polled"));
         };
         if fact == Fact::Up {
-            // Only a failed poll says "down"; before the first poll it is unknown.
+            // Only a server that did not answer is down. One that answered but would not
+            // serve the poller (login refused, refusing connections, closing them while
+            // it reconnects) is neither; one whose query failed is up. A server whose
+            // connection was killed but that took the reconnect was published live.
             return match (&snap.error, &snap.info) {
-                (Some(_), _) => FactValue::Bool(false),
+                (Some(e), _) => match e.server_up() {
+                    Some(up) => FactValue::Bool(up),
+                    None => FactValue::Unknown(e.to_string()),
+                },
                 (None, Some(_)) => FactValue::Bool(true),
                 (None, None) => FactValue::Unknown("not polled yet".into()),
             };
@@ -105,5 +111,47 @@ impl FactSource for LiveFacts<'_> {
 
     fn succeeded(&self, step_id: &str) -> bool {
         self.succeeded.contains(step_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::poll::{PollError, ServerInfo};
+
+    fn up_with(error: Option<PollError>) -> FactValue {
+        let mut snap = ServerSnapshot::pending("db1");
+        snap.info = Some(ServerInfo::default());
+        snap.error = error;
+        let roles = RoleMap::default();
+        let names = BTreeMap::new();
+        let succeeded = HashSet::new();
+        let facts = LiveFacts {
+            servers: std::slice::from_ref(&snap),
+            maxscale: None,
+            maxscale_names: &names,
+            roles: &roles,
+            succeeded: &succeeded,
+        };
+        facts.fact("db1", Fact::Up)
+    }
+
+    #[test]
+    fn only_a_server_that_did_not_answer_is_down() {
+        assert_eq!(up_with(None), FactValue::Bool(true));
+        let refused = PollError::Unreachable("Connection refused (os error 111)".into());
+        assert_eq!(up_with(Some(refused)), FactValue::Bool(false));
+        let query = PollError::Query("Unknown column (1054)".into());
+        assert_eq!(up_with(Some(query)), FactValue::Bool(true));
+        for answered in [
+            PollError::AccessDenied("Access denied for user".into()),
+            PollError::Refused("Too many connections (1040)".into()),
+            PollError::Closed("connection closed".into()),
+        ] {
+            assert!(
+                matches!(up_with(Some(answered.clone())), FactValue::Unknown(_)),
+                "{answered}"
+            );
+        }
     }
 }

@@ -76,13 +76,47 @@ pub fn sparkline(values: impl DoubleEndedIterator<Item = u64>, width: usize) -> 
         .collect()
 }
 
-/// When the oldest server's data was polled (servers not polled yet do not count).
+/// When the oldest live data of a pane was polled. A server whose last poll failed shows
+/// its own age on its row ([`failed_row`]), so one dead server never makes the others look
+/// stale; with no live server, the oldest failed poll. Servers not polled yet do not count.
 pub fn oldest_poll(d: &crate::tui::dashboard::Dashboard) -> Option<Instant> {
-    d.servers
-        .iter()
-        .filter(|s| s.info.is_some() || s.error.is_some())
+    let polled = || {
+        d.servers
+            .iter()
+            .filter(|s| s.info.is_some() || s.error.is_some())
+    };
+    polled()
+        .filter(|s| s.error.is_none())
         .map(|s| s.taken_at)
         .min()
+        .or_else(|| polled().map(|s| s.taken_at).min())
+}
+
+/// A server whose last poll failed, as a row: what failed (down, login refused, refusing
+/// connections, reconnecting after the server closed the connection, a failed query), the
+/// driver's words, and how old that news is. Only "down" is a server that did not answer.
+pub fn failed_row(
+    snap: &crate::poll::ServerSnapshot,
+    error: &crate::poll::PollError,
+    now: Instant,
+    interval: Duration,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let style = match error {
+        crate::poll::PollError::Closed(_) => theme.warn(),
+        _ => theme.bad(),
+    };
+    let age = now.saturating_duration_since(snap.taken_at);
+    let (age_text, age_style) = if snap.is_stale(now, interval) {
+        (format!("STALE {}", fmt_age(age)), theme.bad())
+    } else {
+        (format!("{} ago", fmt_age(age)), theme.dim())
+    };
+    vec![
+        Span::styled(format!("{}  ", error.label()), style),
+        Span::styled(format!("{} · ", error.detail()), style),
+        Span::styled(age_text, age_style),
+    ]
 }
 
 /// A box of `width` × `height` (clipped) in the middle of `area`, for questions and help.

@@ -15,7 +15,8 @@ use crate::tui::theme::Theme;
 
 const SPARK: usize = 20;
 
-pub fn lines(d: &Dashboard, theme: &Theme) -> Vec<Line<'static>> {
+/// The pane's rows; `now` dates the rows of servers whose last poll failed.
+pub fn lines(d: &Dashboard, now: Instant, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = vec![Line::styled(
         format!(
             "{}{}{}{}{}{}lag history",
@@ -33,10 +34,9 @@ pub fn lines(d: &Dashboard, theme: &Theme) -> Vec<Line<'static>> {
     for snap in &d.servers {
         if let Some(err) = &snap.error {
             any = true;
-            out.push(Line::from(vec![
-                Span::raw(cell(&snap.server, 10)),
-                Span::styled(format!("DOWN  {err}"), theme.bad()),
-            ]));
+            let mut spans = vec![Span::raw(cell(&snap.server, 10))];
+            spans.extend(super::failed_row(snap, err, now, d.sql_interval, theme));
+            out.push(Line::from(spans));
             continue;
         }
         let Some(info) = &snap.info else { continue };
@@ -118,7 +118,7 @@ pub fn render(
 ) {
     let taken = super::oldest_poll(d);
     let block = pane_block("Replication", taken, d.sql_interval, now, focus, theme);
-    let p = Paragraph::new(lines(d, theme))
+    let p = Paragraph::new(lines(d, now, theme))
         .block(block)
         .wrap(Wrap { trim: false })
         .scroll((scroll, 0));
