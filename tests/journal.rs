@@ -437,6 +437,40 @@ fn output_is_bounded_per_step_attempt() {
 }
 
 #[test]
+fn output_is_journaled_in_whole_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.jsonl");
+    let mut journal = Journal::create(&path, header(), Masker::new(["secret-value"])).unwrap();
+    journal.append(&start("upgrade", 1, "mariadb-upgrade")).unwrap();
+    // Reads cut lines anywhere, here mid-word and mid-secret.
+    for chunk in ["Phase 1/8: Check", "ing and upgrading tables\nPhase 2", "/8: pass=secr", "et-value\n", "done"] {
+        journal.append(&out("upgrade", chunk)).unwrap();
+    }
+    journal
+        .append(&end("upgrade", 1, Outcome::Succeeded, Some(0)))
+        .unwrap();
+    drop(journal);
+
+    let texts: Vec<String> = replay(&path)
+        .unwrap()
+        .events
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::Output { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "Phase 1/8: Checking and upgrading tables\n",
+            "Phase 2/8: pass=****\n",
+            "done"
+        ]
+    );
+}
+
+#[test]
 fn the_lock_refuses_a_second_driver_and_names_the_holder() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("run.jsonl");

@@ -53,6 +53,13 @@ fn type_text(p: &mut Prepared, text: &str) {
     key(p, KeyCode::Enter);
 }
 
+/// Skips the selected step: `s`, the reason, Enter, then `y` to the last question.
+fn skip(p: &mut Prepared, reason: &str) {
+    key(p, KeyCode::Char('s'));
+    type_text(p, reason);
+    key(p, KeyCode::Char('y'));
+}
+
 /// What to do when a step's gates do not hold once it is the current step.
 #[derive(Clone, Copy, PartialEq)]
 enum IfBlocked {
@@ -74,18 +81,22 @@ async fn take(p: &mut Prepared, id: &str, if_blocked: IfBlocked) -> bool {
     pump(p, &format!("{id} to be ready"), |p| {
         p.app.run.current().map(|s| s.id.value.as_str()) == Some(id)
             && (if_blocked == IfBlocked::Skip || runnable(p, id))
+            // Keys right after the run moved the cursor are ignored by design.
+            && !p.app.guarded(Instant::now())
     })
     .await;
     key(p, KeyCode::Char('g')); // the cursor to the current step
     assert_eq!(p.app.selected_step().map(|s| s.id.value.as_str()), Some(id));
     if !runnable(p, id) {
-        key(p, KeyCode::Char('s'));
-        type_text(p, "not part of this test");
+        skip(p, "not part of this test");
         return false;
     }
     let step = p.app.run.runbook.step(id).expect("step").clone();
     match step.action {
-        Action::Manual { .. } => key(p, KeyCode::Char('m')),
+        Action::Manual { .. } => {
+            key(p, KeyCode::Char('m'));
+            key(p, KeyCode::Char('y'));
+        }
         Action::Note { .. } => key(p, KeyCode::Enter),
         _ => {
             key(p, KeyCode::Enter);
@@ -336,8 +347,8 @@ async fn run_until_started(p: &mut Prepared, id: &str) {
             return;
         }
         if matches!(outcome(p, &step).await, StepState::Failed { .. }) {
-            key(p, KeyCode::Char('s'));
-            type_text(p, "failed in this lab; not part of this test");
+            pump(p, "the type-ahead guard", |p| !p.app.guarded(Instant::now())).await;
+            skip(p, "failed in this lab; not part of this test");
         }
     }
 }
@@ -414,4 +425,107 @@ async fn a_run_killed_mid_step_resumes_with_that_step_unknown() {
     key(&mut p, KeyCode::Char('n'));
     assert_eq!(p.app.run.state("p1-backup"), &StepState::Unknown);
     finish(&mut p, "test over").await;
+}
+
+/// MaxScale's state of `server` as the lab's endpoint reports it now.
+async fn maxscale_state(inv: &Inventory, server: &str) -> String {
+    let client = flightdeck::poll::start::maxscale_client(inv)
+        .expect("client")
+        .expect("the lab has an endpoint");
+    match client.servers().await {
+        Ok(servers) => servers
+            .iter()
+            .find(|s| s.id == server)
+            .map(|s| s.attributes.state.raw.clone())
+            .unwrap_or_default(),
+        Err(e) => format!("unreachable: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_the_switchover_request_cannot_reverse_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_lab, inv, loaded) = lab_with_runbook(dir.path(), BuildSpec::Installed).await;
+    let journal = dir.path().join("switchover.jsonl");
+    let mut p = prepare(
+        loaded.clone(),
+        inv.clone(),
+        &journal,
+        PollIntervals::default(),
+        Theme::PLAIN,
+    )
+    .await
+    .expect("cockpit starts");
+    run_until_started(&mut p, "p5-switchover").await;
+    // The request is on its way; the process dies before it hears the answer.
+    p.cancel.cancel();
+    drop(p);
+    let begun = Instant::now();
+    while maxscale_state(&inv, "server2").await != "Master, Running" {
+        assert!(begun.elapsed() < STEP_DEADLINE, "MaxScale completes the switchover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let mut p = prepare(loaded, inv.clone(), &journal, PollIntervals::default(), Theme::PLAIN)
+        .await
+        .expect("cockpit resumes");
+    assert_eq!(p.app.run.state("p5-switchover"), &StepState::Unknown);
+    pump(&mut p, "the panes to show server2 primary", |p| {
+        p.app.dash.primary() == Some("server2")
+    })
+    .await;
+    key(&mut p, KeyCode::Char('g'));
+    let step = p.app.selected_step().expect("step").clone();
+    assert_eq!(step.id.value, "p5-switchover");
+    let verdict = flightdeck::tui::run::describe::unknown_switchover(&p.app, &step)
+        .expect("a switchover of unknown outcome is explained");
+    assert!(verdict.contains("evidently completed"), "{verdict}");
+
+    // Its gates are judged with the roles it started with: the server it promoted no
+    // longer replicates, so a plain re-run is refused.
+    key(&mut p, KeyCode::Enter);
+    assert!(p.app.modal.is_none(), "{:?}", p.app.modal);
+    let refusal = p.app.message.clone().unwrap_or_default();
+    assert!(refusal.contains("gate does not hold"), "{refusal}");
+
+    // Forced with a justification, the re-run repeats exactly the first request.
+    key(&mut p, KeyCode::Char('o'));
+    type_text(&mut p, "rehearsal: a re-run repeats the first request");
+    let Some(Modal::Confirm { lines, .. }) = p.app.modal.clone() else {
+        panic!("the override asks to confirm: {:?} {:?}", p.app.modal, p.app.message)
+    };
+    let text = lines.join("\n");
+    assert!(text.contains("Writes move from server1 to server2."), "{text}");
+    assert!(text.contains("MariaDB-Monitor&server2&server1"), "{text}");
+    key(&mut p, KeyCode::Char('y'));
+    let Some(Modal::TypeName { expected, .. }) = p.app.modal.clone() else {
+        panic!("a switchover asks for the name: {:?}", p.app.message)
+    };
+    assert_eq!(expected, "server2");
+    type_text(&mut p, "server2");
+    let second = outcome(&mut p, "p5-switchover").await;
+    finish(&mut p, "test over").await;
+    drop(p);
+
+    // Whatever MaxScale answered the repeat, writes stay on server2.
+    assert_eq!(maxscale_state(&inv, "server2").await, "Master, Running", "{second:?}");
+    assert_eq!(maxscale_state(&inv, "server1").await, "Slave, Running");
+    let replayed = flightdeck::session::replay::replay(&journal).expect("replays");
+    let starts: Vec<(Option<String>, String)> = replayed
+        .events
+        .iter()
+        .filter_map(|r| match &r.event {
+            flightdeck::session::journal::Event::StepStart {
+                step,
+                primary,
+                rendered,
+                ..
+            } if step == "p5-switchover" => Some((primary.clone(), rendered.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(starts.len(), 2, "{starts:?}");
+    assert_eq!(starts[0], starts[1], "both attempts sent the same request");
+    assert_eq!(starts[0].0.as_deref(), Some("server1"));
+    assert!(starts[0].1.contains("&server2&server1"), "{}", starts[0].1);
 }

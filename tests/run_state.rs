@@ -287,3 +287,157 @@ fn a_wait_ends_when_its_condition_holds_or_times_out() {
     };
     assert!(d.starts_with("timed out after 10.0 s"), "{d}");
 }
+
+const CHECKED: &str = r#"
+[runbook]
+name = "checked"
+
+[[phase]]
+id = "pre"
+title = "pre-checks"
+
+[[phase.step]]
+id = "lag"
+title = "no lag"
+kind = "check"
+condition = "replica.seconds_behind <= 0"
+
+[[phase.step]]
+id = "switch"
+title = "switch over"
+kind = "shell"
+target = "primary"
+command = "true"
+"#;
+
+fn checked_run() -> Run {
+    let inv = inventory::parse(Path::new("inv.toml"), INVENTORY).expect("inventory");
+    let loaded = check_text(SourceFile::new("rb.toml", CHECKED), Some(&inv)).expect("runbook");
+    Run::new(loaded.runbook)
+}
+
+#[test]
+fn a_failed_check_is_accepted_with_a_journaled_justification_not_re_run() {
+    let mut run = checked_run();
+    let now = Instant::now();
+    let facts = Facts {
+        primary_up: true,
+        behind: Some(5),
+        succeeded: vec![],
+    };
+    run.command(go("lag"), &facts, now).expect("the check starts");
+    let ended = run.poll_conditions(&facts, now, now + Duration::from_millis(1));
+    assert!(matches!(run.state("lag"), StepState::Failed { .. }), "{ended:?}");
+
+    let accept = Command::Run {
+        step: "lag".into(),
+        typed: None,
+        justification: Some("lag is a known reporting job".into()),
+    };
+    let effects = run.command(accept, &facts, now).expect("accepted");
+    assert_eq!(
+        effects[0],
+        Effect::Record(Record::Override {
+            step: "lag".into(),
+            justification: "lag is a known reporting job".into(),
+            failed: vec!["replica.seconds_behind <= 0".into()],
+        })
+    );
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Start { .. })),
+        "nothing is re-run: {effects:?}"
+    );
+    assert!(run.state("lag").is_finished());
+    assert_eq!(
+        run.overrides.get("lag").map(String::as_str),
+        Some("lag is a known reporting job")
+    );
+}
+
+#[test]
+fn only_a_step_of_unknown_outcome_is_verified_done_and_the_run_then_completes() {
+    let mut run = checked_run();
+    let now = Instant::now();
+    let facts = Facts {
+        primary_up: true,
+        behind: Some(0),
+        succeeded: vec![],
+    };
+    let verify = |step: &str| Command::Verified {
+        step: step.into(),
+        reason: "maxctrl list servers shows it done".into(),
+    };
+    assert_eq!(
+        run.command(verify("lag"), &facts, now),
+        Err(Refusal::NotUnknown)
+    );
+    run.restore(
+        "lag",
+        StepState::Succeeded {
+            detail: String::new(),
+        },
+        1,
+    );
+    run.restore("switch", StepState::Unknown, 1);
+    let effects = run.command(verify("switch"), &facts, now).expect("verified");
+    assert_eq!(
+        effects,
+        [
+            Effect::Record(Record::Verified {
+                step: "switch".into(),
+                reason: "maxctrl list servers shows it done".into(),
+            }),
+            Effect::Record(Record::Complete),
+        ]
+    );
+
+    let summary = flightdeck::session::summary::Summary::of(
+        &run,
+        std::time::SystemTime::UNIX_EPOCH,
+        std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(754),
+    );
+    assert_eq!(
+        flightdeck::session::summary::human_duration(summary.duration),
+        "12m 34s"
+    );
+    assert_eq!(summary.verified.len(), 1);
+    assert_eq!(
+        summary.phases[0].end,
+        flightdeck::session::summary::PhaseEnd::Deviated,
+        "a phase with a hand-verified step is not shown as clean"
+    );
+}
+
+#[test]
+fn a_started_step_keeps_its_servers_when_the_roles_move() {
+    let mut run = checked_run();
+    let now = Instant::now();
+    let facts = Facts {
+        primary_up: true,
+        behind: Some(0),
+        succeeded: vec![],
+    };
+    run.restore(
+        "lag",
+        StepState::Succeeded {
+            detail: String::new(),
+        },
+        1,
+    );
+    // As replayed from a journal: first started on db2 (then the primary), outcome unknown.
+    run.restore("switch", StepState::Unknown, 1);
+    run.resolved.insert(
+        "switch".into(),
+        flightdeck::session::run::Resolved {
+            primary: Some("db2".into()),
+            servers: vec!["db2".into()],
+            sent: Some("on db2:\ntrue".into()),
+        },
+    );
+    let effects = run.command(go("switch"), &facts, now).expect("re-run");
+    assert!(effects.contains(&Effect::Start {
+        step: "switch".into(),
+        attempt: 2,
+        servers: vec!["db2".into()],
+    }));
+}

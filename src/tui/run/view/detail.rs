@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use crate::runbook::{NoteKind, Step};
+use crate::runbook::{Action, NoteKind, Step};
 use crate::session::run::StepState;
 use crate::tui::run::app::RunApp;
 use crate::tui::run::describe::{describe, unknown_switchover};
@@ -165,6 +165,23 @@ fn state_lines(app: &RunApp, step: &Step, now: Instant, theme: &Theme) -> Vec<Li
             if let Some(p) = progress {
                 lines.push(Line::styled(p.clone(), theme.accent()));
             }
+        }
+        StepState::Succeeded { detail } | StepState::Failed { detail }
+            if matches!(step.action, Action::Check { .. } | Action::Wait { .. })
+                && !app.run.overrides.contains_key(id)
+                && !app.run.verified.contains_key(id) =>
+        {
+            // A condition's result is its observed facts, each with its own mark.
+            let (head, style) = match app.run.state(id) {
+                StepState::Succeeded { .. } => ("✔ held, as observed:", theme.ok()),
+                _ => ("✘ did not hold, as observed:", theme.bad()),
+            };
+            lines.push(Line::styled(head, style));
+            lines.extend(
+                detail
+                    .split("; ")
+                    .map(|fact| Line::styled(format!("    {fact}"), theme.dim())),
+            );
         }
         StepState::Succeeded { detail } => {
             lines.push(Line::styled(format!("✔ {detail}"), theme.ok()));
