@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::ctl::Action;
 use super::error::{LabError, Result};
 use super::handle::{Lab, LabOptions, ServerStatus};
+use super::resume::Resumed;
 use super::serve;
 use super::state::LabState;
 use super::versions::BuildSpec;
@@ -48,8 +49,17 @@ pub enum LabCommand {
         /// Port of the MaxScale-compatible endpoint (another free one if taken).
         #[arg(long, default_value_t = 8989, value_name = "PORT")]
         maxscale_port: u16,
+        /// Take the lab in whatever state it is (what ./scripts/cockpit runs): with no lab in
+        /// DIR, build one as without --resume; with a lab, start or restart no server (one a
+        /// runbook step stopped stays stopped) and only start the endpoint (REST API and SQL
+        /// router) again if its process is dead, saying so on stderr. A lab stopped as a whole
+        /// with `lab down` is started again. --replicas, --from and the ports only apply to a
+        /// new lab.
+        #[arg(long)]
+        resume: bool,
     },
-    /// Show each server: port, pid, up/down, version, role.
+    /// Show each server (port, pid, up/down, version, role), the endpoint (up/dead) and the
+    /// SQL router's port. Exits 1 when a server is down.
     Status,
     /// Stop every server cleanly and the endpoint.
     Down {
@@ -120,6 +130,7 @@ pub async fn run(args: LabArgs) -> Result<ExitCode> {
             from,
             base_port,
             maxscale_port,
+            resume,
         } => {
             let exe = std::env::current_exe().ok();
             let opts = LabOptions {
@@ -133,12 +144,20 @@ pub async fn run(args: LabArgs) -> Result<ExitCode> {
                 quiet: false,
             };
             let begun = Instant::now();
-            let lab = Lab::up(opts).await?;
-            println!(
-                "lab up in {} ({:.1}s)",
-                lab.dir().display(),
-                begun.elapsed().as_secs_f64()
-            );
+            let (lab, resumed) = if resume {
+                Lab::resume(opts).await?
+            } else {
+                (Lab::up(opts).await?, Resumed::Built)
+            };
+            if matches!(resumed, Resumed::Kept { .. }) {
+                println!("lab in {} kept as it is", lab.dir().display());
+            } else {
+                println!(
+                    "lab up in {} ({:.1}s)",
+                    lab.dir().display(),
+                    begun.elapsed().as_secs_f64()
+                );
+            }
             print_status(&lab).await;
             println!("inventory  {}", lab.inventory_path().display());
             if let Some(first) = lab.servers().first() {
@@ -226,10 +245,22 @@ async fn print_status(lab: &Lab) -> bool {
         println!("{}: {}", row.0.name, row.1);
     }
     let ep = &lab.state().endpoint;
+    let router = format!("127.0.0.1:{}", ep.router_port);
     match (&ep.exe, serve::running_pid(lab.state())) {
-        (_, Some(pid)) => println!("endpoint   {} (pid {pid})", ep.url),
-        (Some(_), None) => println!("endpoint   {} (down)", ep.url),
-        (None, None) => println!("endpoint   none started"),
+        (_, Some(pid)) => {
+            println!("endpoint   {}  up (pid {pid})", ep.url);
+            println!(
+                "router     {router}  up (SQL to the current primary, like a readwritesplit listener)"
+            );
+        }
+        (Some(_), None) => {
+            println!(
+                "endpoint   {}  dead (`flightdeck lab up --resume` restarts it)",
+                ep.url
+            );
+            println!("router     {router}  dead (it runs in the endpoint process)");
+        }
+        (None, None) => println!("endpoint   none started (so no SQL router either)"),
     }
     rows.iter().all(|r| r.up)
 }
@@ -310,15 +341,20 @@ mod tests {
             replicas,
             from,
             maxscale_port,
+            resume,
             ..
         } = args.command
         else {
             panic!("not up");
         };
         assert_eq!(
-            (replicas, from.as_deref(), maxscale_port),
-            (1, Some("10.11.18"), 8989)
+            (replicas, from.as_deref(), maxscale_port, resume),
+            (1, Some("10.11.18"), 8989, false)
         );
+        assert!(matches!(
+            parse(&["lab", "up", "--resume", "--from", "10.11.18"]).command,
+            LabCommand::Up { resume: true, .. }
+        ));
         assert!(matches!(
             parse(&["lab", "ctl", "server1", "backup-config"]).command,
             LabCommand::Ctl {

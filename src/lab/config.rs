@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use super::error::{LabError, Result, io};
@@ -111,8 +111,10 @@ pub fn render_client_cnf(s: &ServerState, root_password: Option<&str>) -> String
     out
 }
 
-/// Writes my.cnf and client.cnf (0600: it holds root's password).
+/// Writes my.cnf and client.cnf (0600: it holds root's password), in a private (0700)
+/// `DIR/serverK`: its datadir holds password hashes, binlogs and master.info.
 pub fn write_files(s: &ServerState, root_password: Option<&str>) -> Result<()> {
+    super::secrets::private_dir(&s.dir)?;
     let tmp = s.dir.join("tmp");
     fs::create_dir_all(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
     fs::write(&s.cnf, render_my_cnf(s)).map_err(io(format!("writing {}", s.cnf.display())))?;
@@ -136,6 +138,28 @@ pub fn mariadbd_args(s: &ServerState) -> Vec<String> {
     let mut args = vec![format!("--defaults-file={}", s.cnf.display())];
     args.extend(s.build.server_args());
     args
+}
+
+/// Makes a tree private: directories 0700, files 0600 (a fresh datadir: mariadb-install-db
+/// writes a few files, e.g. mysql_upgrade_info, with its own umask).
+pub fn make_private(tree: &Path) -> Result<()> {
+    fs::set_permissions(tree, fs::Permissions::from_mode(0o700))
+        .map_err(io(format!("chmod 0700 {}", tree.display())))?;
+    let entries = fs::read_dir(tree).map_err(io(format!("reading {}", tree.display())))?;
+    for entry in entries {
+        let entry = entry.map_err(io(format!("reading {}", tree.display())))?;
+        let path = entry.path();
+        let kind = entry
+            .file_type()
+            .map_err(io(format!("reading {}", path.display())))?;
+        if kind.is_dir() {
+            make_private(&path)?;
+        } else if kind.is_file() {
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
+                .map_err(io(format!("chmod 0600 {}", path.display())))?;
+        }
+    }
+    Ok(())
 }
 
 /// Copies a directory tree of regular files (an initialised datadir).

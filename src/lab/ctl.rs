@@ -80,6 +80,7 @@ impl Lab {
         let s = self.state.server_mut(name)?;
         s.pid = Some(pid);
         s.version = Some(version.clone());
+        self.state.stopped_by_down = false;
         self.state.save()?;
         Ok(format!("{name} started (pid {pid}, {version})"))
     }

@@ -21,7 +21,10 @@ pub enum LabError {
 
     /// `lab up` on a lab whose processes are alive.
     #[error("a lab is already running in {}: {detail}", dir.display())]
-    #[diagnostic(help("see it with `flightdeck lab status`, stop it with `flightdeck lab down`"))]
+    #[diagnostic(help(
+        "see it with `flightdeck lab status`, stop it with `flightdeck lab down`, or keep it as \
+         it is (restarting only a dead endpoint) with `flightdeck lab up --resume`"
+    ))]
     AlreadyRunning { dir: PathBuf, detail: String },
 
     /// No `lab.json` where one was expected.

@@ -236,6 +236,7 @@ impl Lab {
             s.pid = None;
         }
         self.state.endpoint.pid = None;
+        self.state.stopped_by_down = true;
         if purge {
             let dir = self.state.dir.clone();
             std::fs::remove_dir_all(&dir).map_err(io(format!("removing {}", dir.display())))?;

@@ -20,6 +20,10 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a clean shutdown (with a full purge) may take before SIGKILL.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(120);
 const TAIL_LINES: usize = 25;
+/// MariaDB's file and directory creation modes (mysys reads them from the environment; the
+/// default is 0660): the datadir holds password hashes, binlogs and master.info, whose
+/// replication password is in plain text, so everything a server writes is 0600.
+const PRIVATE_FILES: [(&str, &str); 2] = [("UMASK", "0600"), ("UMASK_DIR", "0700")];
 
 /// The server's live pid, from lab.json or its pid file, checked against its command line.
 pub fn running_pid(s: &ServerState) -> Option<u32> {
@@ -55,6 +59,7 @@ pub async fn install_db(s: &ServerState) -> Result<()> {
     let command = format!("{} {}", tool.display(), args.join(" "));
     let out = Command::new(tool)
         .args(&args)
+        .envs(PRIVATE_FILES)
         .current_dir(&s.dir)
         .output()
         .await
@@ -86,7 +91,9 @@ pub async fn start(s: &ServerState, timeout: Duration) -> Result<u32> {
         .map(|m| m.len())
         .unwrap_or(0);
     let mut cmd = std::process::Command::new(&s.build.mariadbd);
-    cmd.args(mariadbd_args(s)).current_dir(&s.dir);
+    cmd.args(mariadbd_args(s))
+        .envs(PRIVATE_FILES)
+        .current_dir(&s.dir);
     let what = format!("{} ({})", s.name, s.build.mariadbd.display());
     let mut child = process::spawn_detached(&mut cmd, &s.dir.join("mariadbd.out"), &what)?;
     let pid = child.id();
@@ -245,6 +252,7 @@ pub async fn run_upgrade(s: &ServerState) -> Result<String> {
     let command = format!("{} {arg}", tool.display());
     let out = Command::new(&tool)
         .arg(&arg)
+        .envs(PRIVATE_FILES)
         .current_dir(&s.dir)
         .output()
         .await

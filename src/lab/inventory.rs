@@ -17,7 +17,8 @@ fn qp(p: &Path) -> String {
 }
 
 /// The inventory text. `vars.flightdeck` is the program runbooks call for lab steps
-/// (`{{ vars.flightdeck }} lab ctl …`); omitted when unknown.
+/// (`{{ vars.flightdeck }} lab ctl …`); omitted when unknown. The inventory format has no field
+/// for a SQL listener, so the router's port is `vars.router_port` (with a comment).
 pub fn render(state: &LabState) -> String {
     let dir = &state.dir;
     let mut out = format!(
@@ -29,6 +30,8 @@ pub fn render(state: &LabState) -> String {
          user = \"flightdeck\"\n\
          password = {{ file = {fd_pw} }}\n\
          \n\
+         # The MaxScale-compatible endpoint also serves a SQL router on 127.0.0.1:{router_port}\n\
+         # (like a readwritesplit listener: each connection goes to the current primary).\n\
          [maxscale]\n\
          url = {url}\n\
          user = {user}\n\
@@ -41,11 +44,13 @@ pub fn render(state: &LabState) -> String {
          [vars]\n\
          lab_dir = {lab_dir}\n\
          backup_dir = {backup_dir}\n\
-         repl_user = \"repl\"\n",
+         repl_user = \"repl\"\n\
+         router_port = \"{router_port}\"\n",
         dir = dir.display(),
         name = q(&format!("flightdeck lab ({})", dir.display())),
         fd_pw = qp(&state.secret_path(secrets::FLIGHTDECK)),
         url = q(&state.endpoint.url),
+        router_port = state.endpoint.router_port,
         user = q(&state.endpoint.user),
         mxs_pw = qp(&state.secret_path(secrets::MAXSCALE_ADMIN)),
         monitor = q(&state.endpoint.monitor),
@@ -132,6 +137,7 @@ mod tests {
             backup_dir: dir.join("backup"),
             flightdeck_exe: Some("/usr/bin/flightdeck".into()),
             upgrade_to: Some("10.11.19".into()),
+            stopped_by_down: false,
             dir,
         }
     }
@@ -159,6 +165,11 @@ mod tests {
             Some("/usr/bin/flightdeck")
         );
         assert_eq!(doc["vars"]["lab_dir"].as_str(), Some("/tmp/lab"));
+        assert_eq!(doc["vars"]["router_port"].as_str(), Some("4006"));
+        assert!(
+            text.contains("SQL router on 127.0.0.1:4006"),
+            "the router's port is named in a comment:\n{text}"
+        );
         let servers = doc["server"].as_array().expect("servers");
         assert_eq!(servers.len(), 2);
         assert_eq!(servers[1]["name"].as_str(), Some("server2"));

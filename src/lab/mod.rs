@@ -8,12 +8,17 @@
 //! DIR/inventory.toml        the lab in flightdeck's inventory format
 //! DIR/secrets/NAME          passwords (root, repl, monitor, app, flightdeck, maxscale_admin)
 //! DIR/serverK/              my.cnf, client.cnf, data/, error.log, mariadbd.pid, mariadb.sock
-//! DIR/backup/               my.cnf copies (`lab ctl serverK backup-config`)
+//! DIR/backup/               my.cnf copies (`lab ctl serverK backup-config`), the runbook's dump
 //! DIR/serve.pid, serve.log  the endpoint process (`flightdeck lab serve`)
 //! ```
 //!
-//! From Rust: [`Lab::up`] with [`LabOptions`], then [`Lab::ctl`], [`Lab::status`],
-//! [`Lab::down`]; [`Lab::guard`] for a lab that is torn down on drop (tests).
+//! DIR, DIR/serverK, DIR/secrets and DIR/backup are 0700; secrets, client.cnf and every file a
+//! server writes (datadir, binlogs, master.info) are 0600. The lab's users are created on each
+//! server with `sql_log_bin = 0`, so no password is in a binary log.
+//!
+//! From Rust: [`Lab::up`] (or [`Lab::resume`], which is `lab up --resume`) with [`LabOptions`],
+//! then [`Lab::ctl`], [`Lab::status`], [`Lab::down`]; [`Lab::guard`] for a lab that is torn
+//! down on drop (tests).
 
 pub mod cli;
 pub mod config;
@@ -25,6 +30,7 @@ pub mod instance;
 pub mod inventory;
 pub mod ports;
 pub mod process;
+mod resume;
 pub mod secrets;
 pub mod serve;
 pub mod setup;
@@ -37,6 +43,7 @@ pub use cli::{LabArgs, run};
 pub use ctl::Action;
 pub use error::LabError;
 pub use handle::{Lab, LabGuard, LabOptions, ServerStatus};
+pub use resume::{EndpointCheck, Resumed};
 pub use state::{LabState, Role, ServerState};
 pub use up::default_dir;
 pub use versions::{Build, BuildSpec};

@@ -83,11 +83,17 @@ pub fn generate() -> Result<String> {
         .collect())
 }
 
-/// Writes `dir/name` with mode 0600 (creating `dir` with mode 0700).
-pub fn write(dir: &Path, name: &str, value: &str) -> Result<PathBuf> {
+/// Creates `dir` if needed and makes it private (mode 0700): for directories that hold
+/// passwords or password hashes (secrets, datadirs, binlogs, master.info, dumps).
+pub fn private_dir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .map_err(io(format!("chmod {}", dir.display())))?;
+        .map_err(io(format!("chmod 0700 {}", dir.display())))
+}
+
+/// Writes `dir/name` with mode 0600 (creating `dir` with mode 0700).
+pub fn write(dir: &Path, name: &str, value: &str) -> Result<PathBuf> {
+    private_dir(dir)?;
     let path = dir.join(name);
     let mut f = OpenOptions::new()
         .create(true)

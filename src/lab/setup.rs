@@ -1,5 +1,10 @@
-//! Users, the demo schema and replication. Everything is created on the primary only, while
-//! the replicas' `gtid_slave_pos` is still empty: they replicate all of it when they start.
+//! Users, the demo schema and replication.
+//!
+//! Users are created on every server separately with `SET sql_log_bin = 0`: their passwords
+//! never reach a binary log (nor a relay log), and no server gets a transaction of its own
+//! (an errant GTID) that a switchover would trip over. The schema `app` is ordinary data: it
+//! is created on the primary, binlogged, and replicated while the replicas' `gtid_slave_pos`
+//! is still empty, so every server ends at the same `gtid_binlog_pos`.
 
 use std::time::Duration;
 
@@ -18,9 +23,17 @@ const MONITOR_GRANTS: &str = "SUPER, RELOAD, PROCESS, SHOW DATABASES, EVENT, BIN
      READ_ONLY ADMIN, REPLICATION SLAVE, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, \
      SLAVE MONITOR, BINLOG ADMIN, CONNECTION ADMIN";
 
-/// Creates users, the `app` schema and its tables on the primary (root has no password yet;
-/// it gets one here). Leaves `conn` usable.
-pub async fn primary(conn: &mut Conn, s: &ServerState, pw: &Passwords) -> Result<()> {
+/// Creates the lab's users on one server, outside the binary log (`sql_log_bin = 0` for this
+/// session only). Root has no password yet; it gets one here. Run it on every server before
+/// replication starts. Leaves `conn` usable, with binary logging back on.
+pub async fn users(conn: &mut Conn, s: &ServerState, pw: &Passwords) -> Result<()> {
+    exec(conn, &s.name, "SET SESSION sql_log_bin = 0", &[]).await?;
+    let created = create_users(conn, s, pw).await;
+    let restored = exec(conn, &s.name, "SET SESSION sql_log_bin = 1", &[]).await;
+    created.and(restored)
+}
+
+async fn create_users(conn: &mut Conn, s: &ServerState, pw: &Passwords) -> Result<()> {
     let secrets = pw.all();
     let version = sql::scalar(conn, &s.name, "SELECT VERSION()")
         .await?
@@ -75,6 +88,12 @@ pub async fn primary(conn: &mut Conn, s: &ServerState, pw: &Passwords) -> Result
             exec(conn, &s.name, sql, &secrets).await?;
         }
     }
+    Ok(())
+}
+
+/// Creates the `app` schema and its tables on the primary (binlogged: the replicas get them
+/// through replication). Leaves `conn` usable.
+pub async fn schema(conn: &mut Conn, s: &ServerState) -> Result<()> {
     let schema = [
         "CREATE DATABASE app".to_owned(),
         "CREATE TABLE app.demo (\

@@ -103,6 +103,10 @@ pub struct LabState {
     /// The build a rehearsal upgrades to (the installed MariaDB), e.g. `10.11.19`.
     #[serde(default)]
     pub upgrade_to: Option<String>,
+    /// Set by `lab down` (every server stopped on purpose), cleared when a server starts again:
+    /// `lab up --resume` restarts such a lab, and never a server stopped one by one.
+    #[serde(default)]
+    pub stopped_by_down: bool,
 }
 
 impl LabState {

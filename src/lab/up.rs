@@ -31,7 +31,7 @@ impl Lab {
             .canonicalize()
             .map_err(io(format!("resolving {}", opts.dir.display())))?;
         match LabState::load(&dir) {
-            Ok(state) => return resume(state, &opts).await,
+            Ok(state) => return restart_stopped(state, &opts).await,
             Err(LabError::NoLab { .. }) => {}
             Err(e) => return Err(e),
         }
@@ -45,6 +45,8 @@ impl Lab {
                 detail: "not empty, and holds no lab.json".into(),
             });
         }
+        // Datadirs, binlogs and master.info hold password hashes and the replication password.
+        secrets::private_dir(&dir)?;
         let say = |m: &str| {
             if !opts.quiet {
                 eprintln!("{m}");
@@ -101,12 +103,15 @@ fn new_state(dir: &Path, opts: &LabOptions, build: &Build) -> Result<LabState> {
         backup_dir: dir.join("backup"),
         flightdeck_exe: opts.flightdeck_exe.clone(),
         upgrade_to: None,
+        stopped_by_down: false,
     })
 }
 
 async fn create(lab: &mut Lab) -> Result<()> {
     let pw = Passwords::generate()?;
     pw.write_all(&lab.state.secrets_dir)?;
+    // The runbook's dump (which holds password hashes) goes here.
+    secrets::private_dir(&lab.state.backup_dir)?;
     for s in &lab.state.servers {
         config::write_files(s, None)?;
     }
@@ -117,6 +122,7 @@ async fn create(lab: &mut Lab) -> Result<()> {
         primary.build.mariadbd.display()
     ));
     instance::install_db(&primary).await?;
+    config::make_private(&primary.datadir)?;
     for s in lab
         .state
         .servers
@@ -127,23 +133,32 @@ async fn create(lab: &mut Lab) -> Result<()> {
     }
     start_all(lab, true).await?;
 
+    // Users on every server, outside the binary log (see setup.rs).
+    let servers = lab.state.servers.clone();
+    let users = servers.iter().map(|s| {
+        let pw = &pw;
+        async move {
+            let mut conn = sql::connect(s, sql::root_opts(s, None)).await?;
+            setup::users(&mut conn, s, pw).await?;
+            let _ = conn.disconnect().await;
+            Ok::<_, LabError>(())
+        }
+    });
+    futures::future::try_join_all(users).await?;
+
     let primary = lab.state.initial_primary()?.clone();
-    let mut pconn = sql::connect(&primary, sql::root_opts(&primary, None)).await?;
-    setup::primary(&mut pconn, &primary, &pw).await?;
+    let mut pconn = sql::connect(&primary, sql::root_opts(&primary, Some(&pw.root))).await?;
+    setup::schema(&mut pconn, &primary).await?;
     let gtid = sql::scalar(&mut pconn, &primary.name, "SELECT @@gtid_binlog_pos").await?;
     let _ = pconn.disconnect().await;
-    let replicas: Vec<ServerState> = lab
-        .state
-        .servers
+    let replicas: Vec<&ServerState> = servers
         .iter()
         .filter(|s| s.initial_role == Role::Replica)
-        .cloned()
         .collect();
     let joins = replicas.iter().map(|s| {
         let (primary, pw, gtid) = (&primary, &pw, gtid.clone().unwrap_or_default());
         async move {
-            // root has no password here until the primary's ALTER USER replicates.
-            let mut conn = sql::connect(s, sql::root_opts(s, None)).await?;
+            let mut conn = sql::connect(s, sql::root_opts(s, Some(&pw.root))).await?;
             setup::replica(&mut conn, s, primary, &pw.repl).await?;
             setup::wait_gtid(&mut conn, s, &gtid, CATCH_UP).await?;
             let _ = conn.disconnect().await;
@@ -224,15 +239,10 @@ async fn start_endpoint(lab: &mut Lab) -> Result<()> {
     lab.state.save()
 }
 
-/// `lab up` on an existing lab: restart it if it is stopped.
-async fn resume(state: LabState, opts: &LabOptions) -> Result<Lab> {
+/// `lab up` on an existing lab: restart it if it is stopped (every server down).
+pub(crate) async fn restart_stopped(state: LabState, opts: &LabOptions) -> Result<Lab> {
+    check_ready(&state)?;
     let dir = state.dir.clone();
-    if !state.ready {
-        return Err(LabError::NotALab {
-            dir,
-            detail: "a previous `lab up` did not finish (its files are kept for inspection)".into(),
-        });
-    }
     let running: Vec<String> = state
         .servers
         .iter()
@@ -265,6 +275,7 @@ async fn resume(state: LabState, opts: &LabOptions) -> Result<Lab> {
         for s in &mut lab.state.servers {
             s.version = Some(instance::version(s, Some(&root)).await?);
         }
+        lab.state.stopped_by_down = false;
         start_endpoint(&mut lab).await?;
         inventory::write(&lab.state)
     }
@@ -276,6 +287,17 @@ async fn resume(state: LabState, opts: &LabOptions) -> Result<Lab> {
             Err(e)
         }
     }
+}
+
+/// A lab whose first `up` did not finish cannot be restarted or resumed.
+pub(crate) fn check_ready(state: &LabState) -> Result<()> {
+    if state.ready {
+        return Ok(());
+    }
+    Err(LabError::NotALab {
+        dir: state.dir.clone(),
+        detail: "a previous `lab up` did not finish (its files are kept for inspection)".into(),
+    })
 }
 
 /// The lab directory the CLI uses: `--dir`, else `$FLIGHTDECK_LAB_DIR`, else `./lab`.
