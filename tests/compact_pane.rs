@@ -15,7 +15,7 @@ use flightdeck::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::style::Color;
+use ratatui::style::{Color, Modifier};
 
 mod common;
 
@@ -96,13 +96,25 @@ fn dashboard(
     server2: ServerSnapshot,
     states: [&str; 2],
 ) -> Dashboard {
+    let at = now - Duration::from_millis(200);
+    let server1 = snap("server1", at, primary_info(primary_pos), None);
+    pair(now, server1, server2, states)
+}
+
+/// `server1` and `server2`, with MaxScale reporting `states`.
+fn pair(
+    now: Instant,
+    server1: ServerSnapshot,
+    server2: ServerSnapshot,
+    states: [&str; 2],
+) -> Dashboard {
     let names = [
         ("server1".to_string(), "server1".to_string()),
         ("server2".into(), "server2".into()),
     ];
     let mut d = Dashboard::new(&names, INTERVAL, Duration::from_secs(1));
     let at = now - Duration::from_millis(200);
-    d.apply_server(snap("server1", at, primary_info(primary_pos), None));
+    d.apply_server(server1);
     d.apply_server(server2);
     d.apply_maxscale(MaxscaleSnapshot {
         taken_at: at,
@@ -240,41 +252,226 @@ fn lagging_replica() {
     assert_eq!(style_of(&buf, "server2", "7 ").fg, Some(Color::Yellow));
 }
 
+/// server2, last polled `age` ago, failed with `error`; server1 the healthy primary.
+fn failed_replica(now: Instant, age: Duration, error: PollError, state: &str) -> Dashboard {
+    let r = replica_info("0-1-1042", replica(IoState::Yes, true, Some(0), ""), 100);
+    let failed = snap("server2", now - age, r, Some(error));
+    dashboard(now, "0-1-1042", failed, ["Master, Running", state])
+}
+
+/// The line of `server` in `text`.
+fn line_of<'a>(text: &'a str, server: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.contains(server))
+        .expect("server's line")
+}
+
+/// A failed server's line: what failed, the driver's words and the age of that news,
+/// and no last-known value as if it were live.
+fn assert_failed(text: &str, server: &str, wants: &[&str]) {
+    let line = line_of(text, server);
+    for want in wants {
+        assert!(line.contains(want), "{want}\n{text}");
+    }
+    for gone in [
+        "lag", "hb ", "behind", "gtid", "PRIMARY", "replica", "ERROR",
+    ] {
+        assert!(!line.contains(gone), "{gone}\n{text}");
+    }
+    assert_eq!(text.lines().count(), 4, "one line per server\n{text}");
+}
+
 #[test]
 fn server_down() {
     let now = Instant::now();
-    let r = replica_info("0-1-1042", replica(IoState::Yes, true, Some(0), ""), 100);
-    let down = snap(
-        "server2",
-        now - Duration::from_millis(200),
-        r,
-        Some(PollError::Unreachable(
-            "Connection refused (os error 111)".into(),
-        )),
-    );
-    let d = dashboard(
+    let d = failed_replica(
         now,
-        "0-1-1042",
-        down,
-        ["Master, Running", "Maintenance, Down"],
+        Duration::from_millis(200),
+        PollError::Unreachable("Connection refused (os error 111)".into()),
+        "Maintenance, Down",
     );
     let text = render(&d, now);
     insta::assert_snapshot!("down_80x4", text);
-    let server2 = text.lines().nth(2).expect("server2");
-    for want in [
-        "DOWN",
-        "Connection refused",
-        "0.2s ago",
-        "Maintenance, Down",
-    ] {
-        assert!(server2.contains(want), "{want}\n{text}");
-    }
-    assert!(
-        !server2.contains("lag"),
-        "no last-known values as if live\n{text}"
+    assert_failed(
+        &text,
+        "server2",
+        &[
+            "DOWN  Connection refused (os error 111) · 0.2s ago",
+            "Maintenance, Down",
+        ],
     );
     let buf = draw(&d, now, 80, Theme { color: true });
     assert_eq!(style_of(&buf, "server2", "DOWN").fg, Some(Color::Red));
+    assert_eq!(
+        style_of(&buf, "server2", "0.2s ago").fg,
+        Some(Color::DarkGray)
+    );
+}
+
+#[test]
+fn login_refused() {
+    // Longer than the row: the driver's words are cut, the age of the news stays.
+    let now = Instant::now();
+    let d = failed_replica(
+        now,
+        Duration::from_millis(200),
+        PollError::AccessDenied(
+            "Access denied for user 'flightdeck'@'10.0.0.5' (using password: YES)".into(),
+        ),
+        "Slave, Running",
+    );
+    let text = render(&d, now);
+    insta::assert_snapshot!("login_refused_80x4", text);
+    assert_failed(
+        &text,
+        "server2",
+        &[
+            "LOGIN REFUSED  Access denied for user",
+            "… 0.2s ago",
+            "Slave, Running",
+        ],
+    );
+    assert!(!text.contains("DOWN"), "it answered: not down\n{text}");
+    let buf = draw(&d, now, 80, Theme { color: true });
+    assert_eq!(style_of(&buf, "server2", "LOGIN").fg, Some(Color::Red));
+}
+
+#[test]
+fn refusing_connections() {
+    let now = Instant::now();
+    let d = failed_replica(
+        now,
+        Duration::from_millis(200),
+        PollError::Refused("Too many connections (1040)".into()),
+        "Slave, Running",
+    );
+    let text = render(&d, now);
+    insta::assert_snapshot!("refusing_80x4", text);
+    assert_failed(
+        &text,
+        "server2",
+        &[
+            "REFUSING CONNECTIONS  Too many connections",
+            "… 0.2s ago",
+            "Slave, Running",
+        ],
+    );
+    assert!(!text.contains("DOWN"), "it answered: not down\n{text}");
+    let buf = draw(&d, now, 80, Theme { color: true });
+    assert_eq!(style_of(&buf, "server2", "REFUSING").fg, Some(Color::Red));
+}
+
+#[test]
+fn reconnecting_after_the_server_closed_the_connection() {
+    // The primary in a switchover: MaxScale killed the poller's connection, and the
+    // reconnect has not finished. Up a moment ago, not known to be down: a warning.
+    let now = Instant::now();
+    let closed = snap(
+        "server1",
+        now - Duration::from_millis(100),
+        primary_info("0-1-1042"),
+        Some(PollError::Closed("the server closed the connection".into())),
+    );
+    let d = pair(
+        now,
+        closed,
+        healthy_replica(now),
+        ["Master, Running", "Slave, Running"],
+    );
+    let text = render(&d, now);
+    insta::assert_snapshot!("reconnecting_80x4", text);
+    assert_failed(
+        &text,
+        "server1",
+        &[
+            "RECONNECTING  the server closed the conn",
+            "… 0.1s ago",
+            "Master, Running",
+        ],
+    );
+    let wide = common::screen_text(&draw(&d, now, 120, Theme::PLAIN));
+    assert!(
+        wide.contains("RECONNECTING  the server closed the connection · 0.1s ago"),
+        "whole where there is room\n{wide}"
+    );
+    assert!(!text.contains("DOWN"), "{text}");
+    let buf = draw(&d, now, 80, Theme { color: true });
+    let style = style_of(&buf, "server1", "RECONNECTING");
+    assert_eq!(style.fg, Some(Color::Yellow));
+    assert!(!style.add_modifier.contains(Modifier::BOLD), "{style:?}");
+    assert_eq!(
+        style_of(&buf, "server1", "the server closed").fg,
+        Some(Color::Yellow)
+    );
+}
+
+#[test]
+fn query_failed() {
+    let now = Instant::now();
+    let d = failed_replica(
+        now,
+        Duration::from_millis(200),
+        PollError::Query(
+            "Access denied; you need (at least one of) the REPLICATION CLIENT privilege(s) (1227)"
+                .into(),
+        ),
+        "Slave, Running",
+    );
+    let text = render(&d, now);
+    insta::assert_snapshot!("query_failed_80x4", text);
+    assert_failed(
+        &text,
+        "server2",
+        &[
+            "QUERY FAILED  Access denied;",
+            "… 0.2s ago",
+            "Slave, Running",
+        ],
+    );
+    let buf = draw(&d, now, 80, Theme { color: true });
+    assert_eq!(style_of(&buf, "server2", "QUERY").fg, Some(Color::Red));
+}
+
+#[test]
+fn a_failed_poll_that_is_not_renewed_goes_stale_on_its_row() {
+    let now = Instant::now();
+    let d = failed_replica(
+        now,
+        Duration::from_secs(2),
+        PollError::Unreachable("Connection refused (os error 111)".into()),
+        "Maintenance, Down",
+    );
+    let text = render(&d, now);
+    assert_failed(
+        &text,
+        "server2",
+        &["DOWN  Connection refused (os error 111) · STALE 2.0s"],
+    );
+    let title = text.lines().next().expect("title");
+    assert!(!title.contains("STALE"), "the live server is fresh\n{text}");
+    let buf = draw(&d, now, 80, Theme { color: true });
+    assert_eq!(style_of(&buf, "server2", "STALE").fg, Some(Color::Red));
+}
+
+#[test]
+fn a_narrow_failed_row_is_cut_before_its_age() {
+    let now = Instant::now();
+    let d = failed_replica(
+        now,
+        Duration::from_millis(200),
+        PollError::Refused("Too many connections (1040)".into()),
+        "Slave, Running",
+    );
+    for width in [70, 60] {
+        let text = common::screen_text(&draw(&d, now, width, Theme::PLAIN));
+        let line = line_of(&text, "server2");
+        assert!(line.contains("REFUSING"), "{width}\n{text}");
+        assert!(line.contains("… 0.2s ago"), "{width}\n{text}");
+        assert!(
+            line.chars().count() <= usize::from(width),
+            "{width}\n{text}"
+        );
+    }
 }
 
 #[test]
