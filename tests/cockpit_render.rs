@@ -115,11 +115,17 @@ fn the_cockpit_shows_masked_sql_gates_and_asks_for_the_name() {
     key(&mut app, KeyCode::Enter);
     // The justification leads to the confirmation, which says what runs where.
     let Some(Modal::Confirm { lines, .. }) = app.modal.clone() else {
-        panic!("an override asks to confirm: {:?} {:?}", app.modal, app.message)
+        panic!(
+            "an override asks to confirm: {:?} {:?}",
+            app.modal, app.message
+        )
     };
     let text = lines.join("\n");
     assert!(text.contains("On: server2"), "{text}");
-    assert!(text.contains("Overriding its gates: rendering test"), "{text}");
+    assert!(
+        text.contains("Overriding its gates: rendering test"),
+        "{text}"
+    );
     key(&mut app, KeyCode::Char('y'));
     let Some(Modal::TypeName { expected, .. }) = app.modal.clone() else {
         panic!(

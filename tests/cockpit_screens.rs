@@ -103,12 +103,12 @@ fn at_80x24_every_pane_shows_its_key_values() {
     at_step(&mut app, "p1-version-primary");
     let text = screen(&app, 80, 24);
     for value in [
-        "SELECT VERSION()",  // the command of the selected step
-        "server1",           // both servers, one line each
+        "SELECT VERSION()", // the command of the selected step
+        "server1",          // both servers, one line each
         "server2",
-        "Master, Running",   // MaxScale's states
+        "Master, Running", // MaxScale's states
         "Slave, Running",
-        "? help · q quit",   // the footer is not cut
+        "? help · q quit", // the footer is not cut
     ] {
         assert!(text.contains(value), "{value} at 80×24:\n{text}");
     }
@@ -160,12 +160,20 @@ fn the_switchover_confirmation_says_where_writes_go() {
 
     press(&mut app, KeyCode::Enter, now);
     let text = modal_text(&app);
-    assert!(text.contains("Writes move from server1 to server2."), "{text}");
     assert!(
-        text.contains("POST /v1/maxscale/modules/mariadbmon/async-switchover?MariaDB-Monitor&server2&server1"),
+        text.contains("Writes move from server1 to server2."),
         "{text}"
     );
-    assert!(text.contains("maxctrl: maxctrl call command mariadbmon async-switchover"), "{text}");
+    assert!(
+        text.contains(
+            "POST /v1/maxscale/modules/mariadbmon/async-switchover?MariaDB-Monitor&server2&server1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("maxctrl: maxctrl call command mariadbmon async-switchover"),
+        "{text}"
+    );
     insta::assert_snapshot!("switchover_confirm_80x24", screen(&app, 80, 24));
 
     // `Y` is not a bare `y`: nothing runs.
@@ -202,7 +210,10 @@ fn the_detail_pane_scrolls_to_what_the_notes_push_down() {
     let mut app = cockpit(common::dash::live_pair(Instant::now()));
     at_step(&mut app, "p1-backup");
     let first = screen(&app, 80, 24);
-    assert!(first.contains("mysqldump"), "the command comes first:\n{first}");
+    assert!(
+        first.contains("mysqldump"),
+        "the command comes first:\n{first}"
+    );
     assert!(first.contains("more lines: PgDn"), "{first}");
     let now = Instant::now();
     for _ in 0..10 {
@@ -211,7 +222,10 @@ fn the_detail_pane_scrolls_to_what_the_notes_push_down() {
     }
     let scrolled = screen(&app, 80, 24);
     assert!(scrolled.contains("↑ PgUp"), "{scrolled}");
-    assert!(!scrolled.contains("more lines: PgDn"), "at the end:\n{scrolled}");
+    assert!(
+        !scrolled.contains("more lines: PgDn"),
+        "at the end:\n{scrolled}"
+    );
     insta::assert_snapshot!("detail_scrolled_80x24", scrolled);
     app.update(Msg::Scroll(-3), now);
     assert!(app.detail_scroll < app.detail_scroll_max.get());
@@ -359,19 +373,32 @@ fn an_interrupted_switchover_keeps_its_targets_and_says_it_completed() {
             sent: Some("POST /v1/maxscale/modules/mariadbmon/async-switchover?MariaDB-Monitor&server2&server1".into()),
         },
     );
-    assert_eq!(app.roles.primary.as_deref(), Some("server2"), "live roles moved");
+    assert_eq!(
+        app.roles.primary.as_deref(),
+        Some("server2"),
+        "live roles moved"
+    );
 
     let text = screen(&app, 120, 40);
-    assert!(text.contains("writes move from server1 to server2"), "{text}");
+    assert!(
+        text.contains("writes move from server1 to server2"),
+        "{text}"
+    );
     assert!(text.contains("evidently completed"), "{text}");
-    assert!(!text.contains("&server1&server2"), "never the reverse:\n{text}");
+    assert!(
+        !text.contains("&server1&server2"),
+        "never the reverse:\n{text}"
+    );
 
     // The gates are judged with the roles it started with: the "replica" it promoted no
     // longer replicates, so a re-run is refused instead of reversing the switchover.
     press(&mut app, KeyCode::Enter, now);
     assert!(app.modal.is_none(), "{:?}", app.modal);
     assert!(
-        app.message.as_deref().unwrap_or("").contains("gate does not hold"),
+        app.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("gate does not hold"),
         "{:?}",
         app.message
     );

@@ -441,9 +441,17 @@ fn output_is_journaled_in_whole_lines() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.jsonl");
     let mut journal = Journal::create(&path, header(), Masker::new(["secret-value"])).unwrap();
-    journal.append(&start("upgrade", 1, "mariadb-upgrade")).unwrap();
+    journal
+        .append(&start("upgrade", 1, "mariadb-upgrade"))
+        .unwrap();
     // Reads cut lines anywhere, here mid-word and mid-secret.
-    for chunk in ["Phase 1/8: Check", "ing and upgrading tables\nPhase 2", "/8: pass=secr", "et-value\n", "done"] {
+    for chunk in [
+        "Phase 1/8: Check",
+        "ing and upgrading tables\nPhase 2",
+        "/8: pass=secr",
+        "et-value\n",
+        "done",
+    ] {
         journal.append(&out("upgrade", chunk)).unwrap();
     }
     journal

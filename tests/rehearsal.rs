@@ -347,7 +347,10 @@ async fn run_until_started(p: &mut Prepared, id: &str) {
             return;
         }
         if matches!(outcome(p, &step).await, StepState::Failed { .. }) {
-            pump(p, "the type-ahead guard", |p| !p.app.guarded(Instant::now())).await;
+            pump(p, "the type-ahead guard", |p| {
+                !p.app.guarded(Instant::now())
+            })
+            .await;
             skip(p, "failed in this lab; not part of this test");
         }
     }
@@ -462,13 +465,22 @@ async fn a_crash_after_the_switchover_request_cannot_reverse_it() {
     drop(p);
     let begun = Instant::now();
     while maxscale_state(&inv, "server2").await != "Master, Running" {
-        assert!(begun.elapsed() < STEP_DEADLINE, "MaxScale completes the switchover");
+        assert!(
+            begun.elapsed() < STEP_DEADLINE,
+            "MaxScale completes the switchover"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let mut p = prepare(loaded, inv.clone(), &journal, PollIntervals::default(), Theme::PLAIN)
-        .await
-        .expect("cockpit resumes");
+    let mut p = prepare(
+        loaded,
+        inv.clone(),
+        &journal,
+        PollIntervals::default(),
+        Theme::PLAIN,
+    )
+    .await
+    .expect("cockpit resumes");
     assert_eq!(p.app.run.state("p5-switchover"), &StepState::Unknown);
     pump(&mut p, "the panes to show server2 primary", |p| {
         p.app.dash.primary() == Some("server2")
@@ -492,10 +504,16 @@ async fn a_crash_after_the_switchover_request_cannot_reverse_it() {
     key(&mut p, KeyCode::Char('o'));
     type_text(&mut p, "rehearsal: a re-run repeats the first request");
     let Some(Modal::Confirm { lines, .. }) = p.app.modal.clone() else {
-        panic!("the override asks to confirm: {:?} {:?}", p.app.modal, p.app.message)
+        panic!(
+            "the override asks to confirm: {:?} {:?}",
+            p.app.modal, p.app.message
+        )
     };
     let text = lines.join("\n");
-    assert!(text.contains("Writes move from server1 to server2."), "{text}");
+    assert!(
+        text.contains("Writes move from server1 to server2."),
+        "{text}"
+    );
     assert!(text.contains("MariaDB-Monitor&server2&server1"), "{text}");
     key(&mut p, KeyCode::Char('y'));
     let Some(Modal::TypeName { expected, .. }) = p.app.modal.clone() else {
@@ -508,7 +526,11 @@ async fn a_crash_after_the_switchover_request_cannot_reverse_it() {
     drop(p);
 
     // Whatever MaxScale answered the repeat, writes stay on server2.
-    assert_eq!(maxscale_state(&inv, "server2").await, "Master, Running", "{second:?}");
+    assert_eq!(
+        maxscale_state(&inv, "server2").await,
+        "Master, Running",
+        "{second:?}"
+    );
     assert_eq!(maxscale_state(&inv, "server1").await, "Slave, Running");
     let replayed = flightdeck::session::replay::replay(&journal).expect("replays");
     let starts: Vec<(Option<String>, String)> = replayed

@@ -325,9 +325,13 @@ fn a_failed_check_is_accepted_with_a_journaled_justification_not_re_run() {
         behind: Some(5),
         succeeded: vec![],
     };
-    run.command(go("lag"), &facts, now).expect("the check starts");
+    run.command(go("lag"), &facts, now)
+        .expect("the check starts");
     let ended = run.poll_conditions(&facts, now, now + Duration::from_millis(1));
-    assert!(matches!(run.state("lag"), StepState::Failed { .. }), "{ended:?}");
+    assert!(
+        matches!(run.state("lag"), StepState::Failed { .. }),
+        "{ended:?}"
+    );
 
     let accept = Command::Run {
         step: "lag".into(),
@@ -379,7 +383,9 @@ fn only_a_step_of_unknown_outcome_is_verified_done_and_the_run_then_completes() 
         1,
     );
     run.restore("switch", StepState::Unknown, 1);
-    let effects = run.command(verify("switch"), &facts, now).expect("verified");
+    let effects = run
+        .command(verify("switch"), &facts, now)
+        .expect("verified");
     assert_eq!(
         effects,
         [

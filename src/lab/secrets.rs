@@ -17,7 +17,9 @@ pub const MONITOR: &str = "monitor";
 pub const APP: &str = "app";
 /// What the cockpit connects as.
 pub const FLIGHTDECK: &str = "flightdeck";
-/// The MaxScale-compatible REST API's `admin` password (always `mariadb`, like MaxScale's default).
+/// The MaxScale-compatible REST API's `admin` password. Random like the others: MaxScale's
+/// well-known default (`mariadb`) would be masked wherever the word appears, turning every
+/// `mariadbmon` in the journal into `****mon`.
 pub const MAXSCALE_ADMIN: &str = "maxscale_admin";
 
 /// The lab's passwords, generated once by `lab up`.
@@ -54,7 +56,7 @@ impl Passwords {
         write(dir, MONITOR, &self.monitor)?;
         write(dir, APP, &self.app)?;
         write(dir, FLIGHTDECK, &self.flightdeck)?;
-        write(dir, MAXSCALE_ADMIN, "mariadb")?;
+        write(dir, MAXSCALE_ADMIN, &generate()?)?;
         Ok(())
     }
 

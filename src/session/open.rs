@@ -201,7 +201,8 @@ fn restore(run: &mut Run, replayed: &replay::Replayed) {
         );
     }
     for o in &replayed.overrides {
-        run.overrides.insert(o.step.clone(), o.justification.clone());
+        run.overrides
+            .insert(o.step.clone(), o.justification.clone());
     }
     run.completed = replayed.completed;
 }

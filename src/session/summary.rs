@@ -133,6 +133,11 @@ pub fn human_duration(d: Duration) -> String {
     match secs {
         0..60 => format!("{:.1} s", d.as_secs_f64()),
         60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
-        _ => format!("{}h {:02}m {:02}s", secs / 3600, secs % 3600 / 60, secs % 60),
+        _ => format!(
+            "{}h {:02}m {:02}s",
+            secs / 3600,
+            secs % 3600 / 60,
+            secs % 60
+        ),
     }
 }

@@ -32,7 +32,12 @@ fn enter_with(paste_and_mouse: bool) -> io::Result<(Term, TerminalGuard)> {
     enable_raw_mode()?;
     let mut stdout = io::stdout();
     let entered = if paste_and_mouse {
-        execute!(stdout, EnterAlternateScreen, EnableBracketedPaste, EnableMouseCapture)
+        execute!(
+            stdout,
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            EnableMouseCapture
+        )
     } else {
         execute!(stdout, EnterAlternateScreen)
     };

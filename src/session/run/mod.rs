@@ -147,9 +147,7 @@ impl Run {
     pub fn confirm_name(&self, step: &Step, facts: &dyn FactSource) -> Result<String, Refusal> {
         if let Action::Maxscale(m) = &step.action {
             let subject = match m {
-                MaxscaleAction::Set { server, .. } | MaxscaleAction::Clear { server, .. } => {
-                    server
-                }
+                MaxscaleAction::Set { server, .. } | MaxscaleAction::Clear { server, .. } => server,
                 MaxscaleAction::Switchover { new_primary, .. } => new_primary,
             };
             let one = facts

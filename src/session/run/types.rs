@@ -135,7 +135,9 @@ pub enum Refusal {
     Gates(Vec<String>),
     AlreadyRunning(String),
     AlreadyDone,
-    TypedNameMismatch { expected: String },
+    TypedNameMismatch {
+        expected: String,
+    },
     Target(String),
     Unknown(String),
     /// Only a step whose outcome is unknown can be marked verified done.
@@ -150,12 +152,18 @@ impl std::fmt::Display for Refusal {
             Refusal::AlreadyRunning(s) => write!(f, "step {s} is running"),
             Refusal::AlreadyDone => write!(f, "the step is already finished"),
             Refusal::TypedNameMismatch { expected } => {
-                write!(f, "the typed name does not match `{expected}`: nothing was run")
+                write!(
+                    f,
+                    "the typed name does not match `{expected}`: nothing was run"
+                )
             }
             Refusal::Target(e) => write!(f, "target: {e}"),
             Refusal::Unknown(s) => write!(f, "no step `{s}`"),
             Refusal::NotUnknown => {
-                write!(f, "only a step whose outcome is unknown is marked verified done")
+                write!(
+                    f,
+                    "only a step whose outcome is unknown is marked verified done"
+                )
             }
         }
     }

@@ -13,9 +13,9 @@ use crate::exec::spawn::ExecMsg;
 use crate::inventory::Inventory;
 use crate::poll::ServerSnapshot;
 use crate::poll::maxscale::MaxscaleSnapshot;
-use crate::runbook::Step;
 use crate::runbook::model::Located;
 use crate::runbook::roles::RoleMap;
+use crate::runbook::{Action, Step};
 use crate::session::facts::LiveFacts;
 use crate::session::run::{Command, Effect, Outcome, Record, Refusal, Resolved, Run, StepState};
 use crate::tui::dashboard::Dashboard;
@@ -25,7 +25,7 @@ const OUTPUT_LINES: usize = 2000;
 
 /// After the run moves the cursor by itself (a step ended), action keys are ignored this
 /// long, so keys typed for the old screen never act on the new one.
-pub const TYPE_AHEAD_GUARD: Duration = Duration::from_millis(700);
+pub const TYPE_AHEAD_GUARD: Duration = Duration::from_millis(500);
 
 #[derive(Clone, Debug)]
 pub enum Msg {
@@ -257,10 +257,7 @@ impl RunApp {
 
     pub fn scroll_detail(&mut self, lines: i16) {
         let max = self.detail_scroll_max.get();
-        self.detail_scroll = self
-            .detail_scroll
-            .saturating_add_signed(lines)
-            .min(max);
+        self.detail_scroll = self.detail_scroll.saturating_add_signed(lines).min(max);
     }
 
     /// When the oldest of the live facts was observed.
@@ -375,8 +372,20 @@ impl RunApp {
     pub fn gates(&self, step: &Step) -> Vec<(String, crate::runbook::eval::Evaluation)> {
         let roles = self.roles_for(step);
         let succeeded = self.run.succeeded();
-        self.run
-            .gates(step, &facts(&self.dash, &roles, &succeeded))
+        self.run.gates(step, &facts(&self.dash, &roles, &succeeded))
+    }
+
+    /// A check's or wait's condition judged on the live facts now (before it runs).
+    pub fn condition_now(&self, step: &Step) -> Option<crate::runbook::eval::Evaluation> {
+        let condition = match &step.action {
+            Action::Check { condition } => condition,
+            Action::Wait { until } => until,
+            _ => return None,
+        };
+        let roles = self.roles_for(step);
+        let succeeded = self.run.succeeded();
+        let facts = facts(&self.dash, &roles, &succeeded);
+        Some(crate::runbook::eval::evaluate(condition, &facts))
     }
 
     /// What a destructive step asks the operator to type.

@@ -54,7 +54,11 @@ pub fn describe(app: &RunApp, step: &Step) -> Described {
         } => {
             let mut lines = vec![format!("by hand: {}", instructions.trim())];
             if let Some(c) = command {
-                for server in servers.iter().map(Some).chain(servers.is_empty().then_some(None)) {
+                for server in servers
+                    .iter()
+                    .map(Some)
+                    .chain(servers.is_empty().then_some(None))
+                {
                     ctx.target = server.cloned();
                     match c.render(&ctx, Escape::Shell, Reveal::Masked) {
                         Ok(text) => {
@@ -108,8 +112,8 @@ pub fn unknown_switchover(app: &RunApp, step: &Step) -> Option<String> {
     Some(match now {
         Some(p) if p == d.to => format!(
             "meant to make {} primary; {p} is primary now: the switchover evidently completed. \
-             Check, then v marks it verified done (re-running would send writes back to {}).",
-            d.to, d.from
+             Check, then mark it verified done (v); a re-run would only repeat the same request.",
+            d.to
         ),
         Some(p) if p == d.from => format!(
             "meant to make {} primary; {p} is still primary: the switchover evidently did not \

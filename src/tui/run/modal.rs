@@ -38,8 +38,12 @@ impl TextField {
 /// What a final `y` decides.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decision {
-    Skip { reason: String },
-    Verified { reason: String },
+    Skip {
+        reason: String,
+    },
+    Verified {
+        reason: String,
+    },
     /// Mark a manual step done.
     Done,
 }

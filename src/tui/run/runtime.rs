@@ -160,11 +160,13 @@ impl Runtime {
             Effect::Record(Record::Skipped { step, reason }) => {
                 journal.append(&Event::Skip { step, reason })?
             }
-            Effect::Record(Record::Verified { step, reason }) => journal.append(&Event::Verified {
-                step,
-                operator: current_operator(),
-                reason,
-            })?,
+            Effect::Record(Record::Verified { step, reason }) => {
+                journal.append(&Event::Verified {
+                    step,
+                    operator: current_operator(),
+                    reason,
+                })?
+            }
             Effect::Record(Record::Complete) => {
                 let summary = Summary::of(&app.run, self.session.began, SystemTime::now());
                 journal.append(&summary.event(current_operator()))?

@@ -138,7 +138,12 @@ fn row(d: &Dashboard, snap: &ServerSnapshot, now: Instant, theme: &Theme) -> Row
             ro,
             threads: cells::threads(&info.replicas, is_primary, theme),
             lag: cells::lag(&info.replicas, theme),
-            hb: info.heartbeat_lag.map(|h| cells::heartbeat(h, theme)),
+            // A primary's own heartbeat row says nothing about it (after a switchover it
+            // is the old primary's row, ageing): lag is a replica's measure.
+            hb: info
+                .heartbeat_lag
+                .filter(|_| !is_primary)
+                .map(|h| cells::heartbeat(h, theme)),
             gtid: cells::gtid(d, info, is_primary, theme),
         },
         state,

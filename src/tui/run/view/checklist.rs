@@ -56,7 +56,10 @@ fn phase_header(app: &RunApp, pi: usize, folded: bool, theme: &Theme) -> Line<'s
         spans.push(Span::styled(format!(", {skipped} skipped"), theme.warn()));
     }
     if deviated > 0 {
-        spans.push(Span::styled(format!(", {deviated} overridden"), theme.warn()));
+        spans.push(Span::styled(
+            format!(", {deviated} overridden"),
+            theme.warn(),
+        ));
     }
     spans.push(Span::styled(")", theme.header()));
     if finished == total {

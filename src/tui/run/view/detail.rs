@@ -81,6 +81,16 @@ fn lines(app: &RunApp, step: &Step, now: Instant, theme: &Theme) -> Vec<Line<'st
             theme.bad(),
         ));
     }
+    if state == &StepState::Unknown {
+        lines.push(Line::styled(
+            "? outcome unknown: the process stopped while this step ran. Verify by hand, then \
+             v (verified done, with a reason), Enter (re-run exactly what was sent) or s (skip).",
+            theme.bad(),
+        ));
+        if let Some(s) = unknown_switchover(app, step) {
+            lines.push(Line::styled(s, theme.warn()));
+        }
+    }
     let started = !matches!(state, StepState::Pending);
     match (&d.sent, started) {
         (Some(sent), true) => {
@@ -103,6 +113,21 @@ fn lines(app: &RunApp, step: &Step, now: Instant, theme: &Theme) -> Vec<Line<'st
             }
             Err(e) => lines.push(Line::styled(format!("cannot resolve: {e}"), theme.bad())),
         },
+    }
+    if state == &StepState::Pending
+        && let Some(e) = app.condition_now(step)
+    {
+        let (head, style) = if e.holds {
+            ("holds now:", theme.ok())
+        } else {
+            ("does not hold now:", theme.warn())
+        };
+        lines.push(Line::styled(head, style));
+        lines.extend(
+            e.observed
+                .into_iter()
+                .map(|o| Line::styled(format!("    {o}"), theme.dim())),
+        );
     }
     for (gate, e) in app.gates(step) {
         let (mark, style) = if e.holds {
@@ -192,18 +217,8 @@ fn state_lines(app: &RunApp, step: &Step, now: Instant, theme: &Theme) -> Vec<Li
         StepState::Skipped { reason } => {
             lines.push(Line::styled(format!("↷ skipped: {reason}"), theme.warn()));
         }
-        StepState::Unknown => {
-            lines.push(Line::styled(
-                "? outcome unknown: the process stopped while this step ran. Verify by hand, \
-                 then v (verified done, with a reason), Enter (re-run exactly what was sent) \
-                 or s (skip).",
-                theme.bad(),
-            ));
-            if let Some(s) = unknown_switchover(app, step) {
-                lines.push(Line::styled(s, theme.warn()));
-            }
-        }
-        StepState::Pending => {}
+        // Said first, above the command: see `lines`.
+        StepState::Unknown | StepState::Pending => {}
     }
     if let Some(j) = app.run.overrides.get(id) {
         lines.push(Line::styled(format!("overridden: {j}"), theme.warn()));

@@ -43,18 +43,24 @@ pub fn view(app: &RunApp, ctx: &ViewContext, f: &mut Frame, now: Instant) {
         servers + 2
     }
     .min(area.height * 2 / 5);
+    // A message longer than a line (a resume's notices) gets a second line.
+    let message_len = app.message.as_ref().map_or(0, |m| m.chars().count() + 1);
+    let footer_height = if message_len > area.width as usize {
+        2
+    } else {
+        1
+    };
     let [top, bottom, footer] = Layout::vertical([
         Constraint::Min(10),
         Constraint::Length(panes_height),
-        Constraint::Length(1),
+        Constraint::Length(footer_height),
     ])
     .areas(area);
     if app.show_summary {
         overlay::summary(app, f, top, theme);
     } else {
         let [list, detail] =
-            Layout::horizontal([Constraint::Percentage(38), Constraint::Percentage(62)])
-                .areas(top);
+            Layout::horizontal([Constraint::Percentage(38), Constraint::Percentage(62)]).areas(top);
         checklist::render(app, f, list, now, theme);
         detail::render(app, f, detail, now, theme);
     }
@@ -92,7 +98,8 @@ fn live_panes(app: &RunApp, f: &mut Frame, area: Rect, wide: bool, now: Instant,
 /// The message, or the keys that matter for the selected step, as many as fit.
 fn footer_line(app: &RunApp, f: &mut Frame, area: Rect, theme: &Theme) {
     if let Some(m) = &app.message {
-        f.render_widget(Paragraph::new(Line::styled(format!(" {m}"), theme.warn())), area);
+        let p = Paragraph::new(Line::styled(format!(" {m}"), theme.warn()));
+        f.render_widget(p.wrap(Wrap { trim: false }), area);
         return;
     }
     let mut keys: Vec<&str> = Vec::new();
@@ -117,7 +124,13 @@ fn footer_line(app: &RunApp, f: &mut Frame, area: Rect, theme: &Theme) {
             _ => keys.push("Enter run · s skip · o override"),
         }
     }
-    keys.extend(["j/k move", "PgDn/PgUp detail", "Tab panes", "g current", "f fold"]);
+    keys.extend([
+        "j/k move",
+        "PgDn/PgUp detail",
+        "Tab panes",
+        "g current",
+        "f fold",
+    ]);
     let tail = " · ? help · q quit";
     let room = (area.width as usize).saturating_sub(tail.chars().count() + 1);
     let mut text = String::new();

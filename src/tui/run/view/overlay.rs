@@ -43,10 +43,7 @@ pub fn modal(m: &Modal, f: &mut Frame, area: Rect, theme: &Theme) {
         }
         Modal::Verify { lines, input, .. } => {
             let mut body = lines.clone();
-            body.extend(field(
-                "Type what you checked (journaled), Enter:",
-                input,
-            ));
+            body.extend(field("Type what you checked (journaled), Enter:", input));
             (" verified done ", body)
         }
         Modal::Decide { lines, .. } => {
@@ -56,32 +53,65 @@ pub fn modal(m: &Modal, f: &mut Frame, area: Rect, theme: &Theme) {
             (" confirm ", body)
         }
     };
-    boxed(f, area, title, body.into_iter().map(Line::raw).collect(), theme);
+    boxed(
+        f,
+        area,
+        title,
+        body.into_iter().map(Line::raw).collect(),
+        theme,
+    );
 }
 
 pub fn help(f: &mut Frame, area: Rect, theme: &Theme) {
     let keys = [
-        ("Enter", "run the selected step: shows what it does, y confirms"),
-        ("", "destructive steps then ask to type the name they act on"),
+        (
+            "Enter",
+            "run the selected step: shows what it does, y confirms",
+        ),
+        (
+            "",
+            "destructive steps then ask to type the name they act on",
+        ),
         ("Enter", "on a note: acknowledge it"),
         ("r", "retry a failed step (confirmed like Enter)"),
         ("s", "skip with a reason (journaled), then y"),
-        ("o", "override failed gates, or accept a failed check, with a justification"),
+        (
+            "o",
+            "override failed gates, or accept a failed check, with a justification",
+        ),
         ("m", "mark a manual step done, then y"),
-        ("v", "a step of unknown outcome: verified done by hand, with a reason"),
-        ("Ctrl-C", "cancel the running step (remote commands are killed)"),
-        ("j/k ↑/↓", "move; g the current step; f fold the other phases"),
+        (
+            "v",
+            "a step of unknown outcome: verified done by hand, with a reason",
+        ),
+        (
+            "Ctrl-C",
+            "cancel the running step (remote commands are killed)",
+        ),
+        (
+            "j/k ↑/↓",
+            "move; g the current step; f fold the other phases",
+        ),
         ("PgUp/PgDn", "scroll the step detail (also the mouse wheel)"),
-        ("Tab", "cycle the live panes: servers, replication, GTID, MaxScale"),
+        (
+            "Tab",
+            "cycle the live panes: servers, replication, GTID, MaxScale",
+        ),
         ("S", "the summary, once the run is complete"),
         ("q", "quit (not while a step runs); the journal resumes it"),
-        ("", "in a question: Esc or Ctrl-C cancels; only a bare y answers yes"),
+        (
+            "",
+            "in a question: Esc or Ctrl-C cancels; only a bare y answers yes",
+        ),
         ("", "with the mouse on, hold Shift to select text"),
     ];
     let lines = keys
         .iter()
         .map(|(k, what)| Line::raw(format!("{k:>10}  {what}")))
-        .chain([Line::raw(""), Line::styled("any key closes this help", theme.dim())])
+        .chain([
+            Line::raw(""),
+            Line::styled("any key closes this help", theme.dim()),
+        ])
         .collect();
     boxed(f, area, " keys ", lines, theme);
 }
