@@ -416,3 +416,51 @@ fn an_interrupted_switchover_keeps_its_targets_and_says_it_completed() {
     )));
     assert!(app.run.state("p5-switchover").is_finished());
 }
+
+#[test]
+fn the_end_of_a_run_is_a_summary_with_every_deviation() {
+    let mut app = cockpit(common::dash::live_pair(Instant::now()));
+    let ids: Vec<String> = app.steps().iter().map(|s| s.id.value.clone()).collect();
+    for id in &ids {
+        let done = StepState::Succeeded {
+            detail: String::new(),
+        };
+        app.run.restore(id, done, 1);
+    }
+    let skipped = StepState::Skipped {
+        reason: "the dump ran at 01:00 from cron".into(),
+    };
+    app.run.restore("p1-backup", skipped, 0);
+    app.run.restore(
+        "p3-stop-service",
+        StepState::Succeeded {
+            detail: String::new(),
+        },
+        2,
+    );
+    app.run.overrides.insert(
+        "p3-stop-service".into(),
+        "MaxScale maintenance set by hand".into(),
+    );
+    app.run.completed = true;
+    app.show_summary = true;
+    app.completed_at = Some(app.began + Duration::from_secs(754));
+    let text = screen(&app, 80, 24);
+    for expected in [
+        "Runbook complete",
+        "12m 34s",
+        "↷ 1 Pre-checks on both servers and full backup (8/8, 1 skipped)",
+        "! 3 Upgrade the replica",
+        "p1-backup — skipped: the dump ran at 01:00 from cron",
+    ] {
+        assert!(text.contains(expected), "{expected}:\n{text}");
+    }
+    insta::assert_snapshot!("summary_80x24", text);
+    assert!(text.contains("more lines: PgDn"), "{text}");
+    let wide = screen(&app, 120, 40);
+    assert!(
+        wide.contains("p3-stop-service — retried: 2 attempts"),
+        "{wide}"
+    );
+    assert!(wide.contains("p3-stop-service — overridden: MaxScale maintenance set by hand"));
+}

@@ -73,6 +73,7 @@ async fn endpoint_answers(lab: &Lab) -> bool {
     let Ok(client) = MaxscaleClient::new(MaxscaleConfig {
         base_url: lab.endpoint_url().to_owned(),
         timeout: Duration::from_secs(3),
+        password: lab.secret("maxscale_admin").unwrap_or_default(),
         ..MaxscaleConfig::default()
     }) else {
         return false;

@@ -250,6 +250,8 @@ async fn the_lab_rehearsal_runs_end_to_end() {
             p.app.output.get(&id)
         );
     }
+    assert!(p.app.run.completed, "the last step completes the run");
+    assert!(p.app.show_summary, "the end of the run is a summary");
     stop.store(true, Ordering::SeqCst);
     let longest_gap = writer_task.await.expect("writer");
     finish(&mut p, "rehearsal complete").await;
@@ -301,6 +303,7 @@ async fn the_lab_rehearsal_runs_end_to_end() {
     // among them), and holds no secret.
     let replayed = flightdeck::session::replay::replay(&journal).expect("replays");
     assert!(replayed.unknown_outcomes().next().is_none());
+    assert!(replayed.completed, "the journal says the run completed");
     for (_, s) in loaded.runbook.steps() {
         assert!(
             matches!(

@@ -36,6 +36,8 @@ pub struct Session {
     pub restored_output: BTreeMap<String, Vec<(Stream, String)>>,
     /// When the session began (the journal's first line).
     pub began: SystemTime,
+    /// When the run was journaled complete, if it was.
+    pub completed_at: Option<SystemTime>,
 }
 
 /// Every runbook secret, resolved now, or all the ones that cannot be.
@@ -105,6 +107,7 @@ pub fn open(
     let runbook_sha = journal::sha256_hex(loaded.file.text.as_bytes());
     let mut restored_output = BTreeMap::new();
     let mut began = SystemTime::now();
+    let mut completed_at = None;
     let journal = if journal_path.exists() {
         let replayed = replay::replay(journal_path)?;
         if replayed.header.runbook_sha256 != runbook_sha {
@@ -132,6 +135,10 @@ pub fn open(
         }
         restored_output = replayed.outputs.clone();
         began = crate::session::clock::parse_rfc3339(&replayed.started).unwrap_or(began);
+        completed_at = replayed
+            .completed_at
+            .as_deref()
+            .and_then(crate::session::clock::parse_rfc3339);
         roles.pins = replayed.header.pins.clone();
         Journal::open_append(journal_path, masker.clone())?
     } else {
@@ -153,6 +160,7 @@ pub fn open(
         notices,
         restored_output,
         began,
+        completed_at,
     })
 }
 

@@ -95,6 +95,8 @@ pub struct Replayed {
     pub outputs: BTreeMap<String, Vec<(Stream, String)>>,
     /// A `complete` event was journaled.
     pub completed: bool,
+    /// When (its `ts`), if it was.
+    pub completed_at: Option<String>,
     /// `session_resume` events: (operator, host, pid), in order.
     pub resumes: Vec<(String, String, u32)>,
     /// The reason of a `session_end`, if the session was ended.
@@ -158,6 +160,7 @@ pub fn replay(path: &Path) -> Result<Replayed> {
                         details: BTreeMap::new(),
                         outputs: BTreeMap::new(),
                         completed: false,
+                        completed_at: None,
                         resumes: Vec::new(),
                         ended: None,
                         last_seq: record.seq,
@@ -190,6 +193,9 @@ pub fn replay(path: &Path) -> Result<Replayed> {
                 }
                 r.last_seq = record.seq;
                 r.apply(&record.event);
+                if matches!(record.event, Event::Complete { .. }) {
+                    r.completed_at = Some(record.ts.clone());
+                }
                 r.events.push(record);
             }
         }

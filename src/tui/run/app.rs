@@ -89,8 +89,9 @@ pub struct RunApp {
     pub show_summary: bool,
     /// Action keys before this instant are ignored (see [`TYPE_AHEAD_GUARD`]).
     pub guard_until: Option<Instant>,
-    /// When the session began (for the summary's duration).
+    /// When the session began and when the run completed (for the summary's duration).
     pub began: SystemTime,
+    pub completed_at: Option<SystemTime>,
 }
 
 impl RunApp {
@@ -125,6 +126,7 @@ impl RunApp {
             show_summary,
             guard_until: None,
             began: SystemTime::now(),
+            completed_at: None,
         };
         app.select_current();
         app
@@ -234,6 +236,7 @@ impl RunApp {
             .any(|e| matches!(e, Effect::Record(Record::Complete)))
         {
             self.show_summary = true;
+            self.completed_at = Some(SystemTime::now());
         }
         effects
     }

@@ -114,6 +114,7 @@ pub async fn prepare(
     let inv = Arc::new(inv);
     let mut app = RunApp::new(run, dash, roles, inv.clone(), vars.clone());
     app.began = session.began;
+    app.completed_at = session.completed_at;
     for (step, out) in &session.restored_output {
         let lines = app.output.entry(step.clone()).or_default();
         for (stream, text) in out {
@@ -126,7 +127,7 @@ pub async fn prepare(
         }
     }
     if app.run.completed {
-        notices.push("this run is complete: the summary is below (Enter closes it)".into());
+        notices.push("this run is complete (Enter closes its summary)".into());
     }
     if !notices.is_empty() {
         app.message = Some(notices.join(" · "));

@@ -43,9 +43,12 @@ fn phase_header(app: &RunApp, pi: usize, folded: bool, theme: &Theme) -> Line<'s
         .clone()
         .filter(|id| matches!(app.run.state(id), StepState::Skipped { .. }))
         .count();
-    let deviated = ids
-        .filter(|id| app.run.overrides.contains_key(*id) || app.run.verified.contains_key(*id))
+    let overridden = ids
+        .clone()
+        .filter(|id| app.run.overrides.contains_key(*id))
         .count();
+    let verified = ids.filter(|id| app.run.verified.contains_key(*id)).count();
+    let deviated = overridden + verified;
     let marker = if folded { "▸" } else { "▾" };
     let total = phase.steps.len();
     let mut spans = vec![Span::styled(

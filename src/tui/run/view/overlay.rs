@@ -117,7 +117,11 @@ pub fn help(f: &mut Frame, area: Rect, theme: &Theme) {
 }
 
 pub fn summary(app: &RunApp, f: &mut Frame, area: Rect, theme: &Theme) {
-    let s = Summary::of(&app.run, app.began, SystemTime::now());
+    let s = Summary::of(
+        &app.run,
+        app.began,
+        app.completed_at.unwrap_or_else(SystemTime::now),
+    );
     let mut lines = vec![
         Line::styled(
             format!(
@@ -134,7 +138,11 @@ pub fn summary(app: &RunApp, f: &mut Frame, area: Rect, theme: &Theme) {
         let (mark, style, how) = match p.end {
             PhaseEnd::Clean => ("✔", theme.ok(), String::new()),
             PhaseEnd::Skipped => ("↷", theme.warn(), format!(", {} skipped", p.skipped)),
-            PhaseEnd::Deviated => ("!", theme.warn(), format!(", {} overridden", p.deviated)),
+            PhaseEnd::Deviated => (
+                "!",
+                theme.warn(),
+                format!(", {} overridden or verified by hand", p.deviated),
+            ),
             PhaseEnd::Open => ("·", theme.bad(), " not finished".into()),
         };
         lines.push(Line::styled(
@@ -174,11 +182,21 @@ pub fn summary(app: &RunApp, f: &mut Frame, area: Rect, theme: &Theme) {
         "The journal holds the full record. Enter closes this summary; S opens it again.",
         theme.dim(),
     ));
+    // It scrolls like the step detail (PgUp/PgDn), which it replaces.
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let total = p.line_count(area.width.saturating_sub(2)) as u16;
+    let max = total.saturating_sub(area.height.saturating_sub(2));
+    app.detail_scroll_max.set(max);
+    let scroll = app.detail_scroll.min(max);
+    let title = if scroll < max {
+        format!(" summary  ↓ {} more lines: PgDn ", max - scroll)
+    } else {
+        " summary ".to_string()
+    };
     f.render_widget(Clear, area);
     f.render_widget(
-        Paragraph::new(lines)
-            .block(Block::default().borders(Borders::ALL).title(" summary "))
-            .wrap(Wrap { trim: false }),
+        p.block(Block::default().borders(Borders::ALL).title(title))
+            .scroll((scroll, 0)),
         area,
     );
 }
