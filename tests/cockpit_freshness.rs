@@ -15,8 +15,8 @@ use flightdeck::runbook::condition::Fact;
 use flightdeck::runbook::eval::{FactSource, FactValue};
 use flightdeck::runbook::{self, Loaded};
 use flightdeck::tui::panes;
-use flightdeck::tui::run::app::Msg;
-use flightdeck::tui::run::start::{Prepared, finish, prepare};
+use flightdeck::tui::run::runtime::Input;
+use flightdeck::tui::run::start::{Prepared, prepare};
 use flightdeck::tui::theme::Theme;
 
 mod common;
@@ -50,11 +50,12 @@ async fn pump_for(p: &mut Prepared, span: Duration, mut each: impl FnMut(&Prepar
         let msg = tokio::select! {
             biased;
             _ = tokio::time::sleep_until(end) => return,
-            Some(m) = p.msgs.recv() => m,
-            Some(e) = p.exec_rx.recv() => Msg::Exec(e),
-            _ = tick.tick() => Msg::Tick,
+            Some(i) = p.rx.recv() => i,
+            Some(e) = p.inputs.exec_rx.recv() => Input::Exec(e),
+            _ = tick.tick() => Input::Tick,
         };
-        p.runtime.apply(&mut p.app, msg).expect("journal writes");
+        p.apply(msg, std::time::Instant::now())
+            .expect("journal writes");
         each(p);
     }
 }
@@ -69,14 +70,19 @@ async fn pump_until(p: &mut Prepared, what: &str, done: impl Fn(&Prepared) -> bo
 }
 
 fn age(p: &Prepared, server: &str) -> Duration {
-    let snap = p.app.dash.server(server).expect("server in the dashboard");
+    let snap = p
+        .driver
+        .core
+        .dash
+        .server(server)
+        .expect("server in the dashboard");
     snap.taken_at.elapsed()
 }
 
 /// The replication and GTID panes as the cockpit draws them now.
 fn panes_text(p: &Prepared) -> (String, String) {
     let now = Instant::now();
-    let d = &p.app.dash;
+    let d = &p.driver.core.dash;
     let repl = common::draw(120, 12, |f| {
         panes::replication::render(f, f.area(), d, now, false, 0, &Theme::PLAIN)
     });
@@ -87,8 +93,9 @@ fn panes_text(p: &Prepared) -> (String, String) {
 }
 
 fn up(p: &Prepared, server: &str) -> FactValue {
-    let succeeded = p.app.run.succeeded();
-    let facts = flightdeck::tui::run::app::facts(&p.app.dash, &p.app.roles, &succeeded);
+    let core = &p.driver.core;
+    let succeeded = core.run.succeeded();
+    let facts = flightdeck::session::core::facts(&core.dash, &core.roles, &succeeded);
     facts.fact(server, Fact::Up)
 }
 
@@ -97,19 +104,17 @@ async fn one_dead_server_leaves_the_other_fresh_and_a_switchover_shows_no_one_do
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut lab, inv, loaded) = lab_with_runbook(dir.path()).await;
     let journal = dir.path().join("freshness.jsonl");
-    let mut p = prepare(
-        loaded,
-        inv.clone(),
-        &journal,
-        PollIntervals::default(),
-        Theme::PLAIN,
-    )
-    .await
-    .expect("cockpit starts");
+    let mut p = prepare(loaded, inv.clone(), &journal, PollIntervals::default())
+        .await
+        .expect("cockpit starts");
     pump_until(&mut p, "both servers live", |p| {
-        ["server1", "server2"]
-            .iter()
-            .all(|s| p.app.dash.server(s).is_some_and(|s| s.live().is_some()))
+        ["server1", "server2"].iter().all(|s| {
+            p.driver
+                .core
+                .dash
+                .server(s)
+                .is_some_and(|s| s.live().is_some())
+        })
     })
     .await;
 
@@ -132,7 +137,7 @@ async fn one_dead_server_leaves_the_other_fresh_and_a_switchover_shows_no_one_do
         assert!(begun.elapsed() < DEADLINE, "switchover did not return");
         pump_for(&mut p, Duration::from_millis(100), |p| {
             for s in ["server1", "server2"] {
-                if let Some(e) = &p.app.dash.server(s).and_then(|x| x.error.clone()) {
+                if let Some(e) = &p.driver.core.dash.server(s).and_then(|x| x.error.clone()) {
                     seen_errors.push(format!("{s}: {e}"));
                 }
                 if up(p, s) == FactValue::Bool(false) {
@@ -149,7 +154,7 @@ async fn one_dead_server_leaves_the_other_fresh_and_a_switchover_shows_no_one_do
     // Keep watching while the endpoint and the pollers settle.
     pump_for(&mut p, Duration::from_secs(2), |p| {
         for s in ["server1", "server2"] {
-            if let Some(e) = &p.app.dash.server(s).and_then(|x| x.error.clone()) {
+            if let Some(e) = &p.driver.core.dash.server(s).and_then(|x| x.error.clone()) {
                 seen_errors.push(format!("{s}: {e}"));
             }
             if up(p, s) == FactValue::Bool(false) {
@@ -167,7 +172,7 @@ async fn one_dead_server_leaves_the_other_fresh_and_a_switchover_shows_no_one_do
         "a switchover showed a server as down: {seen_errors:?}"
     );
     pump_until(&mut p, "server2 primary", |p| {
-        p.app.dash.primary() == Some("server2")
+        p.driver.core.dash.primary() == Some("server2")
     })
     .await;
 
@@ -177,7 +182,8 @@ async fn one_dead_server_leaves_the_other_fresh_and_a_switchover_shows_no_one_do
         .await
         .expect("kill server2");
     pump_until(&mut p, "server2 reported down", |p| {
-        p.app
+        p.driver
+            .core
             .dash
             .server("server2")
             .is_some_and(|s| matches!(s.error, Some(PollError::Unreachable(_))))
@@ -189,7 +195,7 @@ async fn one_dead_server_leaves_the_other_fresh_and_a_switchover_shows_no_one_do
         let (a1, a2) = (age(p, "server1"), age(p, "server2"));
         worst = (worst.0.max(a1), worst.1.max(a2));
         samples += 1;
-        let s2 = p.app.dash.server("server2").expect("server2");
+        let s2 = p.driver.core.dash.server("server2").expect("server2");
         assert!(
             matches!(s2.error, Some(PollError::Unreachable(_))),
             "server2 stays down: {:?}",
@@ -227,7 +233,7 @@ async fn one_dead_server_leaves_the_other_fresh_and_a_switchover_shows_no_one_do
         worst.1
     );
 
-    finish(&mut p, "test done").await;
+    p.driver.finish("test done").await;
     drop(p);
     lab.ctl("server2", Action::Start)
         .await

@@ -3,92 +3,19 @@
 //! go), the detail pane scrolling to what long notes push down, keys typed while a step
 //! finishes, and a step that keeps the targets it was started with.
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::cockpit::Screen;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::exec::spawn::ExecMsg;
-use flightdeck::inventory;
-use flightdeck::runbook::{self, roles::RoleMap};
-use flightdeck::session::run::{Effect, Outcome, Record, Resolved, Run, StepState};
-use flightdeck::tui::dashboard::Dashboard;
-use flightdeck::tui::run::app::{Modal, Msg, RunApp, TYPE_AHEAD_GUARD};
-use flightdeck::tui::run::view::{ViewContext, view};
-use flightdeck::tui::theme::Theme;
+use flightdeck::session::live::Dashboard;
+use flightdeck::session::run::{Effect, Outcome, Record, Resolved, StepState};
+use flightdeck::tui::run::app::{Modal, TYPE_AHEAD_GUARD};
 
 mod common;
 
-/// The seed runbook on the loopback copy of the example inventory, with `dash` live.
-fn cockpit(dash: Dashboard) -> RunApp {
-    let inv = inventory::load_file(Path::new("tests/fixtures/pair.toml")).expect("inventory");
-    let loaded = runbook::load_checked(
-        Path::new("runbooks/mariadb-10.5-to-11.4-maxscale.toml"),
-        Some(&inv),
-    )
-    .expect("runbook");
-    let mut vars = loaded.runbook.vars.clone();
-    vars.extend(inv.vars.clone());
-    let roles = RoleMap::from_inventory(&inv, &loaded.runbook.pins);
-    let mut app = RunApp::new(
-        Run::new(loaded.runbook.clone()),
-        dash,
-        roles,
-        Arc::new(inv),
-        vars,
-    );
-    // The snapshots arrive as the pollers would send them, so roles follow them.
-    let now = Instant::now();
-    for snap in app.dash.servers.clone() {
-        app.update(Msg::Server(snap), now);
-    }
-    if let Some(m) = app.dash.maxscale.clone() {
-        app.update(Msg::Maxscale(m), now);
-    }
-    app
-}
-
-/// As if every step before `id` had succeeded (a resumed journal restores them so), with
-/// the cursor on `id`.
-fn at_step(app: &mut RunApp, id: &str) {
-    let ids: Vec<String> = app.steps().iter().map(|s| s.id.value.clone()).collect();
-    for s in &ids {
-        if s == id {
-            break;
-        }
-        let done = StepState::Succeeded {
-            detail: String::new(),
-        };
-        app.run.restore(s, done, 1);
-    }
-    app.selected = ids.iter().position(|s| s == id).expect("step");
-    app.detail_scroll = 0;
-}
-
-/// The screen 100 ms after the newest snapshot, so ages in snapshots are always the same.
-fn screen(app: &RunApp, w: u16, h: u16) -> String {
-    let ctx = ViewContext {
-        theme: Theme::PLAIN,
-    };
-    let newest = app.dash.servers.iter().map(|s| s.taken_at).max();
-    let now = newest.map_or_else(Instant::now, |t| t + Duration::from_millis(100));
-    common::draw(w, h, |f| view(app, &ctx, f, now))
-}
-
-fn press(app: &mut RunApp, code: KeyCode, now: Instant) -> Vec<Effect> {
-    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)), now)
-}
-
-fn type_text(app: &mut RunApp, text: &str, now: Instant) -> Vec<Effect> {
-    let mut effects = Vec::new();
-    for c in text.chars() {
-        effects.extend(press(app, KeyCode::Char(c), now));
-    }
-    effects
-}
-
-fn modal_text(app: &RunApp) -> String {
-    match &app.modal {
+fn modal_text(s: &Screen) -> String {
+    match &s.app.modal {
         Some(Modal::Confirm { lines, .. })
         | Some(Modal::TypeName { lines, .. })
         | Some(Modal::Decide { lines, .. })
@@ -99,9 +26,9 @@ fn modal_text(app: &RunApp) -> String {
 
 #[test]
 fn at_80x24_every_pane_shows_its_key_values() {
-    let mut app = cockpit(common::dash::live_pair(Instant::now()));
-    at_step(&mut app, "p1-version-primary");
-    let text = screen(&app, 80, 24);
+    let mut s = Screen::seed(common::dash::live_pair(Instant::now()));
+    s.at_step("p1-version-primary");
+    let text = s.draw(80, 24);
     for value in [
         "SELECT VERSION()", // the command of the selected step
         "server1",          // both servers, one line each
@@ -113,19 +40,19 @@ fn at_80x24_every_pane_shows_its_key_values() {
         assert!(text.contains(value), "{value} at 80×24:\n{text}");
     }
     insta::assert_snapshot!("cockpit_80x24", text);
-    insta::assert_snapshot!("cockpit_120x40", screen(&app, 120, 40));
-    insta::assert_snapshot!("cockpit_200x50", screen(&app, 200, 50));
+    insta::assert_snapshot!("cockpit_120x40", s.draw(120, 40));
+    insta::assert_snapshot!("cockpit_200x50", s.draw(200, 50));
 }
 
 #[test]
 fn tab_cycles_the_full_panes_in_the_small_layout() {
-    let mut app = cockpit(common::dash::live_pair(Instant::now()));
-    at_step(&mut app, "p1-version-primary");
+    let mut s = Screen::seed(common::dash::live_pair(Instant::now()));
+    s.at_step("p1-version-primary");
     let now = Instant::now();
     let mut titles = Vec::new();
     for _ in 0..4 {
-        press(&mut app, KeyCode::Tab, now);
-        let text = screen(&app, 80, 24);
+        s.press(KeyCode::Tab, now);
+        let text = s.draw(80, 24);
         let title = ["Replication", "GTID", "MaxScale", "Servers"]
             .into_iter()
             .find(|t| text.contains(&format!("┌ {t} ")))
@@ -137,16 +64,16 @@ fn tab_cycles_the_full_panes_in_the_small_layout() {
 
 #[test]
 fn below_80x24_the_cockpit_says_so() {
-    let app = cockpit(common::dash::live_pair(Instant::now()));
-    let text = screen(&app, 79, 24);
+    let s = Screen::seed(common::dash::live_pair(Instant::now()));
+    let text = s.draw(79, 24);
     assert!(text.contains("needs at least 80×24"), "{text}");
     assert!(text.contains("this terminal is 79×24"), "{text}");
 }
 
 #[test]
 fn the_switchover_confirmation_says_where_writes_go() {
-    let mut app = cockpit(common::dash::live_pair(Instant::now()));
-    at_step(&mut app, "p5-switchover");
+    let mut s = Screen::seed(common::dash::live_pair(Instant::now()));
+    s.at_step("p5-switchover");
     // The gates read the replica's lag: caught up.
     let now = Instant::now();
     let mut dash = common::dash::live_pair(now);
@@ -155,11 +82,11 @@ fn the_switchover_confirmation_says_where_writes_go() {
         now,
         common::dash::replica("0-1-1042", Some(0)),
     ));
-    app.dash = dash;
-    assert!(app.may_run(app.selected_step().expect("step")).is_ok());
+    s.live(dash);
+    assert!(s.selected().blocked.is_none(), "{:?}", s.selected().blocked);
 
-    press(&mut app, KeyCode::Enter, now);
-    let text = modal_text(&app);
+    s.press(KeyCode::Enter, now);
+    let text = modal_text(&s);
     assert!(
         text.contains("Writes move from server1 to server2."),
         "{text}"
@@ -174,42 +101,42 @@ fn the_switchover_confirmation_says_where_writes_go() {
         text.contains("maxctrl: maxctrl call command mariadbmon async-switchover"),
         "{text}"
     );
-    insta::assert_snapshot!("switchover_confirm_80x24", screen(&app, 80, 24));
+    insta::assert_snapshot!("switchover_confirm_80x24", s.draw(80, 24));
 
     // `Y` is not a bare `y`: nothing runs.
     let shifted = KeyEvent::new(KeyCode::Char('Y'), KeyModifiers::SHIFT);
-    assert!(app.update(Msg::Key(shifted), now).is_empty());
-    assert!(app.modal.is_none());
+    assert!(s.event(shifted, now).is_empty());
+    assert!(s.app.modal.is_none());
 
-    press(&mut app, KeyCode::Enter, now);
-    press(&mut app, KeyCode::Char('y'), now);
-    let Some(Modal::TypeName { expected, .. }) = &app.modal else {
-        panic!("a switchover is destructive: {:?}", app.modal)
+    s.press(KeyCode::Enter, now);
+    s.press(KeyCode::Char('y'), now);
+    let Some(Modal::TypeName { expected, .. }) = &s.app.modal else {
+        panic!("a switchover is destructive: {:?}", s.app.modal)
     };
     assert_eq!(expected, "server2");
-    let text = modal_text(&app);
+    let text = modal_text(&s);
     assert!(
         text.contains("Writes move from server1 to server2. Type `server2` (the new primary)"),
         "{text}"
     );
-    insta::assert_snapshot!("switchover_type_name_80x24", screen(&app, 80, 24));
-    let effects = type_text(&mut app, "server2", now);
+    insta::assert_snapshot!("switchover_type_name_80x24", s.draw(80, 24));
+    let effects = s.type_text("server2", now);
     assert!(effects.is_empty());
-    let effects = press(&mut app, KeyCode::Enter, now);
+    let effects = s.press(KeyCode::Enter, now);
     assert!(
         effects
             .iter()
             .any(|e| matches!(e, Effect::Start { step, .. } if step == "p5-switchover")),
         "{effects:?} {:?}",
-        app.message
+        s.app.message
     );
 }
 
 #[test]
 fn the_detail_pane_scrolls_to_what_the_notes_push_down() {
-    let mut app = cockpit(common::dash::live_pair(Instant::now()));
-    at_step(&mut app, "p1-backup");
-    let first = screen(&app, 80, 24);
+    let mut s = Screen::seed(common::dash::live_pair(Instant::now()));
+    s.at_step("p1-backup");
+    let first = s.draw(80, 24);
     assert!(
         first.contains("mysqldump"),
         "the command comes first:\n{first}"
@@ -217,27 +144,27 @@ fn the_detail_pane_scrolls_to_what_the_notes_push_down() {
     assert!(first.contains("more lines: PgDn"), "{first}");
     let now = Instant::now();
     for _ in 0..10 {
-        press(&mut app, KeyCode::PageDown, now);
-        screen(&app, 80, 24); // each frame tells the app how far it can scroll
+        s.press(KeyCode::PageDown, now);
+        s.draw(80, 24); // each frame tells the app how far it can scroll
     }
-    let scrolled = screen(&app, 80, 24);
+    let scrolled = s.draw(80, 24);
     assert!(scrolled.contains("↑ PgUp"), "{scrolled}");
     assert!(
         !scrolled.contains("more lines: PgDn"),
         "at the end:\n{scrolled}"
     );
     insta::assert_snapshot!("detail_scrolled_80x24", scrolled);
-    app.update(Msg::Scroll(-3), now);
-    assert!(app.detail_scroll < app.detail_scroll_max.get());
+    s.app.scroll_detail(-3);
+    assert!(s.app.detail_scroll < s.app.detail_scroll_max.get());
 }
 
 #[test]
 fn typing_while_a_step_finishes_never_starts_another_action() {
-    let mut app = cockpit(common::dash::live_pair(Instant::now()));
-    at_step(&mut app, "p1-version-primary");
+    let mut s = Screen::seed(common::dash::live_pair(Instant::now()));
+    s.at_step("p1-version-primary");
     let now = Instant::now();
-    press(&mut app, KeyCode::Enter, now);
-    let effects = press(&mut app, KeyCode::Char('y'), now);
+    s.press(KeyCode::Enter, now);
+    let effects = s.press(KeyCode::Char('y'), now);
     let attempt = effects
         .iter()
         .find_map(|e| match e {
@@ -247,10 +174,10 @@ fn typing_while_a_step_finishes_never_starts_another_action() {
         .expect("the step starts");
 
     // The operator types a server's name while the step runs: no key acts.
-    let effects = type_text(&mut app, "server2", now);
+    let effects = s.type_text("server2", now);
     assert!(effects.is_empty(), "{effects:?}");
-    assert!(app.modal.is_none(), "{:?}", app.modal);
-    assert!(press(&mut app, KeyCode::Enter, now).is_empty());
+    assert!(s.app.modal.is_none(), "{:?}", s.app.modal);
+    assert!(s.press(KeyCode::Enter, now).is_empty());
 
     // The step finishes and the cursor moves on; keys typed just after it are ignored.
     let finished = ExecMsg::Finished {
@@ -258,40 +185,38 @@ fn typing_while_a_step_finishes_never_starts_another_action() {
         attempt,
         outcome: Outcome::Succeeded("1 row".into()),
     };
-    app.update(Msg::Exec(finished), now);
-    assert_eq!(
-        app.selected_step().map(|s| s.id.value.as_str()),
-        Some("p1-version-replica")
-    );
-    let mut effects = type_text(&mut app, "server2", now);
-    effects.extend(press(&mut app, KeyCode::Enter, now));
+    s.core.exec(finished, now);
+    s.refresh(now);
+    assert_eq!(s.selected().id, "p1-version-replica");
+    let mut effects = s.type_text("server2", now);
+    effects.extend(s.press(KeyCode::Enter, now));
     assert!(effects.is_empty(), "{effects:?}");
-    assert!(app.modal.is_none(), "{:?}", app.modal);
-    assert_eq!(app.run.state("p1-version-replica"), &StepState::Pending);
+    assert!(s.app.modal.is_none(), "{:?}", s.app.modal);
+    assert_eq!(s.core.run.state("p1-version-replica"), &StepState::Pending);
 
     // The guard is brief: a deliberate key afterwards works.
     let later = now + TYPE_AHEAD_GUARD + Duration::from_millis(1);
-    press(&mut app, KeyCode::Char('s'), later);
-    assert!(matches!(app.modal, Some(Modal::Skip { .. })));
+    s.press(KeyCode::Char('s'), later);
+    assert!(matches!(s.app.modal, Some(Modal::Skip { .. })));
 }
 
 #[test]
 fn a_text_field_takes_every_key_and_a_skip_is_confirmed() {
-    let mut app = cockpit(common::dash::live_pair(Instant::now()));
-    at_step(&mut app, "p1-version-primary");
+    let mut s = Screen::seed(common::dash::live_pair(Instant::now()));
+    s.at_step("p1-version-primary");
     let now = Instant::now();
-    press(&mut app, KeyCode::Char('s'), now);
+    s.press(KeyCode::Char('s'), now);
     // Letters that are commands elsewhere are text here.
-    assert!(type_text(&mut app, "q m o s y", now).is_empty());
-    app.update(Msg::Paste("\nalready checked\n".into()), now);
-    let Some(Modal::Skip { input, .. }) = &app.modal else {
-        panic!("still typing: {:?}", app.modal)
+    assert!(s.type_text("q m o s y", now).is_empty());
+    s.paste("\nalready checked\n", now);
+    let Some(Modal::Skip { input, .. }) = &s.app.modal else {
+        panic!("still typing: {:?}", s.app.modal)
     };
     assert_eq!(input.value(), "q m o s yalready checked");
-    assert!(!app.quit);
-    press(&mut app, KeyCode::Enter, now);
-    assert!(modal_text(&app).contains("Skip p1-version-primary?"));
-    let effects = press(&mut app, KeyCode::Char('y'), now);
+    assert!(!s.app.quit);
+    s.press(KeyCode::Enter, now);
+    assert!(modal_text(&s).contains("Skip p1-version-primary?"));
+    let effects = s.press(KeyCode::Char('y'), now);
     assert!(effects.iter().any(|e| matches!(
         e,
         Effect::Record(Record::Skipped { reason, .. }) if reason == "q m o s yalready checked"
@@ -299,40 +224,41 @@ fn a_text_field_takes_every_key_and_a_skip_is_confirmed() {
 
     // Ctrl-C in a question closes it; a paste never answers yes.
     let later = now + TYPE_AHEAD_GUARD * 2;
-    press(&mut app, KeyCode::Char('s'), later);
+    s.press(KeyCode::Char('s'), later);
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-    app.update(Msg::Key(ctrl_c), later);
-    assert!(app.modal.is_none());
-    press(&mut app, KeyCode::Enter, later);
-    assert!(matches!(app.modal, Some(Modal::Confirm { .. })));
-    assert!(app.update(Msg::Paste("yes".into()), later).is_empty());
-    assert!(app.modal.is_none());
-    assert_eq!(app.run.state("p1-version-replica"), &StepState::Pending);
+    s.event(ctrl_c, later);
+    assert!(s.app.modal.is_none());
+    s.press(KeyCode::Enter, later);
+    assert!(matches!(s.app.modal, Some(Modal::Confirm { .. })));
+    s.paste("yes", later);
+    assert!(s.app.modal.is_none());
+    assert_eq!(s.core.run.state("p1-version-replica"), &StepState::Pending);
 }
 
 #[test]
 fn marking_a_manual_step_done_asks_first() {
-    let mut app = cockpit(common::dash::live_pair(Instant::now()));
-    let manual = app
-        .steps()
+    let mut s = Screen::seed(common::dash::live_pair(Instant::now()));
+    let manual = s
+        .view
+        .steps
         .iter()
-        .find(|s| matches!(s.action, flightdeck::runbook::Action::Manual { .. }))
-        .map(|s| s.id.value.clone())
+        .find(|step| step.kind == "manual")
+        .map(|step| step.id.clone())
         .expect("the seed runbook has a manual step");
-    at_step(&mut app, &manual);
+    s.at_step(&manual);
     let now = Instant::now();
-    app.dash = common::dash::live_pair(now);
-    press(&mut app, KeyCode::Char('m'), now);
-    if let Some(m) = &app.message {
+    s.live(common::dash::live_pair(now));
+    s.press(KeyCode::Char('m'), now);
+    if let Some(m) = &s.app.message {
         // Its gates may need facts this dashboard lacks; then m is refused, which is fine.
         assert!(m.contains("gate"), "{m}");
         return;
     }
-    assert!(modal_text(&app).contains("done?"));
-    assert!(press(&mut app, KeyCode::Char('n'), now).is_empty());
-    assert!(!app.run.state(&manual).is_finished());
-    press(&mut app, KeyCode::Char('m'), now);
-    let effects = press(&mut app, KeyCode::Char('y'), now);
+    assert!(modal_text(&s).contains("done?"));
+    assert!(s.press(KeyCode::Char('n'), now).is_empty());
+    assert!(!s.core.run.state(&manual).is_finished());
+    s.press(KeyCode::Char('m'), now);
+    let effects = s.press(KeyCode::Char('y'), now);
     assert!(
         effects
             .iter()
@@ -360,12 +286,12 @@ fn after_switchover(now: Instant) -> Dashboard {
 #[test]
 fn an_interrupted_switchover_keeps_its_targets_and_says_it_completed() {
     let now = Instant::now();
-    let mut app = cockpit(after_switchover(now));
-    at_step(&mut app, "p5-switchover");
+    let mut s = Screen::seed(after_switchover(now));
+    s.at_step("p5-switchover");
     // What the journal restores: the step was started with server1 primary, then the
     // process died; MaxScale finished the switchover meanwhile.
-    app.run.restore("p5-switchover", StepState::Unknown, 1);
-    app.run.resolved.insert(
+    s.core.run.restore("p5-switchover", StepState::Unknown, 1);
+    s.core.run.resolved.insert(
         "p5-switchover".into(),
         Resolved {
             primary: Some("server1".into()),
@@ -374,12 +300,13 @@ fn an_interrupted_switchover_keeps_its_targets_and_says_it_completed() {
         },
     );
     assert_eq!(
-        app.roles.primary.as_deref(),
+        s.core.roles.primary.as_deref(),
         Some("server2"),
         "live roles moved"
     );
+    s.refresh(now);
 
-    let text = screen(&app, 120, 40);
+    let text = s.draw(120, 40);
     assert!(
         text.contains("writes move from server1 to server2"),
         "{text}"
@@ -392,60 +319,62 @@ fn an_interrupted_switchover_keeps_its_targets_and_says_it_completed() {
 
     // The gates are judged with the roles it started with: the "replica" it promoted no
     // longer replicates, so a re-run is refused instead of reversing the switchover.
-    press(&mut app, KeyCode::Enter, now);
-    assert!(app.modal.is_none(), "{:?}", app.modal);
+    s.press(KeyCode::Enter, now);
+    assert!(s.app.modal.is_none(), "{:?}", s.app.modal);
     assert!(
-        app.message
+        s.app
+            .message
             .as_deref()
             .unwrap_or("")
             .contains("gate does not hold"),
         "{:?}",
-        app.message
+        s.app.message
     );
 
     // Verified done, with a reason, confirmed.
-    press(&mut app, KeyCode::Char('v'), now);
-    assert!(modal_text(&app).contains("server2 is primary now"));
-    type_text(&mut app, "maxctrl list servers: server2 Master", now);
-    press(&mut app, KeyCode::Enter, now);
-    let effects = press(&mut app, KeyCode::Char('y'), now);
+    s.press(KeyCode::Char('v'), now);
+    assert!(modal_text(&s).contains("server2 is primary now"));
+    s.type_text("maxctrl list servers: server2 Master", now);
+    s.press(KeyCode::Enter, now);
+    let effects = s.press(KeyCode::Char('y'), now);
     assert!(effects.iter().any(|e| matches!(
         e,
         Effect::Record(Record::Verified { step, reason })
             if step == "p5-switchover" && reason.contains("server2 Master")
     )));
-    assert!(app.run.state("p5-switchover").is_finished());
+    assert!(s.core.run.state("p5-switchover").is_finished());
 }
 
 #[test]
 fn the_end_of_a_run_is_a_summary_with_every_deviation() {
-    let mut app = cockpit(common::dash::live_pair(Instant::now()));
-    let ids: Vec<String> = app.steps().iter().map(|s| s.id.value.clone()).collect();
+    let mut s = Screen::seed(common::dash::live_pair(Instant::now()));
+    let ids: Vec<String> = s.view.steps.iter().map(|step| step.id.clone()).collect();
     for id in &ids {
         let done = StepState::Succeeded {
             detail: String::new(),
         };
-        app.run.restore(id, done, 1);
+        s.core.run.restore(id, done, 1);
     }
     let skipped = StepState::Skipped {
         reason: "the dump ran at 01:00 from cron".into(),
     };
-    app.run.restore("p1-backup", skipped, 0);
-    app.run.restore(
+    s.core.run.restore("p1-backup", skipped, 0);
+    s.core.run.restore(
         "p3-stop-service",
         StepState::Succeeded {
             detail: String::new(),
         },
         2,
     );
-    app.run.overrides.insert(
+    s.core.run.overrides.insert(
         "p3-stop-service".into(),
         "MaxScale maintenance set by hand".into(),
     );
-    app.run.completed = true;
-    app.show_summary = true;
-    app.completed_at = Some(app.began + Duration::from_secs(754));
-    let text = screen(&app, 80, 24);
+    s.core.run.completed = true;
+    s.core.completed_at = Some(s.core.began + Duration::from_secs(754));
+    s.refresh(Instant::now());
+    s.app.show_summary = true;
+    let text = s.draw(80, 24);
     for expected in [
         "Runbook complete",
         "12m 34s",
@@ -457,10 +386,80 @@ fn the_end_of_a_run_is_a_summary_with_every_deviation() {
     }
     insta::assert_snapshot!("summary_80x24", text);
     assert!(text.contains("more lines: PgDn"), "{text}");
-    let wide = screen(&app, 120, 40);
+    let wide = s.draw(120, 40);
     assert!(
         wide.contains("p3-stop-service — retried: 2 attempts"),
         "{wide}"
     );
     assert!(wide.contains("p3-stop-service — overridden: MaxScale maintenance set by hand"));
+}
+
+#[test]
+fn a_destructive_step_shows_masked_sql_and_asks_for_the_name() {
+    // No server polled: gates that need them are not known to hold.
+    let mut s = Screen::seed(Dashboard::new(
+        &[
+            ("server1".into(), "server1".into()),
+            ("server2".into(), "server2".into()),
+        ],
+        Duration::from_millis(250),
+        Duration::from_secs(1),
+    ));
+    let now = Instant::now();
+    // The re-point step: its SQL is filled in, the replication password masked.
+    let i = s
+        .view
+        .steps
+        .iter()
+        .position(|step| step.id == "p3-repoint-replica")
+        .expect("step");
+    s.app.selected = i;
+    let text = s.draw(150, 45);
+    assert!(text.contains("MASTER_HOST='127.0.0.21'"), "{text}");
+    assert!(text.contains("MASTER_PASSWORD='****'"), "{text}");
+    assert!(
+        text.contains("▾ 3 "),
+        "the phase with the cursor is open:\n{text}"
+    );
+
+    // Running a step out of order is refused, and says why.
+    s.press(KeyCode::Enter, now);
+    assert!(s.app.modal.is_none());
+    let why = s.app.message.clone().unwrap_or_default();
+    assert!(why.contains("finish step p1-prereq-version first"), "{why}");
+
+    // A destructive step, its gates overridden with a reason, then confirmed, asks for
+    // the name it acts on.
+    s.at_step("p3-stop-service");
+    s.press(KeyCode::Char('o'), now);
+    s.type_text("rendering test", now);
+    s.press(KeyCode::Enter, now);
+    let text = modal_text(&s);
+    assert!(text.contains("On: server2"), "{text}");
+    assert!(
+        text.contains("Overriding its gates: rendering test"),
+        "{text}"
+    );
+    s.press(KeyCode::Char('y'), now);
+    let Some(Modal::TypeName { expected, .. }) = &s.app.modal else {
+        panic!(
+            "a destructive step asks for the name: {:?} {:?}",
+            s.app.modal, s.app.message
+        )
+    };
+    assert_eq!(expected, "server2");
+    let text = s.draw(120, 40);
+    assert!(
+        text.contains("Type `server2` and Enter to run it"),
+        "{text}"
+    );
+    assert!(text.contains("▸ 1 "), "finished phases fold:\n{text}");
+    insta::assert_snapshot!("cockpit_type_name_120x40", text);
+
+    // A wrong name runs nothing.
+    s.type_text("server1", now);
+    assert!(s.press(KeyCode::Enter, now).is_empty());
+    let why = s.app.message.clone().unwrap_or_default();
+    assert!(why.contains("does not match"), "{why}");
+    assert_eq!(s.core.run.state("p3-stop-service"), &StepState::Pending);
 }

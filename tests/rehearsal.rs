@@ -17,8 +17,8 @@ use flightdeck::runbook::Loaded;
 use flightdeck::runbook::{self, Action};
 use flightdeck::session::run::StepState;
 use flightdeck::tui::run::app::{Modal, Msg};
-use flightdeck::tui::run::start::{Prepared, finish, prepare};
-use flightdeck::tui::theme::Theme;
+use flightdeck::tui::run::runtime::Input;
+use flightdeck::tui::run::start::{Prepared, prepare};
 use mysql_async::prelude::Queryable;
 
 const STEP_DEADLINE: Duration = Duration::from_secs(180);
@@ -32,18 +32,19 @@ async fn pump(p: &mut Prepared, what: &str, done: impl Fn(&Prepared) -> bool) {
             "timed out waiting for {what}: {:?}",
             p.app.message
         );
-        let msg = tokio::select! {
-            Some(m) = p.msgs.recv() => m,
-            Some(e) = p.exec_rx.recv() => Msg::Exec(e),
-            _ = tokio::time::sleep(Duration::from_millis(250)) => Msg::Tick,
+        let input = tokio::select! {
+            Some(i) = p.rx.recv() => i,
+            Some(e) = p.inputs.exec_rx.recv() => Input::Exec(e),
+            _ = tokio::time::sleep(Duration::from_millis(250)) => Input::Tick,
         };
-        p.runtime.apply(&mut p.app, msg).expect("journal writes");
+        p.apply(input, Instant::now()).expect("journal writes");
     }
 }
 
 fn key(p: &mut Prepared, code: KeyCode) {
     let msg = Msg::Key(KeyEvent::new(code, KeyModifiers::NONE));
-    p.runtime.apply(&mut p.app, msg).expect("journal writes");
+    p.apply(Input::Ui(msg), Instant::now())
+        .expect("journal writes");
 }
 
 fn type_text(p: &mut Prepared, text: &str) {
@@ -70,28 +71,32 @@ enum IfBlocked {
 }
 
 fn runnable(p: &Prepared, id: &str) -> bool {
-    let step = p.app.run.runbook.step(id).expect("step");
-    let succeeded = p.app.run.succeeded();
-    let facts = flightdeck::tui::run::app::facts(&p.app.dash, &p.app.roles, &succeeded);
-    p.app.run.may_run(step, &facts).is_ok()
+    let step = p.driver.core.run.runbook.step(id).expect("step");
+    p.driver.core.may_run(step).is_ok()
 }
 
 /// Takes step `id` with the keys an operator presses; false if it was skipped instead.
 async fn take(p: &mut Prepared, id: &str, if_blocked: IfBlocked) -> bool {
     pump(p, &format!("{id} to be ready"), |p| {
-        p.app.run.current().map(|s| s.id.value.as_str()) == Some(id)
+        p.driver.core.run.current().map(|s| s.id.value.as_str()) == Some(id)
             && (if_blocked == IfBlocked::Skip || runnable(p, id))
             // Keys right after the run moved the cursor are ignored by design.
             && !p.app.guarded(Instant::now())
     })
     .await;
     key(p, KeyCode::Char('g')); // the cursor to the current step
-    assert_eq!(p.app.selected_step().map(|s| s.id.value.as_str()), Some(id));
+    assert_eq!(
+        p.app
+            .selected_step(&p.driver.view())
+            .map(|s| s.id.clone())
+            .as_deref(),
+        Some(id)
+    );
     if !runnable(p, id) {
         skip(p, "not part of this test");
         return false;
     }
-    let step = p.app.run.runbook.step(id).expect("step").clone();
+    let step = p.driver.core.run.runbook.step(id).expect("step").clone();
     match step.action {
         Action::Manual { .. } => {
             key(p, KeyCode::Char('m'));
@@ -119,12 +124,12 @@ async fn take(p: &mut Prepared, id: &str, if_blocked: IfBlocked) -> bool {
 async fn outcome(p: &mut Prepared, id: &str) -> StepState {
     pump(p, &format!("{id} to finish"), |p| {
         !matches!(
-            p.app.run.state(id),
+            p.driver.core.run.state(id),
             StepState::Running { .. } | StepState::Pending
         )
     })
     .await;
-    p.app.run.state(id).clone()
+    p.driver.core.run.state(id).clone()
 }
 
 /// A lab in `dir` (with its endpoint, run by the flightdeck binary) and the rehearsal
@@ -227,7 +232,6 @@ async fn the_lab_rehearsal_runs_end_to_end() {
         inv.clone(),
         &journal,
         PollIntervals::default(),
-        Theme::PLAIN,
     )
     .await
     .expect("cockpit starts");
@@ -247,14 +251,17 @@ async fn the_lab_rehearsal_runs_end_to_end() {
         assert!(
             matches!(state, StepState::Succeeded { .. }),
             "{id}: {state:?}\noutput: {:?}",
-            p.app.output.get(&id)
+            p.driver.core.output.get(&id)
         );
     }
-    assert!(p.app.run.completed, "the last step completes the run");
+    assert!(
+        p.driver.core.run.completed,
+        "the last step completes the run"
+    );
     assert!(p.app.show_summary, "the end of the run is a summary");
     stop.store(true, Ordering::SeqCst);
     let longest_gap = writer_task.await.expect("writer");
-    finish(&mut p, "rehearsal complete").await;
+    p.driver.finish("rehearsal complete").await;
     drop(p);
 
     // Both servers on the new build, the original primary primary again, no write lost.
@@ -341,7 +348,14 @@ async fn the_lab_rehearsal_runs_end_to_end() {
 /// Takes steps in order until `id` has been started (confirmed), without waiting for it;
 /// what cannot run on this lab's build is skipped.
 async fn run_until_started(p: &mut Prepared, id: &str) {
-    let order: Vec<String> = p.app.steps().iter().map(|s| s.id.value.clone()).collect();
+    let order: Vec<String> = p
+        .driver
+        .core
+        .run
+        .runbook
+        .steps()
+        .map(|(_, s)| s.id.value.clone())
+        .collect();
     for step in order {
         if !take(p, &step, IfBlocked::Skip).await {
             continue;
@@ -370,48 +384,48 @@ async fn a_run_killed_mid_step_resumes_with_that_step_unknown() {
         inv.clone(),
         &journal,
         PollIntervals::default(),
-        Theme::PLAIN,
     )
     .await
     .expect("cockpit starts");
     // p1-backup is a shell step (mariadb-dump): stop the process while it runs.
     run_until_started(&mut p, "p1-backup").await;
     assert!(matches!(
-        p.app.run.state("p1-backup"),
+        p.driver.core.run.state("p1-backup"),
         StepState::Running { .. }
     ));
     let before: Vec<(String, StepState)> = p
-        .app
+        .driver
+        .core
+        .run
+        .runbook
         .steps()
-        .iter()
-        .map(|s| (s.id.value.clone(), p.app.run.state(&s.id.value).clone()))
+        .map(|(_, s)| {
+            (
+                s.id.value.clone(),
+                p.driver.core.run.state(&s.id.value).clone(),
+            )
+        })
         .collect();
-    p.cancel.cancel();
+    p.driver.cancel.cancel();
     drop(p); // no session_end, no step_end: what a crash leaves
 
-    let mut p = prepare(
-        loaded,
-        inv,
-        &journal,
-        PollIntervals::default(),
-        Theme::PLAIN,
-    )
-    .await
-    .expect("cockpit resumes");
-    assert_eq!(p.app.run.state("p1-backup"), &StepState::Unknown);
+    let mut p = prepare(loaded, inv, &journal, PollIntervals::default())
+        .await
+        .expect("cockpit resumes");
+    assert_eq!(p.driver.core.run.state("p1-backup"), &StepState::Unknown);
     let notice = p.app.message.clone().unwrap_or_default();
     assert!(notice.contains("p1-backup was running"), "{notice}");
     for (id, state) in before {
         match state {
             StepState::Succeeded { .. } => {
                 assert!(
-                    matches!(p.app.run.state(&id), StepState::Succeeded { .. }),
+                    matches!(p.driver.core.run.state(&id), StepState::Succeeded { .. }),
                     "{id}"
                 )
             }
             StepState::Skipped { .. } | StepState::Pending => {
                 assert_eq!(
-                    std::mem::discriminant(p.app.run.state(&id)),
+                    std::mem::discriminant(p.driver.core.run.state(&id)),
                     std::mem::discriminant(&state),
                     "{id}"
                 )
@@ -422,15 +436,18 @@ async fn a_run_killed_mid_step_resumes_with_that_step_unknown() {
     // The unknown step is never re-run without a fresh confirmation.
     key(&mut p, KeyCode::Char('g'));
     assert_eq!(
-        p.app.selected_step().map(|s| s.id.value.as_str()),
+        p.app
+            .selected_step(&p.driver.view())
+            .map(|s| s.id.clone())
+            .as_deref(),
         Some("p1-backup"),
         "the step with an unknown outcome is where the run stands"
     );
     key(&mut p, KeyCode::Enter);
     assert!(matches!(p.app.modal, Some(Modal::Confirm { .. })));
     key(&mut p, KeyCode::Char('n'));
-    assert_eq!(p.app.run.state("p1-backup"), &StepState::Unknown);
-    finish(&mut p, "test over").await;
+    assert_eq!(p.driver.core.run.state("p1-backup"), &StepState::Unknown);
+    p.driver.finish("test over").await;
 }
 
 /// MaxScale's state of `server` as the lab's endpoint reports it now.
@@ -458,13 +475,12 @@ async fn a_crash_after_the_switchover_request_cannot_reverse_it() {
         inv.clone(),
         &journal,
         PollIntervals::default(),
-        Theme::PLAIN,
     )
     .await
     .expect("cockpit starts");
     run_until_started(&mut p, "p5-switchover").await;
     // The request is on its way; the process dies before it hears the answer.
-    p.cancel.cancel();
+    p.driver.cancel.cancel();
     drop(p);
     let begun = Instant::now();
     while maxscale_state(&inv, "server2").await != "Master, Running" {
@@ -475,24 +491,22 @@ async fn a_crash_after_the_switchover_request_cannot_reverse_it() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let mut p = prepare(
-        loaded,
-        inv.clone(),
-        &journal,
-        PollIntervals::default(),
-        Theme::PLAIN,
-    )
-    .await
-    .expect("cockpit resumes");
-    assert_eq!(p.app.run.state("p5-switchover"), &StepState::Unknown);
+    let mut p = prepare(loaded, inv.clone(), &journal, PollIntervals::default())
+        .await
+        .expect("cockpit resumes");
+    assert_eq!(
+        p.driver.core.run.state("p5-switchover"),
+        &StepState::Unknown
+    );
     pump(&mut p, "the panes to show server2 primary", |p| {
-        p.app.dash.primary() == Some("server2")
+        p.driver.core.dash.primary() == Some("server2")
     })
     .await;
     key(&mut p, KeyCode::Char('g'));
-    let step = p.app.selected_step().expect("step").clone();
-    assert_eq!(step.id.value, "p5-switchover");
-    let verdict = flightdeck::tui::run::describe::unknown_switchover(&p.app, &step)
+    let step = p.app.selected_step(&p.driver.view()).expect("step").clone();
+    assert_eq!(step.id, "p5-switchover");
+    let verdict = step
+        .verdict
         .expect("a switchover of unknown outcome is explained");
     assert!(verdict.contains("evidently completed"), "{verdict}");
 
@@ -525,7 +539,7 @@ async fn a_crash_after_the_switchover_request_cannot_reverse_it() {
     assert_eq!(expected, "server2");
     type_text(&mut p, "server2");
     let second = outcome(&mut p, "p5-switchover").await;
-    finish(&mut p, "test over").await;
+    p.driver.finish("test over").await;
     drop(p);
 
     // Whatever MaxScale answered the repeat, writes stay on server2.

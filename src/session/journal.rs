@@ -92,6 +92,17 @@ pub enum Stream {
     Info,
 }
 
+impl Stream {
+    /// The stream an executor names (`stdout`, `stderr`, `info`).
+    pub fn from_label(label: &str) -> Self {
+        match label {
+            "stderr" => Stream::Stderr,
+            "info" => Stream::Info,
+            _ => Stream::Stdout,
+        }
+    }
+}
+
 /// How a step attempt ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

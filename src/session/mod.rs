@@ -2,11 +2,15 @@
 //! secrets, journal, resume), the journal itself, its replay, the lock, and masking.
 
 pub mod clock;
+pub mod core;
+pub mod driver;
 pub mod facts;
 pub mod journal;
+pub mod live;
 pub mod lock;
 pub mod mask;
 pub mod open;
 pub mod replay;
 pub mod run;
 pub mod summary;
+pub mod view;

@@ -4,11 +4,13 @@
 
 use std::time::{Duration, SystemTime};
 
+use serde::Serialize;
+
 use crate::session::journal::Event;
 use crate::session::run::{Run, StepState};
 
 /// How a phase ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum PhaseEnd {
     /// Every step succeeded as planned.
     Clean,
@@ -20,7 +22,7 @@ pub enum PhaseEnd {
     Open,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PhaseSummary {
     pub title: String,
     pub end: PhaseEnd,
@@ -31,14 +33,14 @@ pub struct PhaseSummary {
 }
 
 /// A step that did not simply succeed, with why.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Deviation {
     pub step: String,
     pub what: &'static str,
     pub why: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
     pub duration: Duration,
     pub steps: usize,

@@ -1,6 +1,7 @@
 //! Helpers shared by the test files (each file includes this module).
 #![allow(dead_code)] // not every test file uses every helper
 
+pub mod cockpit;
 pub mod dash;
 
 use ratatui::Terminal;

@@ -223,7 +223,20 @@ impl Run {
                     Outcome::Succeeded("done by the operator".into()),
                 ))
             }
-            Command::Cancel { step } => match self.state(&step) {
+            Command::Cancel { step } => match self.state(&step).clone() {
+                // Waits and checks run inside the state machine: they end here.
+                StepState::Running { attempt, .. }
+                    if matches!(
+                        self.step(&step)?.action,
+                        Action::Wait { .. } | Action::Check { .. }
+                    ) =>
+                {
+                    Ok(self.finish(
+                        &step,
+                        attempt,
+                        Outcome::Failed("cancelled by the operator".into()),
+                    ))
+                }
                 StepState::Running { .. } => Ok(vec![Effect::Cancel { step }]),
                 _ => Err(Refusal::Target("the step is not running".into())),
             },

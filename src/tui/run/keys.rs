@@ -1,79 +1,79 @@
 //! What each key does. An open question takes every key; without one, moving, folding,
 //! scrolling and help always work, while the keys that change the run (run, skip,
 //! override, done, verified) are refused while a step runs and ignored for a moment after
-//! the run moved the cursor by itself.
+//! the run moved the cursor by itself. A key yields at most one command for the session.
 
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::app::{RunApp, refusal_hint};
-use super::describe::{confirm_lines, describe, unknown_switchover};
+use super::app::RunApp;
 use super::modal::{Decision, Modal, TextField, is_dismiss, is_yes};
-use crate::runbook::{Action, Step};
-use crate::session::run::{Command, Effect, Refusal, StepState};
+use crate::session::run::Command;
+use crate::session::view::{SessionView, Status, StepView};
 
 /// Lines a PgUp/PgDn scrolls the detail by.
 const PAGE: i16 = 10;
 
 impl RunApp {
-    pub(super) fn key(&mut self, k: KeyEvent, now: Instant) -> Vec<Effect> {
+    /// A key: what it changes on screen, and at most one command for the session (the
+    /// front end carries it out and puts a refusal in [`RunApp::message`]).
+    pub fn key(&mut self, k: KeyEvent, view: &SessionView, now: Instant) -> Option<Command> {
         if k.kind == KeyEventKind::Release {
-            return Vec::new();
+            return None;
         }
         // A key answers the last message; what it does may say something new.
         self.message = None;
         if let Some(modal) = self.modal.take() {
-            return self.modal_key(modal, k, now);
+            return self.modal_key(modal, k, view);
         }
         if self.show_help {
             self.show_help = false;
-            return Vec::new();
+            return None;
         }
         if self.show_summary && matches!(k.code, KeyCode::Esc | KeyCode::Enter) {
             self.show_summary = false;
-            return Vec::new();
+            return None;
         }
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
         match k.code {
             KeyCode::Char('c') if ctrl => {
-                if let Some(running) = self.run.running().map(str::to_string) {
-                    return self.command(Command::Cancel { step: running }, now);
+                if let Some(running) = &view.running {
+                    return Some(Command::Cancel {
+                        step: running.clone(),
+                    });
                 }
                 self.message = Some("nothing is running; q quits".into());
             }
-            KeyCode::Char('q') => {
-                if let Some(r) = self.run.running() {
-                    self.message = Some(format!("step {r} is running: Ctrl-C cancels it first"));
-                } else {
-                    self.quit = true;
+            KeyCode::Char('q') => match &view.running {
+                Some(r) => {
+                    self.message = Some(format!("step {r} is running: Ctrl-C cancels it first"))
                 }
-            }
+                None => self.quit = true,
+            },
             KeyCode::Down | KeyCode::Char('j') => {
-                self.select((self.selected + 1).min(self.steps().len().saturating_sub(1)));
+                self.select((self.selected + 1).min(view.steps.len().saturating_sub(1)));
             }
             KeyCode::Up | KeyCode::Char('k') => self.select(self.selected.saturating_sub(1)),
-            KeyCode::Char('g') => self.select_current(),
-            KeyCode::Char('f') => self.fold_others(),
+            KeyCode::Char('g') => self.select_current(view),
+            KeyCode::Char('f') => self.fold_others(view),
             KeyCode::PageDown => self.scroll_detail(PAGE),
             KeyCode::PageUp => self.scroll_detail(-PAGE),
             KeyCode::Tab => self.pane = self.pane.next(),
             KeyCode::Char('?') => self.show_help = true,
-            KeyCode::Char('S') if self.run.completed => self.show_summary = true,
+            KeyCode::Char('S') if view.completed => self.show_summary = true,
             KeyCode::Enter | KeyCode::Char('r' | 's' | 'o' | 'm' | 'v') => {
-                return self.action_key(k.code, now);
+                return self.action_key(k.code, view, now);
             }
             _ => {}
         }
-        Vec::new()
+        None
     }
 
     /// Fold or unfold the phases other than the one being worked on.
-    fn fold_others(&mut self) {
-        let phase = self.phase_of(self.selected);
-        let all: Vec<usize> = (0..self.run.runbook.phases.len())
-            .filter(|p| *p != phase)
-            .collect();
+    fn fold_others(&mut self, view: &SessionView) {
+        let phase = view.steps.get(self.selected).map_or(0, |s| s.phase);
+        let all: Vec<usize> = (0..view.phases.len()).filter(|p| *p != phase).collect();
         if all.iter().all(|p| self.folded.contains(p)) {
             self.folded.clear();
         } else {
@@ -83,130 +83,126 @@ impl RunApp {
 
     /// A key that changes the run: refused while a step runs, ignored just after the
     /// cursor moved by itself.
-    fn action_key(&mut self, code: KeyCode, now: Instant) -> Vec<Effect> {
-        if let Some(r) = self.run.running() {
+    fn action_key(&mut self, code: KeyCode, view: &SessionView, now: Instant) -> Option<Command> {
+        if let Some(r) = &view.running {
             self.message = Some(format!(
                 "step {r} is running: wait for it, or Ctrl-C cancels it"
             ));
-            return Vec::new();
+            return None;
         }
         if self.guarded(now) {
             self.message =
                 Some("the run just moved on: key ignored; look, then press it again".into());
-            return Vec::new();
+            return None;
         }
-        let Some(step) = self.selected_step().cloned() else {
-            return Vec::new();
-        };
-        let id = step.id.value.clone();
+        let step = self.selected_step(view)?;
+        let id = step.id.clone();
         match code {
-            KeyCode::Enter | KeyCode::Char('r') => self.ask_to_run(&step, now),
+            KeyCode::Enter | KeyCode::Char('r') => self.ask_to_run(step),
             KeyCode::Char('m') => {
-                if !matches!(step.action, Action::Manual { .. }) {
+                if step.kind != "manual" {
                     self.message = Some("m marks a manual step done; this is not one".into());
-                    return Vec::new();
+                } else if let Some(b) = &step.blocked {
+                    self.message = Some(b.message.clone());
+                } else {
+                    let mut lines = vec![format!("Mark {id} — {} done?", step.title)];
+                    lines.extend(step.command.clone().unwrap_or_default());
+                    lines.push("Only if you did it by hand. Journaled with your name.".into());
+                    self.modal = Some(Modal::Decide {
+                        step: id,
+                        lines,
+                        decision: Decision::Done,
+                    });
                 }
-                if let Err(r) = self.may_run(&step) {
-                    self.message = Some(refusal_hint(&r));
-                    return Vec::new();
-                }
-                let mut lines = vec![format!("Mark {id} — {} done?", step.title)];
-                if let Ok(cmd) = describe(self, &step).command {
-                    lines.extend(cmd);
-                }
-                lines.push("Only if you did it by hand. Journaled with your name.".into());
-                self.modal = Some(Modal::Decide {
-                    step: id,
-                    lines,
-                    decision: Decision::Done,
-                });
-                Vec::new()
+                None
             }
             KeyCode::Char('s') => {
-                if self.run.state(&id).is_finished() {
-                    self.message = Some(refusal_hint(&Refusal::AlreadyDone));
+                if step.status.is_finished() {
+                    self.message = Some("the step is already finished".into());
                 } else {
                     self.modal = Some(Modal::Skip {
                         step: id,
                         input: TextField::default(),
                     });
                 }
-                Vec::new()
+                None
             }
             KeyCode::Char('o') => {
-                self.ask_override(&step);
-                Vec::new()
+                self.ask_override(step);
+                None
             }
             KeyCode::Char('v') => {
-                if self.run.state(&id) != &StepState::Unknown {
-                    self.message = Some(refusal_hint(&Refusal::NotUnknown));
-                    return Vec::new();
+                if step.status != Status::Unknown {
+                    self.message =
+                        Some("only a step whose outcome is unknown is marked verified done".into());
+                    return None;
                 }
                 let mut lines = vec![format!(
                     "{id}: its outcome is unknown. You checked by hand that it is done?"
                 )];
-                lines.extend(unknown_switchover(self, &step));
+                lines.extend(step.verdict.clone());
                 self.modal = Some(Modal::Verify {
                     step: id,
                     lines,
                     input: TextField::default(),
                 });
-                Vec::new()
+                None
             }
-            _ => Vec::new(),
+            _ => None,
         }
     }
 
-    fn ask_to_run(&mut self, step: &Step, now: Instant) -> Vec<Effect> {
-        let id = step.id.value.clone();
-        match step.action {
-            Action::Manual { .. } => {
+    fn ask_to_run(&mut self, step: &StepView) -> Option<Command> {
+        match step.kind {
+            "manual" => {
                 self.message = Some("a manual step: do it by hand, then press m".into());
-                Vec::new()
+                None
             }
-            Action::Note { .. } => self.command(Command::Done { step: id }, now),
+            "note" => Some(Command::Done {
+                step: step.id.clone(),
+            }),
             _ => {
-                match self.may_run(step) {
-                    Ok(()) => {
+                match &step.blocked {
+                    None => {
                         self.modal = Some(Modal::Confirm {
-                            lines: confirm_lines(self, step, None),
-                            step: id,
+                            lines: step.confirm.clone(),
+                            step: step.id.clone(),
                             justification: None,
                         })
                     }
-                    Err(r) => self.message = Some(refusal_hint(&r)),
+                    Some(b) => self.message = Some(b.message.clone()),
                 }
-                Vec::new()
+                None
             }
         }
     }
 
-    fn ask_override(&mut self, step: &Step) {
-        let id = step.id.value.clone();
-        let why = match (&step.action, self.run.state(&id), self.may_run(step)) {
-            (Action::Check { condition }, StepState::Failed { detail }, _) => {
+    fn ask_override(&mut self, step: &StepView) {
+        let why = match (&step.status, &step.blocked) {
+            (Status::Failed { detail }, _) if step.kind == "check" => {
+                let condition = step.command.clone().unwrap_or_default().join(" ");
                 format!("the check failed: {condition} ({detail}). Accept it and go on?")
             }
-            (_, _, Err(Refusal::Gates(failed))) => {
-                format!("gates that do not hold: {}", failed.join("; "))
+            (_, Some(b)) if !b.gates.is_empty() => {
+                format!("gates that do not hold: {}", b.gates.join("; "))
             }
-            (_, _, Ok(())) => {
-                self.message = Some("its gates hold: Enter runs it, no override needed".into());
+            (_, Some(b)) => {
+                self.message = Some(b.message.clone());
                 return;
             }
-            (_, _, Err(r)) => {
-                self.message = Some(r.to_string());
+            (_, None) => {
+                self.message = Some("its gates hold: Enter runs it, no override needed".into());
                 return;
             }
         };
         self.modal = Some(Modal::Override {
-            step: id,
+            step: step.id.clone(),
             why,
             input: TextField::default(),
         });
     }
 
-    pub(super) fn paste(&mut self, text: &str) {
+    pub fn paste(&mut self, text: &str) {
         match self.modal.as_mut() {
             Some(m) => match m.field() {
                 Some(field) => field.paste(text),
@@ -220,10 +216,10 @@ impl RunApp {
         }
     }
 
-    fn modal_key(&mut self, mut modal: Modal, k: KeyEvent, now: Instant) -> Vec<Effect> {
+    fn modal_key(&mut self, mut modal: Modal, k: KeyEvent, view: &SessionView) -> Option<Command> {
         if is_dismiss(&k) {
             self.message = Some("cancelled: nothing was run".into());
-            return Vec::new();
+            return None;
         }
         let submit = k.code == KeyCode::Enter;
         match modal {
@@ -233,22 +229,21 @@ impl RunApp {
                 ..
             } => {
                 if is_yes(&k) {
-                    return self.confirmed(step, justification, now);
+                    return self.confirmed(step, justification, view);
                 }
                 self.message = Some("not confirmed: nothing was run".into());
-                Vec::new()
+                None
             }
             Modal::Decide { step, decision, .. } => {
                 if !is_yes(&k) {
                     self.message = Some("not confirmed: nothing changed".into());
-                    return Vec::new();
+                    return None;
                 }
-                let cmd = match decision {
+                Some(match decision {
                     Decision::Skip { reason } => Command::Skip { step, reason },
                     Decision::Verified { reason } => Command::Verified { step, reason },
                     Decision::Done => Command::Done { step },
-                };
-                self.command(cmd, now)
+                })
             }
             Modal::Skip { step, input } if submit && !input.value().trim().is_empty() => {
                 let reason = input.value().trim().to_string();
@@ -260,7 +255,7 @@ impl RunApp {
                     step,
                     decision: Decision::Skip { reason },
                 });
-                Vec::new()
+                None
             }
             Modal::Verify { step, input, .. } if submit && !input.value().trim().is_empty() => {
                 let reason = input.value().trim().to_string();
@@ -272,50 +267,44 @@ impl RunApp {
                     step,
                     decision: Decision::Verified { reason },
                 });
-                Vec::new()
+                None
             }
             Modal::Override { step, input, .. } if submit && !input.value().trim().is_empty() => {
                 let justification = input.value().trim().to_string();
-                let Some(s) = self.run.runbook.step(&step).cloned() else {
-                    return Vec::new();
-                };
-                if matches!(s.action, Action::Check { .. }) {
+                let s = view.step(&step)?;
+                if s.kind == "check" {
                     // Accepting a failed check runs nothing: the justification is the act.
-                    return self.command(
-                        Command::Run {
-                            step,
-                            typed: None,
-                            justification: Some(justification),
-                        },
-                        now,
-                    );
+                    return Some(Command::Run {
+                        step,
+                        typed: None,
+                        justification: Some(justification),
+                    });
                 }
+                let mut lines = s.confirm.clone();
+                lines.push(format!("Overriding its gates: {justification}"));
                 self.modal = Some(Modal::Confirm {
-                    lines: confirm_lines(self, &s, Some(&justification)),
+                    lines,
                     step,
                     justification: Some(justification),
                 });
-                Vec::new()
+                None
             }
             Modal::TypeName {
                 step,
                 input,
                 justification,
                 ..
-            } if submit => self.command(
-                Command::Run {
-                    step,
-                    typed: Some(input.value().to_string()),
-                    justification,
-                },
-                now,
-            ),
+            } if submit => Some(Command::Run {
+                step,
+                typed: Some(input.value().to_string()),
+                justification,
+            }),
             _ => {
                 if let Some(field) = modal.field() {
                     field.key(k);
                 }
                 self.modal = Some(modal);
-                Vec::new()
+                None
             }
         }
     }
@@ -325,45 +314,40 @@ impl RunApp {
         &mut self,
         step: String,
         justification: Option<String>,
-        now: Instant,
-    ) -> Vec<Effect> {
-        let Some(s) = self.run.runbook.step(&step).cloned() else {
-            return Vec::new();
-        };
-        if s.destructive {
-            let expected = match self.confirm_name(&s) {
-                Ok(name) => name,
-                Err(r) => {
-                    self.message = Some(refusal_hint(&r));
-                    return Vec::new();
-                }
-            };
-            let mut lines = vec![format!("{step} is destructive.")];
-            match describe(self, &s).direction {
-                Some(d) => lines.push(format!(
-                    "Writes move from {} to {}. Type `{expected}` (the new primary) and Enter:",
-                    d.from, d.to
-                )),
-                None => lines.push(format!(
-                    "It acts on {expected}. Type `{expected}` and Enter to run it:"
-                )),
-            }
-            self.modal = Some(Modal::TypeName {
-                step,
-                expected,
-                lines,
-                input: TextField::default(),
-                justification,
-            });
-            return Vec::new();
-        }
-        self.command(
-            Command::Run {
+        view: &SessionView,
+    ) -> Option<Command> {
+        let s = view.step(&step)?;
+        if !s.destructive {
+            return Some(Command::Run {
                 step,
                 typed: None,
                 justification,
-            },
-            now,
-        )
+            });
+        }
+        let expected = match &s.confirm_name {
+            Ok(name) => name.clone(),
+            Err(e) => {
+                self.message = Some(e.clone());
+                return None;
+            }
+        };
+        let mut lines = vec![format!("{step} is destructive.")];
+        match &s.direction {
+            Some(d) => lines.push(format!(
+                "Writes move from {} to {}. Type `{expected}` (the new primary) and Enter:",
+                d.from, d.to
+            )),
+            None => lines.push(format!(
+                "It acts on {expected}. Type `{expected}` and Enter to run it:"
+            )),
+        }
+        self.modal = Some(Modal::TypeName {
+            step,
+            expected,
+            lines,
+            input: TextField::default(),
+            justification,
+        });
+        None
     }
 }

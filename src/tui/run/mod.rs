@@ -1,7 +1,6 @@
 //! `flightdeck run`: the cockpit.
 
 pub mod app;
-pub mod describe;
 mod keys;
 pub mod modal;
 pub mod runtime;

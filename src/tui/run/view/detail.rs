@@ -3,28 +3,23 @@
 //! values, where it stands, its output, and then why and the notes. Scrolls with
 //! PgUp/PgDn and the mouse wheel; the title says when there is more.
 
-use std::time::Instant;
+use std::time::SystemTime;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use crate::runbook::{Action, NoteKind, Step};
-use crate::session::run::StepState;
+use crate::session::journal::Stream;
+use crate::session::view::{SessionView, Status, StepView};
 use crate::tui::run::app::RunApp;
-use crate::tui::run::describe::{describe, unknown_switchover};
 use crate::tui::theme::Theme;
 
-/// Output lines shown at most (the newest); the journal holds them all.
-const OUTPUT_SHOWN: usize = 200;
-
-pub fn render(app: &RunApp, f: &mut Frame, area: Rect, now: Instant, theme: &Theme) {
-    let Some(step) = app.selected_step() else {
+pub fn render(app: &RunApp, session: &SessionView, f: &mut Frame, area: Rect, theme: &Theme) {
+    let Some(step) = app.selected_step(session) else {
         return;
     };
-    let lines = lines(app, step, now, theme);
-    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let paragraph = Paragraph::new(lines(step, theme)).wrap(Wrap { trim: false });
     let inner_height = area.height.saturating_sub(2);
     let total = paragraph.line_count(area.width.saturating_sub(2)) as u16;
     let max = total.saturating_sub(inner_height);
@@ -35,9 +30,8 @@ pub fn render(app: &RunApp, f: &mut Frame, area: Rect, now: Instant, theme: &The
         title.push(Span::styled(" ↑ PgUp ", theme.accent()));
     }
     if scroll < max {
-        let below = max - scroll;
         title.push(Span::styled(
-            format!(" ↓ {below} more lines: PgDn "),
+            format!(" ↓ {} more lines: PgDn ", max - scroll),
             theme.accent(),
         ));
     }
@@ -53,50 +47,45 @@ pub fn render(app: &RunApp, f: &mut Frame, area: Rect, now: Instant, theme: &The
     );
 }
 
-fn lines(app: &RunApp, step: &Step, now: Instant, theme: &Theme) -> Vec<Line<'static>> {
-    let id = step.id.value.as_str();
-    let state = app.run.state(id);
-    let d = describe(app, step);
+fn lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(
-        format!("{id} [{}] {}", step.action.kind(), step.title),
+        format!("{} [{}] {}", s.id, s.kind, s.title),
         theme.header(),
     )];
-    if let Some(t) = &step.target {
-        let when = if d.frozen { " (as first started)" } else { "" };
+    if let Some(t) = &s.target {
+        let when = if s.frozen { " (as first started)" } else { "" };
         lines.push(Line::raw(format!(
-            "target: {} → {}{when}",
-            t.value,
-            d.servers.join(", ")
+            "target: {t} → {}{when}",
+            s.servers.join(", ")
         )));
     }
-    if let Some(dir) = &d.direction {
+    if let Some(dir) = &s.direction {
         lines.push(Line::styled(
             format!("writes move from {} to {}", dir.from, dir.to),
             theme.warn(),
         ));
     }
-    if step.destructive {
+    if s.destructive {
         lines.push(Line::styled(
             "DESTRUCTIVE: confirmed by typing the name it acts on",
             theme.bad(),
         ));
     }
-    if state == &StepState::Unknown {
+    if s.status == Status::Unknown {
         lines.push(Line::styled(
             "? outcome unknown: the process stopped while this step ran. Verify by hand, then \
              v (verified done, with a reason), Enter (re-run exactly what was sent) or s (skip).",
             theme.bad(),
         ));
-        if let Some(s) = unknown_switchover(app, step) {
-            lines.push(Line::styled(s, theme.warn()));
+        if let Some(v) = &s.verdict {
+            lines.push(Line::styled(v.clone(), theme.warn()));
         }
     }
-    let started = !matches!(state, StepState::Pending);
-    match (&d.sent, started) {
+    let started = !matches!(s.status, Status::Pending | Status::Ready | Status::Blocked);
+    match (&s.sent, started) {
         (Some(sent), true) => {
-            let attempts = app.run.attempts(id);
             lines.push(Line::styled(
-                format!("sent (attempt {attempts}):"),
+                format!("sent (attempt {}):", s.attempts),
                 theme.dim(),
             ));
             lines.extend(
@@ -104,19 +93,15 @@ fn lines(app: &RunApp, step: &Step, now: Instant, theme: &Theme) -> Vec<Line<'st
                     .map(|l| Line::styled(format!("  {l}"), theme.accent())),
             );
         }
-        _ => match &d.command {
-            Ok(cmd) => {
-                lines.extend(
-                    cmd.iter()
-                        .map(|l| Line::styled(format!("  {l}"), theme.accent())),
-                );
-            }
+        _ => match &s.command {
+            Ok(cmd) => lines.extend(
+                cmd.iter()
+                    .map(|l| Line::styled(format!("  {l}"), theme.accent())),
+            ),
             Err(e) => lines.push(Line::styled(format!("cannot resolve: {e}"), theme.bad())),
         },
     }
-    if state == &StepState::Pending
-        && let Some(e) = app.condition_now(step)
-    {
+    if let Some(e) = &s.condition_now {
         let (head, style) = if e.holds {
             ("holds now:", theme.ok())
         } else {
@@ -125,80 +110,73 @@ fn lines(app: &RunApp, step: &Step, now: Instant, theme: &Theme) -> Vec<Line<'st
         lines.push(Line::styled(head, style));
         lines.extend(
             e.observed
-                .into_iter()
+                .iter()
                 .map(|o| Line::styled(format!("    {o}"), theme.dim())),
         );
     }
-    for (gate, e) in app.gates(step) {
-        let (mark, style) = if e.holds {
+    for g in &s.gates {
+        let (mark, style) = if g.holds {
             ("✔", theme.ok())
         } else {
             ("✘", theme.bad())
         };
-        lines.push(Line::styled(format!("gate {mark} {gate}"), style));
-        for o in e.observed {
-            lines.push(Line::styled(format!("    {o}"), theme.dim()));
-        }
+        lines.push(Line::styled(format!("gate {mark} {}", g.condition), style));
+        lines.extend(
+            g.observed
+                .iter()
+                .map(|o| Line::styled(format!("    {o}"), theme.dim())),
+        );
     }
-    lines.extend(state_lines(app, step, now, theme));
-    if let Some(out) = app.output.get(id) {
-        let skip = out.len().saturating_sub(OUTPUT_SHOWN);
-        if skip > 0 {
-            lines.push(Line::styled(
-                format!("… {skip} earlier output lines are in the journal"),
-                theme.dim(),
-            ));
-        }
-        for (stream, text) in &out[skip..] {
-            let style = if *stream == "stderr" {
-                theme.warn()
-            } else {
-                theme.dim()
-            };
-            lines.push(Line::styled(format!("│ {text}"), style));
-        }
+    lines.extend(state_lines(s, theme));
+    if s.output_dropped > 0 {
+        lines.push(Line::styled(
+            format!(
+                "… {} earlier output lines are in the journal",
+                s.output_dropped
+            ),
+            theme.dim(),
+        ));
     }
-    if let Some(w) = &step.why {
-        lines.push(Line::raw(format!("why: {}", w.trim())));
-    }
-    for n in &step.notes {
-        let style = if n.kind == NoteKind::Warning {
+    for (stream, text) in &s.output {
+        let style = if *stream == Stream::Stderr {
             theme.warn()
         } else {
             theme.dim()
         };
-        lines.push(Line::styled(
-            format!("{}: {}", n.kind.label(), n.text.trim()),
-            style,
-        ));
+        lines.push(Line::styled(format!("│ {text}"), style));
     }
-    if let Some(r) = &step.rollback {
-        lines.push(Line::styled(format!("rollback: {}", r.trim()), theme.dim()));
+    if let Some(w) = &s.why {
+        lines.push(Line::raw(format!("why: {w}")));
+    }
+    for n in &s.notes {
+        let style = if n.warning { theme.warn() } else { theme.dim() };
+        lines.push(Line::styled(format!("{}: {}", n.label, n.text), style));
+    }
+    if let Some(r) = &s.rollback {
+        lines.push(Line::styled(format!("rollback: {r}"), theme.dim()));
     }
     lines
 }
 
-fn state_lines(app: &RunApp, step: &Step, now: Instant, theme: &Theme) -> Vec<Line<'static>> {
-    let id = step.id.value.as_str();
+fn state_lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    match app.run.state(id) {
-        StepState::Running {
-            started, progress, ..
-        } => {
-            let secs = now.saturating_duration_since(*started).as_secs_f64();
+    let condition = matches!(s.kind, "check" | "wait");
+    let judged = condition && s.overridden.is_none() && s.verified.is_none();
+    match &s.status {
+        Status::Running { since, progress } => {
+            let secs = SystemTime::now()
+                .duration_since(*since)
+                .unwrap_or_default()
+                .as_secs_f64();
             lines.push(Line::styled(format!("running {secs:.1} s"), theme.accent()));
             if let Some(p) = progress {
                 lines.push(Line::styled(p.clone(), theme.accent()));
             }
         }
-        StepState::Succeeded { detail } | StepState::Failed { detail }
-            if matches!(step.action, Action::Check { .. } | Action::Wait { .. })
-                && !app.run.overrides.contains_key(id)
-                && !app.run.verified.contains_key(id) =>
-        {
-            // A condition's result is its observed facts, each with its own mark.
-            let (head, style) = match app.run.state(id) {
-                StepState::Succeeded { .. } => ("✔ held, as observed:", theme.ok()),
+        // A condition's result is its observed facts, each with its own mark.
+        Status::Succeeded { detail } | Status::Failed { detail } if judged => {
+            let (head, style) = match &s.status {
+                Status::Succeeded { .. } => ("✔ held, as observed:", theme.ok()),
                 _ => ("✘ did not hold, as observed:", theme.bad()),
             };
             lines.push(Line::styled(head, style));
@@ -208,19 +186,19 @@ fn state_lines(app: &RunApp, step: &Step, now: Instant, theme: &Theme) -> Vec<Li
                     .map(|fact| Line::styled(format!("    {fact}"), theme.dim())),
             );
         }
-        StepState::Succeeded { detail } => {
+        Status::Succeeded { detail } => {
             lines.push(Line::styled(format!("✔ {detail}"), theme.ok()));
         }
-        StepState::Failed { detail } => {
+        Status::Failed { detail } => {
             lines.push(Line::styled(format!("✘ {detail}"), theme.bad()));
         }
-        StepState::Skipped { reason } => {
+        Status::Skipped { reason } => {
             lines.push(Line::styled(format!("↷ skipped: {reason}"), theme.warn()));
         }
-        // Said first, above the command: see `lines`.
-        StepState::Unknown | StepState::Pending => {}
+        // Said first, above the command.
+        Status::Unknown | Status::Pending | Status::Ready | Status::Blocked => {}
     }
-    if let Some(j) = app.run.overrides.get(id) {
+    if let Some(j) = &s.overridden {
         lines.push(Line::styled(format!("overridden: {j}"), theme.warn()));
     }
     lines

@@ -15,8 +15,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::{PaneChoice, RunApp};
-use crate::runbook::Action;
-use crate::session::run::StepState;
+use crate::session::live::Dashboard;
+use crate::session::view::{SessionView, Status};
 use crate::tui::panes;
 use crate::tui::theme::Theme;
 
@@ -28,7 +28,16 @@ pub struct ViewContext {
     pub theme: Theme,
 }
 
-pub fn view(app: &RunApp, ctx: &ViewContext, f: &mut Frame, now: Instant) {
+/// Draws the session as `session` shows it, with the live panes from `dash`, as the
+/// operator looks at it (`app`).
+pub fn view(
+    app: &RunApp,
+    session: &SessionView,
+    dash: &Dashboard,
+    ctx: &ViewContext,
+    f: &mut Frame,
+    now: Instant,
+) {
     let theme = &ctx.theme;
     let area = f.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -36,7 +45,7 @@ pub fn view(app: &RunApp, ctx: &ViewContext, f: &mut Frame, now: Instant) {
         return;
     }
     let wide = area.width >= 160 && area.height >= 40;
-    let servers = app.dash.servers.len() as u16;
+    let servers = dash.servers.len() as u16;
     let panes_height = if wide || app.pane != PaneChoice::Servers {
         servers + 4
     } else {
@@ -56,16 +65,18 @@ pub fn view(app: &RunApp, ctx: &ViewContext, f: &mut Frame, now: Instant) {
         Constraint::Length(footer_height),
     ])
     .areas(area);
-    if app.show_summary {
-        overlay::summary(app, f, top, theme);
-    } else {
-        let [list, detail] =
-            Layout::horizontal([Constraint::Percentage(38), Constraint::Percentage(62)]).areas(top);
-        checklist::render(app, f, list, now, theme);
-        detail::render(app, f, detail, now, theme);
+    match (&session.summary, app.show_summary) {
+        (Some(summary), true) => overlay::summary(app, session, summary, f, top, theme),
+        _ => {
+            let [list, detail] =
+                Layout::horizontal([Constraint::Percentage(38), Constraint::Percentage(62)])
+                    .areas(top);
+            checklist::render(app, session, f, list, now, theme);
+            detail::render(app, session, f, detail, theme);
+        }
     }
-    live_panes(app, f, bottom, wide, now, theme);
-    footer_line(app, f, footer, theme);
+    live_panes(app, dash, f, bottom, wide, now, theme);
+    footer_line(app, session, f, footer, theme);
     if let Some(m) = &app.modal {
         overlay::modal(m, f, area, theme);
     } else if app.show_help {
@@ -73,8 +84,15 @@ pub fn view(app: &RunApp, ctx: &ViewContext, f: &mut Frame, now: Instant) {
     }
 }
 
-fn live_panes(app: &RunApp, f: &mut Frame, area: Rect, wide: bool, now: Instant, theme: &Theme) {
-    let d = &app.dash;
+fn live_panes(
+    app: &RunApp,
+    d: &Dashboard,
+    f: &mut Frame,
+    area: Rect,
+    wide: bool,
+    now: Instant,
+    theme: &Theme,
+) {
     if wide {
         let [repl, gtid, mxs] = Layout::horizontal([
             Constraint::Percentage(40),
@@ -96,31 +114,31 @@ fn live_panes(app: &RunApp, f: &mut Frame, area: Rect, wide: bool, now: Instant,
 }
 
 /// The message, or the keys that matter for the selected step, as many as fit.
-fn footer_line(app: &RunApp, f: &mut Frame, area: Rect, theme: &Theme) {
+fn footer_line(app: &RunApp, session: &SessionView, f: &mut Frame, area: Rect, theme: &Theme) {
     if let Some(m) = &app.message {
         let p = Paragraph::new(Line::styled(format!(" {m}"), theme.warn()));
         f.render_widget(p.wrap(Wrap { trim: false }), area);
         return;
     }
     let mut keys: Vec<&str> = Vec::new();
-    if app.show_summary {
+    if app.show_summary && session.completed {
         keys.push("run complete · Enter closes the summary");
-    } else if let Some(r) = app.run.running() {
-        keys.push(if app.selected_step().is_some_and(|s| s.id.value == r) {
+    } else if let Some(r) = &session.running {
+        keys.push(if app.selected_step(session).is_some_and(|s| &s.id == r) {
             "Ctrl-C cancel the running step"
         } else {
             "a step is running · Ctrl-C cancels it"
         });
-    } else if let Some(step) = app.selected_step() {
-        match (&step.action, app.run.state(&step.id.value)) {
-            (_, StepState::Unknown) => keys.push("Enter re-run as first sent · v verified done"),
-            (Action::Check { .. }, StepState::Failed { .. }) => {
+    } else if let Some(step) = app.selected_step(session) {
+        match (step.kind, &step.status) {
+            (_, Status::Unknown) => keys.push("Enter re-run as first sent · v verified done"),
+            ("check", Status::Failed { .. }) => {
                 keys.push("r re-check · o accept with a justification")
             }
-            (_, StepState::Failed { .. }) => keys.push("r retry · s skip"),
+            (_, Status::Failed { .. }) => keys.push("r retry · s skip"),
             (_, s) if s.is_finished() => {}
-            (Action::Note { .. }, _) => keys.push("Enter acknowledge this note"),
-            (Action::Manual { .. }, _) => keys.push("m mark done (after doing it by hand)"),
+            ("note", _) => keys.push("Enter acknowledge this note"),
+            ("manual", _) => keys.push("m mark done (after doing it by hand)"),
             _ => keys.push("Enter run · s skip · o override"),
         }
     }

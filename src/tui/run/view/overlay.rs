@@ -1,13 +1,12 @@
 //! What is drawn over the cockpit: the open question, the help, the run's summary.
 
-use std::time::SystemTime;
-
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::session::summary::{Deviation, PhaseEnd, Summary, human_duration};
+use crate::session::view::SessionView;
 use crate::tui::panes;
 use crate::tui::run::app::RunApp;
 use crate::tui::run::modal::{Modal, TextField};
@@ -116,17 +115,19 @@ pub fn help(f: &mut Frame, area: Rect, theme: &Theme) {
     boxed(f, area, " keys ", lines, theme);
 }
 
-pub fn summary(app: &RunApp, f: &mut Frame, area: Rect, theme: &Theme) {
-    let s = Summary::of(
-        &app.run,
-        app.began,
-        app.completed_at.unwrap_or_else(SystemTime::now),
-    );
+pub fn summary(
+    app: &RunApp,
+    session: &SessionView,
+    s: &Summary,
+    f: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+) {
     let mut lines = vec![
         Line::styled(
             format!(
                 "Runbook complete: {} · {} steps · {}",
-                app.run.runbook.meta.name,
+                session.runbook,
                 s.steps,
                 human_duration(s.duration)
             ),

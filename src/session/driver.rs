@@ -1,0 +1,379 @@
+//! The session, driven: [`Core`] plus what it needs to act, the journal and the
+//! executors. Inputs come from any front end (the cockpit's keys, a line-mode prompt, a
+//! test) as typed [`Command`]s, and from the pollers and executors. Every decision is
+//! journaled before the effect it announces; a screen reads the [`SessionView`] the
+//! driver publishes and never evaluates anything itself.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::exec::host::{HostPool, SshOptions};
+use crate::exec::job::{JobContext, jobs};
+use crate::exec::spawn::{ExecMsg, Executors};
+use crate::inventory::Inventory;
+use crate::poll::ServerSnapshot;
+use crate::poll::maxscale::MaxscaleSnapshot;
+use crate::poll::start::{PollIntervals, Pollers, StartError, sql_targets, start};
+use crate::runbook::Loaded;
+use crate::runbook::roles::RoleMap;
+use crate::runbook::template::Reveal;
+use crate::session::core::Core;
+use crate::session::journal::{Event, JournalError, Outcome as JOutcome, Stream};
+use crate::session::live::Dashboard;
+use crate::session::lock::current_operator;
+use crate::session::open::{self, Session, SessionError, roles_event};
+use crate::session::run::{Command, Effect, Outcome, Record, Refusal, Run};
+use crate::session::summary::Summary;
+use crate::session::view::SessionView;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error("journal: {0}")]
+    Journal(#[from] JournalError),
+}
+
+/// Why a command did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{}", crate::session::view::refusal_hint(.0))]
+    Refused(Refusal),
+    #[error("journal: {0}")]
+    Journal(#[from] JournalError),
+}
+
+/// What the driver reads besides commands: the pollers' latest snapshots and the
+/// executors' news. A front end selects on these and hands them to [`Driver`].
+pub struct Inputs {
+    pub pollers: Pollers,
+    pub exec_rx: mpsc::Receiver<ExecMsg>,
+}
+
+pub struct Driver {
+    pub core: Core,
+    session: Session,
+    executors: Executors,
+    cancels: HashMap<String, CancellationToken>,
+    last_roles: Option<String>,
+    view_tx: watch::Sender<SessionView>,
+    /// Stops the pollers when the session ends.
+    pub cancel: CancellationToken,
+}
+
+impl Driver {
+    /// Starts the pollers, waits briefly for live roles (pins capture who holds each role
+    /// when the run begins), opens or resumes the session, and readies the executors.
+    pub async fn open(
+        loaded: Loaded,
+        inv: Inventory,
+        journal: &Path,
+        intervals: PollIntervals,
+    ) -> Result<(Driver, Inputs), DriverError> {
+        let cancel = CancellationToken::new();
+        let pollers = start(&inv, intervals, &cancel)?;
+        let names: Vec<(String, String)> = inv
+            .servers
+            .iter()
+            .map(|s| (s.name.clone(), s.maxscale_name.clone()))
+            .collect();
+        let mut dash = Dashboard::new(&names, intervals.sql, intervals.maxscale);
+        let begun = Instant::now();
+        while begun.elapsed() < Duration::from_secs(5) {
+            latest(&pollers, &mut dash);
+            if dash.primary().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut roles = RoleMap::from_inventory(&inv, &loaded.runbook.pins);
+        let mut notices = Vec::new();
+        match dash.primary() {
+            Some(p) => {
+                roles.switchover(p);
+                roles.pins.clear();
+                roles.capture_pins(&loaded.runbook.pins);
+            }
+            None => notices
+                .push("no live primary yet: roles and pins come from the inventory".to_string()),
+        }
+        let mut run = Run::new(loaded.runbook.clone());
+        let session = open::open(journal, &loaded, &inv, &mut run, &mut roles)?;
+        notices.extend(session.notices.clone());
+        if run.completed {
+            notices.push("this run is complete (Enter closes its summary)".into());
+        }
+        let (exec_tx, exec_rx) = mpsc::channel(1024);
+        let executors = Executors {
+            sql: Arc::new(sql_targets(&inv)?),
+            hosts: HostPool::new(SshOptions::default()),
+            maxscale: crate::poll::start::maxscale_client(&inv)?,
+            masker: Arc::new(session.masker.clone()),
+            tx: exec_tx,
+        };
+        let mut vars = loaded.runbook.vars.clone();
+        vars.extend(inv.vars.clone());
+        let mut core = Core::new(run, dash, roles, Arc::new(inv), vars);
+        core.began = session.began;
+        core.completed_at = session.completed_at;
+        core.notices = notices;
+        for (step, out) in &session.restored_output {
+            for (stream, text) in out {
+                core.push_output(step, *stream, text);
+            }
+        }
+        let view = SessionView::of(&core, SystemTime::now());
+        let (view_tx, _) = watch::channel(view);
+        let driver = Driver {
+            core,
+            session,
+            executors,
+            cancels: HashMap::new(),
+            last_roles: None,
+            view_tx,
+            cancel,
+        };
+        Ok((driver, Inputs { pollers, exec_rx }))
+    }
+
+    /// The view as of the last [`Driver::publish`].
+    pub fn view(&self) -> watch::Ref<'_, SessionView> {
+        self.view_tx.borrow()
+    }
+
+    /// A receiver of every published view (for a second screen).
+    pub fn subscribe(&self) -> watch::Receiver<SessionView> {
+        self.view_tx.subscribe()
+    }
+
+    /// Recomputes the view from the session as it is now and publishes it.
+    pub fn publish(&self) {
+        self.view_tx
+            .send_replace(SessionView::of(&self.core, SystemTime::now()));
+    }
+
+    /// The latest snapshot of every poller, including poll times that woke nobody.
+    pub fn refresh(&mut self, pollers: &Pollers, now: Instant) -> Result<(), JournalError> {
+        let mut effects = Vec::new();
+        for r in &pollers.servers {
+            effects.extend(self.core.server(r.borrow().clone(), now));
+        }
+        if let Some(m) = &pollers.maxscale {
+            effects.extend(self.core.maxscale(m.borrow().clone(), now));
+        }
+        self.perform_all(effects)
+    }
+
+    pub fn server(&mut self, snap: ServerSnapshot, now: Instant) -> Result<(), JournalError> {
+        let effects = self.core.server(snap, now);
+        self.perform_all(effects)
+    }
+
+    pub fn maxscale(&mut self, snap: MaxscaleSnapshot, now: Instant) -> Result<(), JournalError> {
+        let effects = self.core.maxscale(snap, now);
+        self.perform_all(effects)
+    }
+
+    pub fn tick(&mut self, now: Instant) -> Result<(), JournalError> {
+        let effects = self.core.tick(now);
+        self.perform_all(effects)
+    }
+
+    /// An operator's command: refused, or journaled and carried out.
+    pub fn command(&mut self, cmd: Command, now: Instant) -> Result<(), CommandError> {
+        let effects = self.core.command(cmd, now).map_err(CommandError::Refused)?;
+        self.perform_all(effects)?;
+        Ok(())
+    }
+
+    /// An executor's news: output is journaled (in whole lines) and kept for screens.
+    pub fn exec(&mut self, e: ExecMsg, now: Instant) -> Result<(), JournalError> {
+        if let ExecMsg::Output {
+            step, stream, text, ..
+        } = &e
+        {
+            self.session.journal.append(&Event::Output {
+                step: step.clone(),
+                stream: Stream::from_label(stream),
+                text: text.clone(),
+            })?;
+        }
+        let effects = self.core.exec(e, now);
+        self.perform_all(effects)
+    }
+
+    /// Ends the session: the journal says so, pollers stop, SSH sessions close.
+    pub async fn finish(&mut self, reason: &str) {
+        let _ = self.session.journal.append(&Event::SessionEnd {
+            reason: reason.to_string(),
+        });
+        self.cancel.cancel();
+        self.executors.hosts.close().await;
+    }
+
+    fn perform_all(&mut self, effects: Vec<Effect>) -> Result<(), JournalError> {
+        for effect in effects {
+            self.perform(effect)?;
+        }
+        let roles = format!("{:?}", self.core.roles.primary);
+        if self.last_roles.as_ref() != Some(&roles) {
+            self.last_roles = Some(roles);
+            self.session
+                .journal
+                .append(&roles_event(&self.core.roles))?;
+        }
+        Ok(())
+    }
+
+    fn perform(&mut self, effect: Effect) -> Result<(), JournalError> {
+        let journal = &mut self.session.journal;
+        match effect {
+            Effect::Record(Record::Confirmed { step, typed }) => {
+                journal.append(&Event::Confirm {
+                    step,
+                    operator: current_operator(),
+                    typed,
+                })?
+            }
+            Effect::Record(Record::Override {
+                step,
+                justification,
+                failed,
+            }) => journal.append(&Event::Override {
+                step,
+                justification,
+                failed_gates: failed,
+            })?,
+            Effect::Record(Record::Skipped { step, reason }) => {
+                journal.append(&Event::Skip { step, reason })?
+            }
+            Effect::Record(Record::Verified { step, reason }) => {
+                journal.append(&Event::Verified {
+                    step,
+                    operator: current_operator(),
+                    reason,
+                })?
+            }
+            Effect::Record(Record::Complete) => {
+                let summary = Summary::of(&self.core.run, self.core.began, SystemTime::now());
+                journal.append(&summary.event(current_operator()))?
+            }
+            Effect::Record(Record::Ended {
+                step,
+                attempt,
+                outcome,
+            }) => {
+                self.cancels.remove(&step);
+                let (outcome, detail) = match outcome {
+                    Outcome::Succeeded(d) => (JOutcome::Succeeded, d),
+                    Outcome::Failed(d) if d.contains("cancelled") => (JOutcome::Cancelled, d),
+                    Outcome::Failed(d) if d.contains("timed out") => (JOutcome::TimedOut, d),
+                    Outcome::Failed(d) => (JOutcome::Failed, d),
+                };
+                journal.append(&Event::StepEnd {
+                    step,
+                    attempt,
+                    outcome,
+                    detail,
+                    exit_code: None,
+                })?
+            }
+            Effect::Cancel { step } => {
+                if let Some(c) = self.cancels.get(&step) {
+                    c.cancel();
+                }
+            }
+            Effect::Start {
+                step,
+                attempt,
+                servers,
+            } => self.start(step, attempt, servers)?,
+        }
+        Ok(())
+    }
+
+    /// Journals the gates and what is sent (masked), then hands the jobs to the executors.
+    fn start(
+        &mut self,
+        step: String,
+        attempt: u32,
+        servers: Vec<String>,
+    ) -> Result<(), JournalError> {
+        let Some(s) = self.core.run.runbook.step(&step).cloned() else {
+            return Ok(());
+        };
+        let journal = &mut self.session.journal;
+        for (gate, e) in self.core.gates(&s) {
+            journal.append(&Event::Gate {
+                step: step.clone(),
+                condition: gate,
+                holds: e.holds,
+                observed: e.observed,
+            })?;
+        }
+        // The roles the step was first started with, never today's (see Resolved).
+        let roles = self.core.roles_for(&s);
+        let mut ctx = JobContext {
+            vars: &self.core.vars,
+            secrets: &self.session.secrets,
+            inventory: &self.core.inventory,
+            roles: &roles,
+            target: None,
+            reveal: Reveal::Secrets,
+        };
+        let built = jobs(&s, &servers, &mut ctx);
+        let rendered = match &built {
+            Ok(js) => js.iter().map(|j| j.shown()).collect::<Vec<_>>().join("\n"),
+            Err(e) => format!("cannot build: {e}"),
+        };
+        let resolved = self.core.run.resolved.get_mut(&step);
+        let primary = resolved.as_ref().and_then(|r| r.primary.clone());
+        if let Some(r) = resolved {
+            r.sent = Some(rendered.clone());
+        }
+        journal.append(&Event::StepStart {
+            step: step.clone(),
+            attempt,
+            target_servers: servers,
+            rendered,
+            primary,
+        })?;
+        match built {
+            Ok(js) if js.is_empty() => {} // wait/check: the state machine ends them
+            Ok(js) => {
+                let cancel = CancellationToken::new();
+                self.cancels.insert(step.clone(), cancel.clone());
+                self.executors.spawn(step, attempt, js, s.timeout, cancel);
+            }
+            Err(e) => {
+                let effects = self.core.run.finished(&step, attempt, Outcome::Failed(e));
+                self.perform_all(effects)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies every poller's latest snapshot to a dashboard.
+fn latest(pollers: &Pollers, dash: &mut Dashboard) {
+    for r in &pollers.servers {
+        dash.apply_server(r.borrow().clone());
+    }
+    if let Some(m) = &pollers.maxscale {
+        dash.apply_maxscale(m.borrow().clone());
+    }
+}
+
+/// Vars as templates see them: the runbook's, overridden by the inventory's.
+pub fn vars(loaded: &Loaded, inv: &Inventory) -> BTreeMap<String, String> {
+    let mut vars = loaded.runbook.vars.clone();
+    vars.extend(inv.vars.clone());
+    vars
+}

@@ -1,0 +1,418 @@
+//! Everything a screen shows about a session, computed once per change by the session
+//! and never by the screen: each step's state, what it acts on, the exact masked command
+//! (or what was sent), its gates with their live values, why it cannot run now, what a
+//! confirmation must say. Serializable, so a second operator's screen can be fed the same.
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::exec::job::{JobContext, jobs};
+use crate::runbook::eval::Evaluation;
+use crate::runbook::model::MaxscaleAction;
+use crate::runbook::template::{Escape, Reveal};
+use crate::runbook::{Action, Step};
+use crate::session::core::Core;
+use crate::session::journal::Stream;
+use crate::session::run::{Refusal, StepState};
+use crate::session::summary::Summary;
+
+/// Output lines a step's view carries at most (the newest; the journal holds them all).
+pub const OUTPUT_SHOWN: usize = 200;
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SessionView {
+    pub runbook: String,
+    pub phases: Vec<PhaseView>,
+    pub steps: Vec<StepView>,
+    /// Index of the first step not finished: where the run stands.
+    pub current: Option<usize>,
+    /// The id of the running step.
+    pub running: Option<String>,
+    pub completed: bool,
+    pub summary: Option<Summary>,
+    pub primary: Option<String>,
+    pub notices: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PhaseView {
+    pub title: String,
+    /// Steps `first..first + len` of [`SessionView::steps`].
+    pub first: usize,
+    pub len: usize,
+    pub finished: usize,
+    pub skipped: usize,
+    pub overridden: usize,
+    pub verified: usize,
+}
+
+/// Where a step stands, with "ready" and "blocked" derived from order and gates.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Ready,
+    Blocked,
+    Running {
+        since: SystemTime,
+        progress: Option<String>,
+    },
+    Succeeded {
+        detail: String,
+    },
+    Failed {
+        detail: String,
+    },
+    Skipped {
+        reason: String,
+    },
+    Unknown,
+}
+
+impl Status {
+    pub fn is_finished(&self) -> bool {
+        matches!(self, Status::Succeeded { .. } | Status::Skipped { .. })
+    }
+}
+
+/// Writes move from one server to another (a switchover).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Direction {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Judged {
+    pub condition: String,
+    pub holds: bool,
+    pub observed: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NoteView {
+    pub label: &'static str,
+    pub warning: bool,
+    pub text: String,
+}
+
+/// Why a step cannot run now, for the screen to say (and to offer an override).
+#[derive(Clone, Debug, Serialize)]
+pub struct Blocked {
+    pub message: String,
+    /// Failed gates (an override may run it anyway).
+    pub gates: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepView {
+    pub id: String,
+    pub title: String,
+    pub kind: &'static str,
+    pub phase: usize,
+    pub status: Status,
+    pub attempts: u32,
+    pub destructive: bool,
+    pub target: Option<String>,
+    pub servers: Vec<String>,
+    /// Resolved when it first started, not from the roles as they are now.
+    pub frozen: bool,
+    /// The masked lines it sends (or would send), or why they cannot be resolved.
+    pub command: Result<Vec<String>, String>,
+    /// What the latest attempt sent, as journaled.
+    pub sent: Option<String>,
+    pub direction: Option<Direction>,
+    /// For a switchover of unknown outcome: who is primary now against its aim.
+    pub verdict: Option<String>,
+    /// A pending check's or wait's condition, judged now.
+    pub condition_now: Option<Judged>,
+    pub gates: Vec<Judged>,
+    /// Why it cannot run now; `None` when it can.
+    pub blocked: Option<Blocked>,
+    /// What a destructive step asks to type, or why it cannot be known.
+    pub confirm_name: Result<String, String>,
+    /// What a confirmation to run it says.
+    pub confirm: Vec<String>,
+    pub why: Option<String>,
+    pub notes: Vec<NoteView>,
+    pub rollback: Option<String>,
+    pub overridden: Option<String>,
+    pub verified: Option<String>,
+    pub output: Vec<(Stream, String)>,
+    pub output_dropped: usize,
+}
+
+impl SessionView {
+    pub fn of(core: &Core, now: SystemTime) -> Self {
+        let run = &core.run;
+        let mut steps = Vec::new();
+        let mut phases = Vec::new();
+        for (pi, phase) in run.runbook.phases.iter().enumerate() {
+            let first = steps.len();
+            for step in &phase.steps {
+                steps.push(step_view(core, step, pi, now));
+            }
+            let of = |f: &dyn Fn(&StepView) -> bool| steps[first..].iter().filter(|s| f(s)).count();
+            phases.push(PhaseView {
+                title: phase.title.clone(),
+                first,
+                len: phase.steps.len(),
+                finished: of(&|s| s.status.is_finished()),
+                skipped: of(&|s| matches!(s.status, Status::Skipped { .. })),
+                overridden: of(&|s| s.overridden.is_some()),
+                verified: of(&|s| s.verified.is_some()),
+            });
+        }
+        let current = steps.iter().position(|s| !s.status.is_finished());
+        let summary = run
+            .completed
+            .then(|| Summary::of(run, core.began, core.completed_at.unwrap_or(now)));
+        SessionView {
+            runbook: run.runbook.meta.name.clone(),
+            phases,
+            steps,
+            current,
+            running: run.running().map(str::to_string),
+            completed: run.completed,
+            summary,
+            primary: core.roles.primary.clone(),
+            notices: core.notices.clone(),
+        }
+    }
+
+    pub fn step(&self, id: &str) -> Option<&StepView> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+}
+
+fn judged((condition, e): (String, Evaluation)) -> Judged {
+    Judged {
+        condition,
+        holds: e.holds,
+        observed: e.observed,
+    }
+}
+
+fn step_view(core: &Core, step: &Step, phase: usize, now: SystemTime) -> StepView {
+    let id = step.id.value.as_str();
+    let run = &core.run;
+    let state = run.state(id);
+    let blocked = match state {
+        StepState::Pending | StepState::Failed { .. } | StepState::Unknown => {
+            core.may_run(step).err().map(|r| Blocked {
+                message: refusal_hint(&r),
+                gates: match r {
+                    Refusal::Gates(g) => g,
+                    _ => Vec::new(),
+                },
+            })
+        }
+        _ => None,
+    };
+    let status = match state {
+        StepState::Pending => match &blocked {
+            None => Status::Ready,
+            Some(b) if !b.gates.is_empty() => Status::Blocked,
+            Some(_) => Status::Pending,
+        },
+        StepState::Running {
+            started, progress, ..
+        } => Status::Running {
+            since: now - started.elapsed(),
+            progress: progress.clone(),
+        },
+        StepState::Succeeded { detail } => Status::Succeeded {
+            detail: detail.clone(),
+        },
+        StepState::Failed { detail } => Status::Failed {
+            detail: detail.clone(),
+        },
+        StepState::Skipped { reason } => Status::Skipped {
+            reason: reason.clone(),
+        },
+        StepState::Unknown => Status::Unknown,
+    };
+    let d = describe(core, step);
+    let condition_now = (state == &StepState::Pending)
+        .then(|| core.condition_now(step))
+        .flatten()
+        .map(|e| judged((String::new(), e)));
+    let output = core.output.get(id).map_or(&[][..], Vec::as_slice);
+    let skip = output.len().saturating_sub(OUTPUT_SHOWN);
+    let verdict = (state == &StepState::Unknown)
+        .then(|| unknown_switchover(core, &d))
+        .flatten();
+    let mut view = StepView {
+        id: id.to_string(),
+        title: step.title.clone(),
+        kind: step.action.kind(),
+        phase,
+        status,
+        attempts: run.attempts(id),
+        destructive: step.destructive,
+        target: step.target.as_ref().map(|t| t.value.clone()),
+        servers: d.servers,
+        frozen: d.frozen,
+        command: d.command,
+        sent: d.sent,
+        direction: d.direction,
+        verdict,
+        condition_now,
+        gates: core.gates(step).into_iter().map(judged).collect(),
+        blocked,
+        confirm_name: core.confirm_name(step).map_err(|r| r.to_string()),
+        confirm: Vec::new(),
+        why: step.why.as_ref().map(|w| w.trim().to_string()),
+        notes: step
+            .notes
+            .iter()
+            .map(|n| NoteView {
+                label: n.kind.label(),
+                warning: n.kind == crate::runbook::NoteKind::Warning,
+                text: n.text.trim().to_string(),
+            })
+            .collect(),
+        rollback: step.rollback.as_ref().map(|r| r.trim().to_string()),
+        overridden: run.overrides.get(id).cloned(),
+        verified: run.verified.get(id).cloned(),
+        output: output[skip..].to_vec(),
+        output_dropped: skip,
+    };
+    view.confirm = confirm_lines(&view);
+    view
+}
+
+/// A step resolved for showing.
+struct Described {
+    servers: Vec<String>,
+    command: Result<Vec<String>, String>,
+    direction: Option<Direction>,
+    frozen: bool,
+    sent: Option<String>,
+}
+
+fn describe(core: &Core, step: &Step) -> Described {
+    let roles = core.roles_for(step);
+    let succeeded = core.run.succeeded();
+    let facts = crate::session::core::facts(&core.dash, &roles, &succeeded);
+    let resolved = core.run.resolved.get(&step.id.value);
+    let servers = core.run.servers(step, &facts).unwrap_or_default();
+    let no_secrets = Default::default();
+    let mut ctx = JobContext {
+        vars: &core.vars,
+        secrets: &no_secrets,
+        inventory: &core.inventory,
+        roles: &roles,
+        target: None,
+        reveal: Reveal::Masked,
+    };
+    let command = match &step.action {
+        Action::Wait { until, .. } => Ok(vec![format!("wait until: {until}")]),
+        Action::Check { condition } => Ok(vec![format!("must hold: {condition}")]),
+        Action::Manual {
+            instructions,
+            command,
+        } => {
+            let mut lines = vec![format!("by hand: {}", instructions.trim())];
+            if let Some(c) = command {
+                for server in servers
+                    .iter()
+                    .map(Some)
+                    .chain(servers.is_empty().then_some(None))
+                {
+                    ctx.target = server.cloned();
+                    match c.render(&ctx, Escape::Shell, Reveal::Masked) {
+                        Ok(text) => {
+                            let on = server.map_or(String::new(), |s| format!(" (on {s})"));
+                            lines.push(format!("command{on}:"));
+                            lines.extend(text.lines().map(|l| format!("  {l}")));
+                        }
+                        Err(e) => lines.push(format!("cannot resolve the command: {e}")),
+                    }
+                }
+            }
+            Ok(lines)
+        }
+        Action::Note { text } => Ok(vec![text.trim().to_string()]),
+        _ => jobs(step, &servers, &mut ctx).map(|js| {
+            js.iter()
+                .flat_map(|j| j.shown().lines().map(str::to_string).collect::<Vec<_>>())
+                .collect()
+        }),
+    };
+    let direction = match &step.action {
+        Action::Maxscale(MaxscaleAction::Switchover {
+            new_primary,
+            old_primary,
+        }) => match (
+            roles.resolve_one(&old_primary.value),
+            roles.resolve_one(&new_primary.value),
+        ) {
+            (Ok(from), Ok(to)) => Some(Direction { from, to }),
+            _ => None,
+        },
+        _ => None,
+    };
+    Described {
+        servers,
+        command,
+        direction,
+        frozen: resolved.is_some(),
+        sent: resolved.and_then(|r| r.sent.clone()),
+    }
+}
+
+/// For a switchover whose outcome is unknown: who is primary now against who the step was
+/// meant to make primary, and what that means.
+fn unknown_switchover(core: &Core, d: &Described) -> Option<String> {
+    let d = d.direction.as_ref()?;
+    Some(match core.dash.primary() {
+        Some(p) if p == d.to => format!(
+            "meant to make {} primary; {p} is primary now: the switchover evidently completed. \
+             Check, then mark it verified done (v); a re-run would only repeat the same request.",
+            d.to
+        ),
+        Some(p) if p == d.from => format!(
+            "meant to make {} primary; {p} is still primary: the switchover evidently did not \
+             complete. Enter repeats the same request ({} → {}).",
+            d.to, d.from, d.to
+        ),
+        Some(p) => format!(
+            "meant to make {} primary; {p} is primary now: neither side of the request. \
+             Find out what happened before going on.",
+            d.to
+        ),
+        None => format!(
+            "meant to make {} primary; no primary is known now: wait for the panes, then decide.",
+            d.to
+        ),
+    })
+}
+
+/// The confirmation's text: what runs, where, and (for a switchover) where writes go.
+fn confirm_lines(s: &StepView) -> Vec<String> {
+    let mut lines = vec![format!("Run {} — {}?", s.id, s.title)];
+    if let Some(dir) = &s.direction {
+        lines.push(format!("Writes move from {} to {}.", dir.from, dir.to));
+    }
+    if !s.servers.is_empty() {
+        lines.push(format!("On: {}", s.servers.join(", ")));
+    }
+    if s.status == Status::Unknown {
+        lines.push("Its outcome is unknown: this repeats the first request.".into());
+        lines.extend(s.verdict.clone());
+    }
+    match &s.command {
+        Ok(cmd) => lines.extend(cmd.iter().map(|l| format!("  {l}"))),
+        Err(e) => lines.push(format!("cannot resolve: {e}")),
+    }
+    lines
+}
+
+pub fn refusal_hint(r: &Refusal) -> String {
+    match r {
+        Refusal::Gates(_) => format!("{r} — o overrides with a typed justification"),
+        _ => r.to_string(),
+    }
+}
