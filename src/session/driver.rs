@@ -48,6 +48,8 @@ pub enum CommandError {
     Refused(Refusal),
     #[error("journal: {0}")]
     Journal(#[from] JournalError),
+    #[error("{0}: nothing was started; no step starts until the journal can be written")]
+    JournalBroken(String),
 }
 
 /// What the driver reads besides commands: the pollers' latest snapshots and the
@@ -129,6 +131,7 @@ impl Driver {
                 core.push_output(step, *stream, text);
             }
         }
+        crate::session::crash::register(&session.journal);
         let view = SessionView::of(&core, SystemTime::now());
         let (view_tx, _) = watch::channel(view);
         let driver = Driver {
@@ -155,8 +158,9 @@ impl Driver {
 
     /// Recomputes the view from the session as it is now and publishes it.
     pub fn publish(&self) {
-        self.view_tx
-            .send_replace(SessionView::of(&self.core, SystemTime::now()));
+        let mut view = SessionView::of(&self.core, SystemTime::now());
+        view.journal_broken = self.session.journal.broken();
+        self.view_tx.send_replace(view);
     }
 
     /// The latest snapshot of every poller, including poll times that woke nobody.
@@ -188,8 +192,22 @@ impl Driver {
 
     /// An operator's command: refused, or journaled and carried out.
     pub fn command(&mut self, cmd: Command, now: Instant) -> Result<(), CommandError> {
+        let run = match &cmd {
+            Command::Run { step, .. } => Some(step.clone()),
+            _ => None,
+        };
         let effects = self.core.command(cmd, now).map_err(CommandError::Refused)?;
-        self.perform_all(effects)?;
+        if let Err(e) = self.perform_all(effects) {
+            // Never act unjournaled. The confirmation and `step_start` are written before
+            // anything is sent, so a failed write means nothing was sent: the step did not
+            // start, and says why.
+            if let Some(step) = run {
+                self.core
+                    .run
+                    .not_started(&step, &format!("not started: {e}"));
+            }
+            return Err(CommandError::JournalBroken(e.to_string()));
+        }
         Ok(())
     }
 
@@ -199,11 +217,11 @@ impl Driver {
             step, stream, text, ..
         } = &e
         {
-            self.session.journal.append(&Event::Output {
+            self.session.journal.output(Event::Output {
                 step: step.clone(),
                 stream: Stream::from_label(stream),
                 text: text.clone(),
-            })?;
+            });
         }
         let effects = self.core.exec(e, now);
         self.perform_all(effects)
@@ -214,6 +232,7 @@ impl Driver {
         let _ = self.session.journal.append(&Event::SessionEnd {
             reason: reason.to_string(),
         });
+        let _ = self.session.journal.close();
         self.cancel.cancel();
         self.executors.hosts.close().await;
     }
@@ -233,7 +252,7 @@ impl Driver {
     }
 
     fn perform(&mut self, effect: Effect) -> Result<(), JournalError> {
-        let journal = &mut self.session.journal;
+        let journal = &self.session.journal;
         match effect {
             Effect::Record(Record::Confirmed { step, typed }) => {
                 journal.append(&Event::Confirm {
@@ -309,7 +328,7 @@ impl Driver {
         let Some(s) = self.core.run.runbook.step(&step).cloned() else {
             return Ok(());
         };
-        let journal = &mut self.session.journal;
+        let journal = &self.session.journal;
         for (gate, e) in self.core.gates(&s) {
             journal.append(&Event::Gate {
                 step: step.clone(),

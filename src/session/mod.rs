@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod core;
+pub mod crash;
 pub mod driver;
 pub mod facts;
 pub mod journal;

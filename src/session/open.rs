@@ -8,7 +8,9 @@ use std::time::SystemTime;
 use crate::inventory::{self, Inventory, Secret};
 use crate::runbook::Loaded;
 use crate::runbook::roles::RoleMap;
-use crate::session::journal::{self, Event, Journal, JournalError, SessionStart, Stream};
+use crate::session::journal::{
+    self, Event, Journal, JournalError, JournalHandle, SessionStart, Stream,
+};
 use crate::session::lock::{Lock, LockError};
 use crate::session::mask::Masker;
 use crate::session::replay::{self, StepState as Replayed};
@@ -27,7 +29,8 @@ pub enum SessionError {
 /// Everything a run needs that is opened once.
 pub struct Session {
     pub lock: Lock,
-    pub journal: Journal,
+    /// The journal, written on its own thread.
+    pub journal: JournalHandle,
     pub secrets: BTreeMap<String, Secret>,
     pub masker: Masker,
     /// What the operator must know before going on (resume, a changed runbook).
@@ -152,6 +155,10 @@ pub fn open(
         );
         Journal::create(journal_path, header, masker.clone())?
     };
+    let journal = JournalHandle::spawn(journal).map_err(|source| JournalError::Io {
+        path: journal_path.to_path_buf(),
+        source,
+    })?;
     Ok(Session {
         lock,
         journal,

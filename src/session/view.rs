@@ -33,6 +33,8 @@ pub struct SessionView {
     pub summary: Option<Summary>,
     pub primary: Option<String>,
     pub notices: Vec<String>,
+    /// Why the journal cannot be written, while it cannot: no step starts meanwhile.
+    pub journal_broken: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -178,6 +180,7 @@ impl SessionView {
             summary,
             primary: core.roles.primary.clone(),
             notices: core.notices.clone(),
+            journal_broken: None,
         }
     }
 

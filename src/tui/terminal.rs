@@ -72,6 +72,7 @@ pub fn restore() {
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        crate::session::crash::journal(&format!("cockpit crashed: {info}"));
         restore();
         previous(info);
     }));

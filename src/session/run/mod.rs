@@ -380,6 +380,18 @@ impl Run {
         vec![Effect::Record(Record::Complete)]
     }
 
+    /// A step whose start could not be journaled: nothing was sent, so it did not start.
+    pub fn not_started(&mut self, id: &str, why: &str) {
+        if matches!(self.state(id), StepState::Running { .. }) {
+            self.states.insert(
+                id.to_string(),
+                StepState::Failed {
+                    detail: why.to_string(),
+                },
+            );
+        }
+    }
+
     pub fn progress(&mut self, id: &str, line: String) {
         if let Some(StepState::Running { progress, .. }) = self.states.get_mut(id) {
             *progress = Some(line);

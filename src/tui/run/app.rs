@@ -54,6 +54,10 @@ pub struct RunApp {
     pub modal: Option<Modal>,
     pub message: Option<String>,
     pub quit: bool,
+    /// Why the session ends, for the journal (`operator quit` when unset).
+    pub quit_reason: Option<String>,
+    /// Quit as soon as no step runs (the operator chose to cancel the running one).
+    pub quit_when_idle: bool,
     /// Phases the operator folded (by index).
     pub folded: HashSet<usize>,
     /// Lines the step detail (or the summary) is scrolled down by.

@@ -46,9 +46,7 @@ impl RunApp {
                 self.message = Some("nothing is running; q quits".into());
             }
             KeyCode::Char('q') => match &view.running {
-                Some(r) => {
-                    self.message = Some(format!("step {r} is running: Ctrl-C cancels it first"))
-                }
+                Some(r) => self.modal = Some(Modal::Quit { step: r.clone() }),
                 None => self.quit = true,
             },
             KeyCode::Down | KeyCode::Char('j') => {
@@ -234,6 +232,25 @@ impl RunApp {
                 self.message = Some("not confirmed: nothing was run".into());
                 None
             }
+            Modal::Quit { step } => match k.code {
+                KeyCode::Char('c') if k.modifiers.is_empty() => {
+                    self.quit_when_idle = true;
+                    self.quit_reason = Some(format!("operator quit after cancelling {step}"));
+                    self.message = Some(format!("cancelling {step}; quitting when it has stopped"));
+                    Some(Command::Cancel { step })
+                }
+                KeyCode::Char('l') if k.modifiers.is_empty() => {
+                    self.quit = true;
+                    self.quit_reason = Some(format!(
+                        "operator quit leaving {step} running (its outcome is unknown on resume)"
+                    ));
+                    None
+                }
+                _ => {
+                    self.message = Some("still here: nothing changed".into());
+                    None
+                }
+            },
             Modal::Decide { step, decision, .. } => {
                 if !is_yes(&k) {
                     self.message = Some("not confirmed: nothing changed".into());

@@ -81,6 +81,10 @@ pub enum Modal {
         lines: Vec<String>,
         input: TextField,
     },
+    /// `q` while a step runs: cancel it and quit, or leave it running and quit.
+    Quit {
+        step: String,
+    },
     /// The last `y` for a decision that runs nothing but changes the run.
     Decide {
         step: String,
@@ -97,6 +101,7 @@ impl Modal {
             | Modal::Skip { step, .. }
             | Modal::Override { step, .. }
             | Modal::Verify { step, .. }
+            | Modal::Quit { step }
             | Modal::Decide { step, .. } => step,
         }
     }
@@ -108,7 +113,7 @@ impl Modal {
             | Modal::Skip { input, .. }
             | Modal::Override { input, .. }
             | Modal::Verify { input, .. } => Some(input),
-            Modal::Confirm { .. } | Modal::Decide { .. } => None,
+            Modal::Confirm { .. } | Modal::Decide { .. } | Modal::Quit { .. } => None,
         }
     }
 }

@@ -13,8 +13,6 @@ use super::view::{ViewContext, view};
 use crate::exec::spawn::ExecMsg;
 use crate::poll::ServerSnapshot;
 use crate::poll::maxscale::MaxscaleSnapshot;
-use crate::session::driver::CommandError;
-use crate::session::journal::JournalError;
 use crate::tui::terminal::Term;
 use crate::tui::theme::Theme;
 
@@ -30,53 +28,68 @@ pub enum Input {
     Exec(ExecMsg),
     /// Time passes: ages, spinners, wait timeouts; and poll times that woke nobody.
     Tick,
+    /// The process is asked to stop (SIGTERM, or SIGHUP when the terminal went away): as
+    /// `q`, with this reason journaled; a running step is left running.
+    Shutdown(String),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    #[error("journal: {0}")]
-    Journal(#[from] JournalError),
     #[error("terminal: {0}")]
     Terminal(#[from] std::io::Error),
 }
 
 impl Prepared {
     /// Applies one input and shows the operator the session as it now is.
-    pub fn apply(&mut self, input: Input, now: Instant) -> Result<(), JournalError> {
-        self.feed(input, now)?;
+    pub fn apply(&mut self, input: Input, now: Instant) {
+        self.feed(input, now);
         self.driver.publish();
         self.app.observe(&self.driver.view(), now);
-        Ok(())
     }
 
     /// Applies one input without republishing the view (the loop publishes once a frame).
-    fn feed(&mut self, input: Input, now: Instant) -> Result<(), JournalError> {
-        match input {
+    /// A journal that cannot be written does not stop the cockpit: the driver refuses to
+    /// start steps and the screen says why.
+    fn feed(&mut self, input: Input, now: Instant) {
+        let result = match input {
             Input::Ui(Msg::Key(k)) => {
                 let cmd = self.app.key(k, &self.driver.view(), now);
                 if let Some(cmd) = cmd {
-                    match self.driver.command(cmd, now) {
-                        Ok(()) => {}
-                        Err(CommandError::Refused(r)) => {
-                            self.app.message = Some(crate::session::view::refusal_hint(&r))
-                        }
-                        Err(CommandError::Journal(e)) => return Err(e),
+                    if let Err(e) = self.driver.command(cmd, now) {
+                        self.app.message = Some(e.to_string());
                     }
                     // The answer shows at once, not at the next frame.
                     self.driver.publish();
                 }
+                Ok(())
             }
-            Input::Ui(Msg::Paste(text)) => self.app.paste(&text),
-            Input::Ui(Msg::Scroll(lines)) => self.app.scroll_detail(lines),
-            Input::Server(s) => self.driver.server(s, now)?,
-            Input::Maxscale(m) => self.driver.maxscale(m, now)?,
-            Input::Exec(e) => self.driver.exec(e, now)?,
-            Input::Tick => {
-                self.driver.refresh(&self.inputs.pollers, now)?;
-                self.driver.tick(now)?;
+            Input::Ui(Msg::Paste(text)) => {
+                self.app.paste(&text);
+                Ok(())
             }
+            Input::Ui(Msg::Scroll(lines)) => {
+                self.app.scroll_detail(lines);
+                Ok(())
+            }
+            Input::Server(s) => self.driver.server(s, now),
+            Input::Maxscale(m) => self.driver.maxscale(m, now),
+            Input::Exec(e) => self.driver.exec(e, now),
+            Input::Tick => self
+                .driver
+                .refresh(&self.inputs.pollers, now)
+                .and_then(|()| self.driver.tick(now)),
+            Input::Shutdown(reason) => {
+                self.app.quit = true;
+                self.app.quit_reason = Some(reason);
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            self.app.message = Some(format!("journal: {e}"));
         }
-        Ok(())
+        if self.app.quit_when_idle && self.driver.view().running.is_none() {
+            self.app.quit = true;
+        }
     }
 
     /// Runs until the operator quits or the inputs close. Draws when a terminal is given.
@@ -104,7 +117,7 @@ impl Prepared {
                 Some(i) => {
                     // Keys answer at once; everything else waits for the next frame.
                     let key = matches!(i, Input::Ui(_));
-                    self.feed(i, now)?;
+                    self.feed(i, now);
                     dirty = true;
                     if key {
                         next_frame = tokio::time::Instant::now();

@@ -89,11 +89,36 @@ pub async fn run_cockpit(
             }
         }
     });
+    signals(p.tx.clone());
     let (mut term, guard) = terminal::enter_cockpit()?;
     let mut rx = std::mem::replace(&mut p.rx, mpsc::channel(1).1);
     let result = p.drive(&mut rx, Some(&mut term), Theme::from_env()).await;
     drop(guard);
     keyboard.abort();
-    p.driver.finish("operator quit").await;
+    let reason = p
+        .app
+        .quit_reason
+        .clone()
+        .unwrap_or_else(|| "operator quit".into());
+    p.driver.finish(&reason).await;
     result.map_err(Into::into)
+}
+
+/// SIGTERM, and SIGHUP (the SSH session to the bastion was lost), end the cockpit as `q`
+/// does, with the reason journaled and the lock released.
+fn signals(tx: mpsc::Sender<Input>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    for (kind, reason) in [
+        (SignalKind::terminate(), "SIGTERM: asked to stop"),
+        (SignalKind::hangup(), "SIGHUP: the terminal went away"),
+    ] {
+        let tx = tx.clone();
+        if let Ok(mut s) = signal(kind) {
+            tokio::spawn(async move {
+                if s.recv().await.is_some() {
+                    let _ = tx.send(Input::Shutdown(reason.into())).await;
+                }
+            });
+        }
+    }
 }

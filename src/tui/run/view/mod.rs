@@ -65,6 +65,17 @@ pub fn view(
         Constraint::Length(footer_height),
     ])
     .areas(area);
+    // Nothing runs unjournaled: while the journal cannot be written, say so on top.
+    let top = match &session.journal_broken {
+        Some(why) => {
+            let [banner, rest] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(top);
+            let text = format!(" JOURNAL NOT WRITABLE: {why} — no step starts until it is");
+            f.render_widget(Paragraph::new(Line::styled(text, theme.bad())), banner);
+            rest
+        }
+        None => top,
+    };
     match (&session.summary, app.show_summary) {
         (Some(summary), true) => overlay::summary(app, session, summary, f, top, theme),
         _ => {

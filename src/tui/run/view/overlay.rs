@@ -45,6 +45,16 @@ pub fn modal(m: &Modal, f: &mut Frame, area: Rect, theme: &Theme) {
             body.extend(field("Type what you checked (journaled), Enter:", input));
             (" verified done ", body)
         }
+        Modal::Quit { step } => (
+            " quit ",
+            vec![
+                format!("Step {step} is running."),
+                String::new(),
+                "c: cancel it, then quit (remote commands are killed)".into(),
+                "l: leave it running and quit (on resume it shows as outcome unknown)".into(),
+                "any other key: stay".into(),
+            ],
+        ),
         Modal::Decide { lines, .. } => {
             let mut body = lines.clone();
             body.push(String::new());
