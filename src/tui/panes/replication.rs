@@ -62,7 +62,7 @@ fn replica_lines(
     d: &Dashboard,
     server: &str,
     r: &ReplicaStatus,
-    heartbeat: Option<std::time::Duration>,
+    heartbeat: Option<crate::poll::HeartbeatLag>,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
     let name = if r.connection_name.is_empty() {
@@ -85,7 +85,7 @@ fn replica_lines(
         Some(s) => (format!("{s}s"), theme.warn()),
         None => ("NULL".to_string(), theme.bad()),
     };
-    let hb = heartbeat.map_or("-".to_string(), |h| format!("{:.2}s", h.as_secs_f64()));
+    let hb = heartbeat.map_or("-".to_string(), |h| h.short());
     let history = d.lag.get(&lag_key(server, &r.connection_name));
     let spark = history.map_or(String::new(), |h| sparkline(h.iter().copied(), SPARK));
     let row_style = if r.healthy() { theme.ok() } else { theme.bad() };

@@ -142,6 +142,7 @@ fn row(d: &Dashboard, snap: &ServerSnapshot, now: Instant, theme: &Theme) -> Row
             // is the old primary's row, ageing): lag is a replica's measure.
             hb: info
                 .heartbeat_lag
+                .and_then(crate::poll::HeartbeatLag::behind)
                 .filter(|_| !is_primary)
                 .map(|h| cells::heartbeat(h, theme)),
             gtid: cells::gtid(d, info, is_primary, theme),
