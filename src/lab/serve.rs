@@ -154,10 +154,9 @@ pub async fn spawn(state: &mut LabState) -> Result<Option<Started>> {
         let what = format!("{} lab serve", exe.display());
         let mut child = process::spawn_detached(&mut cmd, &state.endpoint.log, &what)?;
         let pid = child.id();
-        // The process writes it too once it listens; until then status finds it here.
-        if process::child_running(&mut child) {
-            write_pid_file(&state.endpoint.pid_file, pid)?;
-        }
+        // The process writes it too once it listens; until then status finds it here (or
+        // by lab.json's pid). One that died at once is retried below.
+        let _ = write_pid_file(&state.endpoint.pid_file, pid);
         state.endpoint.pid = Some(pid);
         state.save()?;
         match wait_listening(state, &mut child, Duration::from_secs(5)).await {
