@@ -54,9 +54,9 @@ pub enum LabCommand {
         /// Take the lab in whatever state it is (what ./scripts/cockpit runs): with no lab in
         /// DIR, build one as without --resume; with a lab, start or restart no server (one a
         /// runbook step stopped stays stopped) and only start the endpoint (REST API and SQL
-        /// router) again if its process is dead, saying so on stderr. A lab stopped as a whole
-        /// with `lab down` is started again. --replicas, --from and the ports only apply to a
-        /// new lab.
+        /// router) again if its process died, saying so on stderr (one stopped with
+        /// `lab ctl endpoint stop` stays stopped). A lab stopped as a whole with `lab down` is
+        /// started again. --replicas, --from and the ports only apply to a new lab.
         #[arg(long)]
         resume: bool,
     },
