@@ -123,7 +123,9 @@ fn server(i: usize, at: Instant, tick: u64) -> ServerSnapshot {
         };
         info.gtid_current_pos = pos(1, applied);
         info.gtid_slave_pos = pos(1, applied);
-        info.heartbeat_lag = Some(Duration::from_millis(lag * 1000 + 120 + tick % 97));
+        info.heartbeat_lag = Some(flightdeck::poll::HeartbeatLag::Behind(
+            Duration::from_millis(lag * 1000 + 120 + tick % 97),
+        ));
         info.replicas.push(ReplicaStatus {
             connection_name: String::new(),
             master_host: "127.0.0.1".into(),

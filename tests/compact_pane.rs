@@ -8,7 +8,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use flightdeck::maxscale::{MaxscaleServer, ServerState};
 use flightdeck::poll::maxscale::MaxscaleSnapshot;
-use flightdeck::poll::{GtidPos, IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};
+use flightdeck::poll::{
+    GtidPos, HeartbeatLag, IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot,
+};
 use flightdeck::tui::dashboard::Dashboard;
 use flightdeck::tui::panes;
 use flightdeck::tui::theme::Theme;
@@ -33,7 +35,7 @@ fn primary_info(pos: &str) -> ServerInfo {
         binlog_format: "ROW".into(),
         gtid_current_pos: gtid(pos),
         gtid_binlog_pos: gtid(pos),
-        heartbeat_lag: Some(Duration::from_millis(20)),
+        heartbeat_lag: Some(HeartbeatLag::Behind(Duration::from_millis(20))),
         ..ServerInfo::default()
     }
 }
@@ -64,7 +66,7 @@ fn replica_info(pos: &str, r: ReplicaStatus, heartbeat_ms: u64) -> ServerInfo {
         gtid_binlog_pos: gtid(pos),
         gtid_slave_pos: gtid(pos),
         replicas: vec![r],
-        heartbeat_lag: Some(Duration::from_millis(heartbeat_ms)),
+        heartbeat_lag: Some(HeartbeatLag::Behind(Duration::from_millis(heartbeat_ms))),
         ..primary_info(pos)
     }
 }

@@ -10,12 +10,15 @@ use flightdeck::lab::{Action, Lab, LabOptions};
 use flightdeck::poll::heartbeat::{self, HeartbeatTable};
 use flightdeck::poll::mysql::{self, SqlPollConfig};
 use flightdeck::poll::start::sql_targets;
-use flightdeck::poll::{PollError, ServerSnapshot};
+use flightdeck::poll::{HeartbeatLag, PollError, ServerSnapshot};
 use mysql_async::prelude::Queryable;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 const DEADLINE: Duration = Duration::from_secs(60);
+
+/// `file, position, relay_master_log_file, exec_master_log_pos` of a heartbeat row.
+type HeartbeatRow = (Option<String>, Option<u64>, Option<String>, Option<u64>);
 
 /// Waits until the latest snapshot satisfies `check`; panics with `what` after the deadline.
 async fn until(
@@ -41,6 +44,21 @@ async fn sql(lab: &Lab, server: &str, statement: &str) {
     let mut conn = lab.connect(server, "flightdeck").await.expect("connect");
     conn.query_drop(statement).await.expect(statement);
     conn.disconnect().await.expect("disconnect");
+}
+
+/// `server`'s copy of the heartbeat row of `server_id` (all NULL when there is none).
+async fn heartbeat_row(lab: &Lab, server: &str, server_id: u32) -> HeartbeatRow {
+    let mut conn = lab.connect(server, "flightdeck").await.expect("connect");
+    let row: Option<HeartbeatRow> = conn
+        .exec_first(
+            "SELECT file, position, relay_master_log_file, exec_master_log_pos \
+             FROM app.heartbeat WHERE server_id = ?",
+            (server_id,),
+        )
+        .await
+        .expect("the heartbeat row");
+    conn.disconnect().await.expect("disconnect");
+    row.unwrap_or_default()
 }
 
 /// Every error `rx` publishes from now on, until the task is aborted.
@@ -138,12 +156,67 @@ async fn pollers_follow_a_real_lab() {
     // primary reads no heartbeat of another server.
     until(replica, "a heartbeat lag under 5 s", |s| {
         s.live()
-            .and_then(|i| i.heartbeat_lag)
+            .and_then(|i| i.heartbeat_lag?.behind())
             .is_some_and(|lag| lag < Duration::from_secs(5))
     })
     .await;
     let p = until(primary, "the primary polled again", |s| s.live().is_some()).await;
     assert_eq!(p.live().expect("live").heartbeat_lag, None);
+
+    // The writer fills what pt-heartbeat fills: where the primary's binlog stands, and no
+    // relay position (the primary replicates from nobody). The lab's setup wrote only `ts`.
+    let begun = Instant::now();
+    let (file, position, relay_file, exec_pos) = loop {
+        let row = heartbeat_row(&lab, "server2", 1).await;
+        if row.0.is_some() || begun.elapsed() > DEADLINE {
+            break row;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(file.is_some_and(|f| !f.is_empty()), "file is filled");
+    assert!(position.is_some_and(|p| p > 0), "position is filled");
+    assert_eq!((relay_file, exec_pos), (None, None));
+
+    // A heartbeat dated an hour ahead (pt-heartbeat writing local time east of UTC, or a
+    // clock ahead) is reported as skew, never as 0 lag.
+    sql(
+        &lab,
+        "server1",
+        "INSERT INTO app.heartbeat (ts, server_id) VALUES (DATE_FORMAT(UTC_TIMESTAMP(6) \
+         + INTERVAL 1 HOUR, '%Y-%m-%dT%H:%i:%s.%f'), 99)",
+    )
+    .await;
+    let s = until(
+        replica,
+        "the future-dated heartbeat reported as skew",
+        |s| {
+            s.live()
+                .and_then(|i| i.heartbeat_lag)
+                .is_some_and(HeartbeatLag::is_skew)
+        },
+    )
+    .await;
+    let lag = s.live().and_then(|i| i.heartbeat_lag).expect("a heartbeat");
+    let HeartbeatLag::Skew { ahead } = lag else {
+        panic!("not skew: {lag:?}");
+    };
+    assert!(
+        ahead > Duration::from_secs(3500) && ahead <= Duration::from_secs(3600),
+        "{ahead:?}"
+    );
+    assert!(lag.describe().contains("--utc"), "{}", lag.describe());
+    sql(
+        &lab,
+        "server1",
+        "DELETE FROM app.heartbeat WHERE server_id = 99",
+    )
+    .await;
+    until(replica, "a heartbeat lag again", |s| {
+        s.live()
+            .and_then(|i| i.heartbeat_lag?.behind())
+            .is_some_and(|lag| lag < Duration::from_secs(5))
+    })
+    .await;
 
     // A stopped SQL thread shows as such.
     sql(&lab, "server2", "STOP SLAVE SQL_THREAD").await;

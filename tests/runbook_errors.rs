@@ -201,3 +201,49 @@ fn conditions_fill_in_vars_and_name_undefined_ones() {
     assert_eq!(msg, "undefined variable `vars.to_version`");
     assert_eq!((line, col), (25, 30));
 }
+
+#[test]
+fn overlong_timeout_is_refused_where_it_is_written() {
+    for (text, value) in [
+        ("18446744073709551615s", "18446744073709551615s"),
+        ("25h", "25h"),
+        ("99999999999999999999h", "99999999999999999999h"),
+    ] {
+        let (msg, line, col) = only_error(&format!(
+            "id = \"s\"\ntitle = \"t\"\nkind = \"note\"\ntext = \"x\"\ntimeout = \"{text}\""
+        ));
+        assert_eq!(
+            msg,
+            format!("`{value}` is longer than the 24h a timeout may be")
+        );
+        assert_eq!((line, col), (26, 11), "{text}");
+    }
+}
+
+#[test]
+fn malformed_timeout_is_refused_where_it_is_written() {
+    let (msg, line, col) = only_error(
+        "id = \"s\"\ntitle = \"t\"\nkind = \"note\"\ntimeout = \"5 mins-ish\"\ntext = \"x\"",
+    );
+    assert_eq!(msg, "`5 mins-ish` is not a duration");
+    assert_eq!((line, col), (25, 11));
+}
+
+#[test]
+fn timeouts_up_to_a_day_pass_in_any_documented_form() {
+    for (text, secs) in [
+        ("500ms", 0),
+        ("1m30s", 90),
+        ("1h 30m", 5400),
+        ("24h", 86_400),
+    ] {
+        let step = format!(
+            "id = \"s\"\ntitle = \"t\"\nkind = \"note\"\ntext = \"x\"\ntimeout = \"{text}\""
+        );
+        let text_rb = TEMPLATE.replace("{STEP}", &step);
+        let loaded =
+            check_text(SourceFile::new("rb.toml", text_rb), Some(&inventory())).expect("valid");
+        let step = loaded.runbook.step("s").expect("step");
+        assert_eq!(step.timeout.as_secs(), secs, "{text}");
+    }
+}

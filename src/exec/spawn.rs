@@ -120,10 +120,14 @@ impl Executors {
                     .iter()
                     .find(|t| t.server == server)
                     .ok_or_else(|| format!("no SQL target {server}"))?;
-                let work = sql::run(target, &statements, timeout);
-                let table = tokio::select! {
-                    _ = cancel.cancelled() => return Err("cancelled".into()),
-                    r = work => r.map_err(|e| e.to_string())?,
+                let table = match sql::run(target, &statements, timeout, &cancel).await {
+                    Ok(table) => table,
+                    Err(e) => {
+                        if let Some(line) = e.stop_report() {
+                            self.say(step, attempt, "info", line).await;
+                        }
+                        return Err(e.to_string());
+                    }
                 };
                 for line in sql::format(&table) {
                     self.say(step, attempt, "stdout", line).await;

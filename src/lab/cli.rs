@@ -7,11 +7,13 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::ctl::Action;
+use super::endpoint::ENDPOINT;
 use super::error::{LabError, Result};
-use super::handle::{Lab, LabOptions, ServerStatus};
+use super::handle::{Lab, LabOptions};
 use super::resume::Resumed;
 use super::serve;
 use super::state::LabState;
+use super::status;
 use super::versions::BuildSpec;
 
 /// A local, disposable primary/replica MariaDB lab on 127.0.0.1, with a MaxScale-compatible
@@ -52,36 +54,38 @@ pub enum LabCommand {
         /// Take the lab in whatever state it is (what ./scripts/cockpit runs): with no lab in
         /// DIR, build one as without --resume; with a lab, start or restart no server (one a
         /// runbook step stopped stays stopped) and only start the endpoint (REST API and SQL
-        /// router) again if its process is dead, saying so on stderr. A lab stopped as a whole
-        /// with `lab down` is started again. --replicas, --from and the ports only apply to a
-        /// new lab.
+        /// router) again if its process died, saying so on stderr (one stopped with
+        /// `lab ctl endpoint stop` stays stopped). A lab stopped as a whole with `lab down` is
+        /// started again. --replicas, --from and the ports only apply to a new lab.
         #[arg(long)]
         resume: bool,
     },
-    /// Show each server (port, pid, up/down, version, role), the endpoint (up/dead) and the
-    /// SQL router's port. Exits 1 when a server is down.
+    /// Show each server (port, pid, up/down, version, role), the endpoint and its SQL router
+    /// (pid, ports, up/down). Exits 1 when any of them is down.
     Status,
-    /// Stop every server cleanly and the endpoint.
+    /// Stop every server cleanly and the endpoint (also one started by hand).
     Down {
         /// Also delete the lab directory.
         #[arg(long)]
         purge: bool,
     },
-    /// Act on one server.
+    /// Act on one server, or on the endpoint (stop, start, restart).
     Ctl {
-        /// server1, server2, …
+        /// server1, server2, …, or `endpoint`: the process serving the MaxScale-compatible
+        /// REST API and the SQL router
         server: String,
         #[command(subcommand)]
         action: CtlCommand,
     },
-    /// Run the MaxScale-compatible endpoint in the foreground (started by `lab up`).
+    /// Run the MaxScale-compatible endpoint in the foreground (`lab up` starts it detached;
+    /// one started by hand writes DIR/serve.pid too, so `lab status` and `lab down` know it).
     #[command(hide = true)]
     Serve,
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum CtlCommand {
-    /// Clean shutdown (innodb_fast_shutdown=0).
+    /// Clean shutdown (innodb_fast_shutdown=0); the endpoint: SIGTERM.
     Stop,
     /// Start it and wait until it answers.
     Start,
@@ -121,7 +125,7 @@ fn parse_spec(s: &str) -> BuildSpec {
     s.parse().unwrap_or_default()
 }
 
-/// Runs `flightdeck lab …`. `status` exits 1 when a server is down.
+/// Runs `flightdeck lab …`. `status` exits 1 when a server or the endpoint is down.
 pub async fn run(args: LabArgs) -> Result<ExitCode> {
     let dir = args.dir;
     match args.command {
@@ -158,7 +162,7 @@ pub async fn run(args: LabArgs) -> Result<ExitCode> {
                     begun.elapsed().as_secs_f64()
                 );
             }
-            print_status(&lab).await;
+            status::print(&lab).await;
             println!("inventory  {}", lab.inventory_path().display());
             if let Some(first) = lab.servers().first() {
                 println!(
@@ -170,7 +174,7 @@ pub async fn run(args: LabArgs) -> Result<ExitCode> {
         }
         LabCommand::Status => {
             let lab = Lab::open(&dir)?;
-            let all_up = print_status(&lab).await;
+            let all_up = status::print(&lab).await;
             Ok(if all_up {
                 ExitCode::SUCCESS
             } else {
@@ -186,7 +190,16 @@ pub async fn run(args: LabArgs) -> Result<ExitCode> {
         LabCommand::Ctl { server, action } => {
             let mut lab = Lab::open(&dir)?;
             lab.set_quiet(false);
-            println!("{}", lab.ctl(&server, action.into()).await?);
+            let said = if server == ENDPOINT {
+                // Started as `lab up` starts it: this program, `lab serve --dir DIR`.
+                if let Ok(exe) = std::env::current_exe() {
+                    lab.set_serve_exe(exe);
+                }
+                lab.ctl_endpoint(action.into()).await?
+            } else {
+                lab.ctl(&server, action.into()).await?
+            };
+            println!("{said}");
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Serve => serve_foreground(&dir).await,
@@ -220,76 +233,6 @@ async fn serve_foreground(dir: &Path) -> Result<ExitCode> {
     });
     serve::serve(state, cancel).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Prints the status table; true if every server is up.
-async fn print_status(lab: &Lab) -> bool {
-    let rows = lab.status().await;
-    let table: Vec<[String; 6]> = rows.iter().map(status_cells).collect();
-    let header = ["SERVER", "PORT", "PID", "STATE", "VERSION", "ROLE"].map(String::from);
-    let mut widths = header.clone().map(|h| h.len());
-    for row in &table {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    for row in std::iter::once(&header).chain(&table) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("{}", line.join("  ").trim_end());
-    }
-    for row in rows.iter().filter_map(|r| r.error.as_ref().map(|e| (r, e))) {
-        println!("{}: {}", row.0.name, row.1);
-    }
-    let ep = &lab.state().endpoint;
-    let router = format!("127.0.0.1:{}", ep.router_port);
-    match (&ep.exe, serve::running_pid(lab.state())) {
-        (_, Some(pid)) => {
-            println!("endpoint   {}  up (pid {pid})", ep.url);
-            println!(
-                "router     {router}  up (SQL to the current primary, like a readwritesplit listener)"
-            );
-        }
-        (Some(_), None) => {
-            println!(
-                "endpoint   {}  dead (`flightdeck lab up --resume` restarts it)",
-                ep.url
-            );
-            println!("router     {router}  dead (it runs in the endpoint process)");
-        }
-        (None, None) => println!("endpoint   none started (so no SQL router either)"),
-    }
-    rows.iter().all(|r| r.up)
-}
-
-fn status_cells(r: &ServerStatus) -> [String; 6] {
-    let mut role = r.role.clone();
-    if let Some(st) = &r.replication {
-        let lag = st
-            .seconds_behind
-            .map_or("?".to_owned(), |s| format!("{s}s"));
-        role.push_str(&format!(
-            " (io {}, sql {}, lag {lag})",
-            st.io_running, st.sql_running
-        ));
-        if let Some(e) = st.error() {
-            role.push_str(&format!(" error: {e}"));
-        }
-    }
-    if r.read_only == Some(true) {
-        role.push_str(" read-only");
-    }
-    [
-        r.name.clone(),
-        r.port.to_string(),
-        r.pid.map_or("-".into(), |p| p.to_string()),
-        if r.up { "up" } else { "down" }.into(),
-        r.version.clone().unwrap_or_else(|| "-".into()),
-        role,
-    ]
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use super::endpoint::ENDPOINT;
 use super::error::{LabError, Result, io};
 use super::handle::Lab;
 use super::instance::{self, START_TIMEOUT, STOP_TIMEOUT, Stopped};
@@ -31,8 +32,12 @@ pub enum Action {
 
 impl Lab {
     /// Performs `action` on `server`; returns a one-line account of what happened.
+    /// `server` may be [`ENDPOINT`]: the endpoint process, which takes stop, start and restart.
     pub async fn ctl(&mut self, server: &str, action: Action) -> Result<String> {
         self.refresh()?;
+        if server == ENDPOINT {
+            return self.ctl_endpoint(action).await;
+        }
         self.server(server)?;
         match action {
             Action::Stop => self.stop_server(server).await,

@@ -204,11 +204,15 @@ impl Lab {
         out
     }
 
-    /// Stops everything cleanly (replicas first), then the endpoint; `purge` deletes DIR.
+    /// Stops the endpoint (however it was started), then every server cleanly (replicas
+    /// first); `purge` deletes DIR.
     pub async fn down(mut self, purge: bool) -> Result<()> {
         self.refresh()?;
+        // However it was started (by `lab up`, `lab ctl endpoint start` or by hand).
+        let endpoint = serve::running_pid(&self.state);
         if serve::stop(&self.state).await? {
-            self.say("stopped the MaxScale-compatible endpoint");
+            let pid = endpoint.map_or(String::new(), |p| format!(" (pid {p})"));
+            self.say(&format!("stopped the MaxScale-compatible endpoint{pid}"));
         }
         let root = self.root_password();
         for role in [Role::Replica, Role::Primary] {

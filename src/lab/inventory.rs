@@ -131,6 +131,7 @@ mod tests {
                 pid_file: dir.join("serve.pid"),
                 log: dir.join("serve.log"),
                 exe: None,
+                stopped: false,
             },
             inventory: dir.join("inventory.toml"),
             secrets_dir: dir.join("secrets"),

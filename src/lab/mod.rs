@@ -9,7 +9,7 @@
 //! DIR/secrets/NAME          passwords (root, repl, monitor, app, flightdeck, maxscale_admin)
 //! DIR/serverK/              my.cnf, client.cnf, data/, error.log, mariadbd.pid, mariadb.sock
 //! DIR/backup/               my.cnf copies (`lab ctl serverK backup-config`), the runbook's dump
-//! DIR/serve.pid, serve.log  the endpoint process (`flightdeck lab serve`)
+//! DIR/serve.pid, serve.log  the endpoint process (`flightdeck lab serve`), which writes serve.pid
 //! ```
 //!
 //! DIR, DIR/serverK, DIR/secrets and DIR/backup are 0700; secrets, client.cnf and every file a
@@ -17,12 +17,14 @@
 //! server with `sql_log_bin = 0`, so no password is in a binary log.
 //!
 //! From Rust: [`Lab::up`] (or [`Lab::resume`], which is `lab up --resume`) with [`LabOptions`],
-//! then [`Lab::ctl`], [`Lab::status`], [`Lab::down`]; [`Lab::guard`] for a lab that is torn
+//! then [`Lab::ctl`] (a server, or [`ENDPOINT`]), [`Lab::status`] and
+//! [`Lab::endpoint_status`], [`Lab::down`]; [`Lab::guard`] for a lab that is torn
 //! down on drop (tests).
 
 pub mod cli;
 pub mod config;
 pub mod ctl;
+pub mod endpoint;
 pub mod error;
 mod fetch;
 pub mod handle;
@@ -36,11 +38,13 @@ pub mod serve;
 pub mod setup;
 pub mod sql;
 pub mod state;
+pub mod status;
 mod up;
 pub mod versions;
 
 pub use cli::{LabArgs, run};
 pub use ctl::Action;
+pub use endpoint::{ENDPOINT, EndpointStatus};
 pub use error::LabError;
 pub use handle::{Lab, LabGuard, LabOptions, ServerStatus};
 pub use resume::{EndpointCheck, Resumed};

@@ -41,23 +41,35 @@ pub fn child_running(child: &mut Child) -> bool {
     matches!(child.try_wait(), Ok(None))
 }
 
-/// True if `pid` is a live (not zombie) process whose command line contains every needle.
-pub fn alive(pid: u32, needles: &[&str]) -> bool {
-    let Ok(raw) = i32::try_from(pid) else {
-        return false;
-    };
-    if raw <= 0 {
-        return false;
-    }
+/// The fields of `/proc/PID/stat` after the command name (field 3, the state, first), if
+/// `pid` is a live process (not a zombie). Reaps it first if it is our own exited child.
+fn live_stat(pid: u32) -> Option<Vec<String>> {
+    let raw = i32::try_from(pid).ok().filter(|p| *p > 0)?;
     // Reap it if it is our own exited child; ECHILD for anyone else's, which is fine.
     let _ = waitpid(Pid::from_raw(raw), Some(WaitPidFlag::WNOHANG));
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.trim_start().chars().next());
-    if matches!(state, None | Some('Z') | Some('X')) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<String> = rest.split_whitespace().map(str::to_owned).collect();
+    match fields.first().map(String::as_str) {
+        None | Some("Z") | Some("X") => None,
+        Some(_) => Some(fields),
+    }
+}
+
+/// When `pid` started (clock ticks since boot, `/proc/PID/stat` field 22), if it is live:
+/// with the pid, it names one process for good (a recycled pid starts later).
+pub fn start_time(pid: u32) -> Option<u64> {
+    live_stat(pid)?.get(19)?.parse().ok()
+}
+
+/// True if `pid` is live and is the process that started at `start` (see [`start_time`]).
+pub fn alive_since(pid: u32, start: u64) -> bool {
+    start_time(pid) == Some(start)
+}
+
+/// True if `pid` is a live (not zombie) process whose command line contains every needle.
+pub fn alive(pid: u32, needles: &[&str]) -> bool {
+    if live_stat(pid).is_none() {
         return false;
     }
     let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
@@ -82,8 +94,13 @@ pub fn signal(pid: u32, sig: Signal) -> Result<()> {
 
 /// Waits until the process is gone; false if it is still alive at the deadline.
 pub async fn wait_exit(pid: u32, needles: &[&str], timeout: Duration) -> bool {
+    wait_gone(|| alive(pid, needles), timeout).await
+}
+
+/// Waits until `alive()` is false; false if it is still true at the deadline.
+pub async fn wait_gone(alive: impl Fn() -> bool, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
-    while alive(pid, needles) {
+    while alive() {
         if Instant::now() >= deadline {
             return false;
         }
@@ -94,8 +111,13 @@ pub async fn wait_exit(pid: u32, needles: &[&str], timeout: Duration) -> bool {
 
 /// Blocking twin of [`wait_exit`], for `Drop`.
 pub fn wait_exit_blocking(pid: u32, needles: &[&str], timeout: Duration) -> bool {
+    wait_gone_blocking(|| alive(pid, needles), timeout)
+}
+
+/// Blocking twin of [`wait_gone`].
+pub fn wait_gone_blocking(alive: impl Fn() -> bool, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
-    while alive(pid, needles) {
+    while alive() {
         if Instant::now() >= deadline {
             return false;
         }
@@ -106,15 +128,20 @@ pub fn wait_exit_blocking(pid: u32, needles: &[&str], timeout: Duration) -> bool
 
 /// SIGTERM, wait up to `grace`, then SIGKILL. Returns true if SIGKILL was needed.
 pub async fn terminate(pid: u32, needles: &[&str], grace: Duration) -> Result<bool> {
-    if !alive(pid, needles) {
+    terminate_while(pid, || alive(pid, needles), grace).await
+}
+
+/// [`terminate`] for a process told apart by `alive()` rather than by its command line.
+pub async fn terminate_while(pid: u32, alive: impl Fn() -> bool, grace: Duration) -> Result<bool> {
+    if !alive() {
         return Ok(false);
     }
     signal(pid, Signal::SIGTERM)?;
-    if wait_exit(pid, needles, grace).await {
+    if wait_gone(&alive, grace).await {
         return Ok(false);
     }
     signal(pid, Signal::SIGKILL)?;
-    wait_exit(pid, needles, Duration::from_secs(10)).await;
+    wait_gone(&alive, Duration::from_secs(10)).await;
     Ok(true)
 }
 
@@ -155,5 +182,8 @@ mod tests {
         assert!(alive(me, &[]));
         assert!(!alive(me, &["no-such-needle-in-a-test-cmdline"]));
         assert!(!alive(0, &[]));
+        let start = start_time(me).expect("our own start time");
+        assert!(alive_since(me, start));
+        assert!(!alive_since(me, start + 1));
     }
 }

@@ -6,7 +6,8 @@
 //! - a lab stopped as a whole with `lab down`: start it again, as `lab up` does;
 //! - otherwise keep it as it is: never start or restart a server (a runbook step may have
 //!   stopped it on purpose, e.g. for an upgrade); only start the endpoint process (the
-//!   MaxScale-compatible REST API and the SQL router) again if it is dead.
+//!   MaxScale-compatible REST API and the SQL router) again if it died (one stopped with
+//!   `lab ctl endpoint stop` stays stopped, like a server).
 
 use super::error::{LabError, Result, io};
 use super::handle::{Lab, LabOptions};
@@ -39,6 +40,8 @@ pub enum EndpointCheck {
     Running { pid: u32 },
     /// It was dead and was started again (`listening`: it accepted connections in time).
     Restarted { pid: u32, listening: bool },
+    /// It was stopped with `lab ctl endpoint stop` and left so.
+    Stopped,
     /// The lab has no endpoint program (built without `serve_exe`).
     None,
 }
@@ -123,6 +126,13 @@ impl Lab {
         if let Some(pid) = serve::running_pid(&self.state) {
             return Ok(EndpointCheck::Running { pid });
         }
+        if self.state.endpoint.stopped {
+            self.say(
+                "the MaxScale-compatible endpoint was stopped with `lab ctl endpoint stop`; left \
+                 as it is (`flightdeck lab ctl endpoint start` starts it)",
+            );
+            return Ok(EndpointCheck::Stopped);
+        }
         let Some(started) = serve::spawn(&mut self.state).await? else {
             return Ok(EndpointCheck::None);
         };
@@ -145,7 +155,7 @@ impl Lab {
 
     /// Rewrites DIR/inventory.toml only if it would change (a moved endpoint port, a lab made
     /// by an older flightdeck), so a resume leaves an unchanged inventory alone.
-    fn write_inventory_if_changed(&self) -> Result<()> {
+    pub(crate) fn write_inventory_if_changed(&self) -> Result<()> {
         let path = &self.state.inventory;
         let current = match std::fs::read_to_string(path) {
             Ok(text) => Some(text),

@@ -81,6 +81,10 @@ pub struct EndpointState {
     pub log: PathBuf,
     /// The program started as `EXE lab serve --dir DIR`; `None`: no endpoint is started.
     pub exe: Option<PathBuf>,
+    /// Stopped with `lab ctl endpoint stop`: `lab up --resume` leaves it stopped (as it
+    /// leaves a server a runbook step stopped); starting it again clears this.
+    #[serde(default)]
+    pub stopped: bool,
 }
 
 /// The whole lab, as stored in `DIR/lab.json`.

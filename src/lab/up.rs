@@ -97,6 +97,7 @@ fn new_state(dir: &Path, opts: &LabOptions, build: &Build) -> Result<LabState> {
             pid_file: dir.join("serve.pid"),
             log: dir.join("serve.log"),
             exe: opts.serve_exe.clone(),
+            stopped: false,
         },
         inventory: dir.join("inventory.toml"),
         secrets_dir: dir.join("secrets"),

@@ -39,6 +39,21 @@ fn closed_by_peer(kind: ErrorKind) -> bool {
     )
 }
 
+/// The driver's words for `e`, each thing said once. mysql_async's `Display` prefixes
+/// every layer of an I/O error (`Input/output error: Input/output error: Connection
+/// refused`) and wraps the others in their kind (`Other error: …`); a pane's row already
+/// says what kind of failure it is.
+pub(crate) fn words(e: &Error) -> String {
+    match e {
+        Error::Io(IoError::Io(io)) => io.to_string(),
+        Error::Io(other) => other.to_string(),
+        Error::Server(s) => format!("{} ({})", s.message, s.code),
+        Error::Driver(d) => d.to_string(),
+        Error::Other(o) => o.to_string(),
+        Error::Url(u) => u.to_string(),
+    }
+}
+
 /// Classifies a failed connection attempt.
 pub(crate) fn on_connect(e: &Error) -> Failure {
     match e {
@@ -55,12 +70,11 @@ pub(crate) fn on_connect(e: &Error) -> Failure {
         Error::Driver(DriverError::ConnectionClosed) => Failure::Other(PollError::Refused(
             "closed the connection during the login".into(),
         )),
-        Error::Driver(d) => Failure::Other(PollError::Refused(d.to_string())),
+        Error::Driver(_) => Failure::Other(PollError::Refused(words(e))),
         // The OS's words ("Connection refused (os error 111)"), without the driver's
         // doubled "Input/output error:" prefix.
-        Error::Io(IoError::Io(io)) => Failure::NoConnection(io.to_string()),
-        Error::Io(_) => Failure::NoConnection(e.to_string()),
-        other => Failure::Other(PollError::Query(other.to_string())),
+        Error::Io(_) => Failure::NoConnection(words(e)),
+        other => Failure::Other(PollError::Query(words(other))),
     }
 }
 
@@ -71,17 +85,15 @@ pub(crate) fn on_open_connection(e: &Error) -> Failure {
             "the server ended the connection: {} ({})",
             s.message, s.code
         )),
-        Error::Server(s) => Failure::Other(PollError::Query(format!("{} ({})", s.message, s.code))),
+        Error::Server(_) => Failure::Other(PollError::Query(words(e))),
         Error::Io(IoError::Io(io)) if closed_by_peer(io.kind()) => {
             Failure::Lost(format!("the server closed the connection ({io})"))
         }
         Error::Driver(DriverError::ConnectionClosed) => {
             Failure::Lost("the server closed the connection".into())
         }
-        Error::Io(IoError::Io(io)) => Failure::NoConnection(io.to_string()),
-        Error::Io(_) => Failure::NoConnection(e.to_string()),
-        Error::Driver(_) => Failure::Other(PollError::Query(e.to_string())),
-        other => Failure::Other(PollError::Query(other.to_string())),
+        Error::Io(_) => Failure::NoConnection(words(e)),
+        other => Failure::Other(PollError::Query(words(other))),
     }
 }
 
@@ -166,6 +178,35 @@ mod tests {
         ] {
             let f = on_open_connection(&e);
             assert!(matches!(f, Failure::Lost(_)), "{e}: {f:?}");
+        }
+    }
+
+    #[test]
+    fn the_driver_s_words_say_each_thing_once() {
+        let refused = io(
+            ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111)",
+        );
+        assert_eq!(
+            refused.to_string(),
+            "Input/output error: Input/output error: Connection refused (os error 111)",
+            "what mysql_async's Display says"
+        );
+        assert_eq!(words(&refused), "Connection refused (os error 111)");
+        let other = Error::Other("pool closed".into());
+        assert_eq!(words(&other), "pool closed");
+        for f in [
+            on_connect(&refused),
+            on_open_connection(&refused),
+            on_connect(&other),
+            on_open_connection(&other),
+        ] {
+            let text = match f {
+                Failure::NoConnection(t) | Failure::ConnectTimeout(t) | Failure::Lost(t) => t,
+                Failure::Other(e) => e.to_string(),
+            };
+            assert!(!text.contains("error: Input/output error"), "{text}");
+            assert!(!text.contains("Other error"), "{text}");
         }
     }
 

@@ -10,4 +10,5 @@ pub mod snapshot;
 pub mod start;
 
 pub use gtid::{Gtid, GtidPos};
+pub use heartbeat::HeartbeatLag;
 pub use snapshot::{IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};

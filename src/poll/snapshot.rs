@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::gtid::GtidPos;
+use super::heartbeat::HeartbeatLag;
 
 /// A replica IO thread's state as MariaDB reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,8 +86,9 @@ pub struct ServerInfo {
     pub replicas: Vec<ReplicaStatus>,
     /// Semi-sync and parallel replication settings worth showing, as (name, value).
     pub settings: Vec<(String, String)>,
-    /// Heartbeat lag read from a pt-heartbeat compatible table, when there is one.
-    pub heartbeat_lag: Option<Duration>,
+    /// Heartbeat lag read from a pt-heartbeat compatible table, when there is one; a
+    /// heartbeat dated in the future is [`HeartbeatLag::Skew`], never 0.
+    pub heartbeat_lag: Option<HeartbeatLag>,
 }
 
 impl ServerInfo {

@@ -2,6 +2,7 @@
 //! conditions and the printed plan. No I/O beyond reading the file.
 
 pub mod condition;
+mod duration;
 pub mod eval;
 mod lexer;
 mod load;
@@ -15,8 +16,8 @@ pub mod validate;
 
 use std::path::Path;
 
+pub use duration::{DurationError, MAX_DURATION, parse_bounded, parse_duration};
 pub use model::{Action, Expect, ExpectTest, MaxscaleAction, Note, NoteKind, Phase, Runbook, Step};
-pub use step::parse_duration;
 
 use crate::diag::{Diagnostics, ReadError, SourceFile};
 use crate::inventory::Inventory;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::condition::Condition;
+use super::duration::parse_bounded;
 use super::load::{Reader, content_start, located};
 use super::model::{Action, Expect, ExpectTest, MaxscaleAction, ServerStateFlag, Step};
 use super::raw::{RawExpect, RawStep, Texts};
@@ -397,46 +398,15 @@ fn shift(range: &Range<usize>, by: usize) -> Range<usize> {
 }
 
 fn duration(r: &mut Reader<'_>, s: &Spanned<String>) -> Option<Duration> {
-    match parse_duration(s.get_ref()) {
-        Some(d) => Some(d),
-        None => {
+    match parse_bounded(s.get_ref()) {
+        Ok(d) => Some(d),
+        Err(e) => {
             r.error(
                 s.span(),
-                format!("`{}` is not a duration", s.get_ref()),
-                Some("write e.g. 500ms, 30s, 5m, 1h or 1m30s".into()),
+                e.to_string(),
+                Some("write e.g. 500ms, 30s, 5m, 1h or 1m30s; at most 24h".into()),
             );
             None
         }
     }
-}
-
-/// `500ms`, `30s`, `5m`, `1h`, `1m30s`.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        if digits == 0 {
-            return None;
-        }
-        let n: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n * 60),
-            "h" => Duration::from_secs(n * 3600),
-            _ => return None,
-        };
-        total += unit;
-        rest = &rest[unit_len..];
-    }
-    Some(total)
 }

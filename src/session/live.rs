@@ -1,14 +1,25 @@
-//! The dashboards' state: the latest snapshot of each server and of MaxScale, and the lag
-//! history behind the sparklines. Updated only by applying snapshots; read by the panes.
+//! The dashboards' state: the latest snapshot of each server and of MaxScale, when each
+//! last answered (the age of its last known data: a failed poll never makes it younger),
+//! and the lag history behind the sparklines. Updated only by applying snapshots; read by
+//! the panes.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::poll::maxscale::MaxscaleSnapshot;
-use crate::poll::{ServerInfo, ServerSnapshot};
+use crate::poll::{ReplicaStatus, ServerInfo, ServerSnapshot};
 
 /// How many lag samples a sparkline keeps (ten minutes at one a second).
 const LAG_HISTORY: usize = 600;
+
+/// One replication connection's lag over time, oldest first, in milliseconds; `None`
+/// where it was unknown (NULL Seconds_Behind_Master without a heartbeat, stale data).
+#[derive(Clone, Debug, Default)]
+pub struct LagHistory {
+    pub samples: VecDeque<Option<u64>>,
+    /// Whether the latest sample is heartbeat lag (else Seconds_Behind_Master).
+    pub heartbeat: bool,
+}
 
 #[derive(Clone, Debug)]
 pub struct Dashboard {
@@ -17,8 +28,12 @@ pub struct Dashboard {
     /// Inventory name → the server's name in MaxScale.
     pub maxscale_names: BTreeMap<String, String>,
     pub maxscale: Option<MaxscaleSnapshot>,
-    /// `server/connection` → seconds behind, oldest first.
-    pub lag: BTreeMap<String, VecDeque<u64>>,
+    /// `server/connection` → its lag history.
+    pub lag: BTreeMap<String, LagHistory>,
+    /// Server → when its last successful poll finished: the age of its last known facts.
+    pub answered_at: BTreeMap<String, Instant>,
+    /// When MaxScale last answered.
+    pub maxscale_answered_at: Option<Instant>,
     pub sql_interval: Duration,
     pub maxscale_interval: Duration,
 }
@@ -37,6 +52,8 @@ impl Dashboard {
             maxscale_names: servers.iter().cloned().collect(),
             maxscale: None,
             lag: BTreeMap::new(),
+            answered_at: BTreeMap::new(),
+            maxscale_answered_at: None,
             sql_interval,
             maxscale_interval,
         }
@@ -45,20 +62,38 @@ impl Dashboard {
     /// Records each replica's lag once; called on a regular tick so the sparkline's x axis
     /// is time, not the irregular arrival of changes.
     pub fn sample_lag(&mut self) {
+        self.sample_lag_at(Instant::now());
+    }
+
+    /// [`Dashboard::sample_lag`] as of `now`: data older than three intervals (a stalled
+    /// poller) is recorded as unknown, not as its last value.
+    pub fn sample_lag_at(&mut self, now: Instant) {
         for snap in &self.servers {
             let Some(info) = snap.live() else { continue };
+            let stale = snap.is_stale(now, self.sql_interval);
+            let single = info.replicas.len() == 1;
             for r in &info.replicas {
+                let (value, heartbeat) = lag_sample(info, r, single);
                 let key = lag_key(&snap.server, &r.connection_name);
                 let history = self.lag.entry(key).or_default();
-                if history.len() == LAG_HISTORY {
-                    history.pop_front();
+                if history.samples.len() == LAG_HISTORY {
+                    history.samples.pop_front();
                 }
-                history.push_back(r.seconds_behind.unwrap_or(0));
+                history.samples.push_back(value.filter(|_| !stale));
+                history.heartbeat = heartbeat;
             }
         }
     }
 
     pub fn apply_server(&mut self, snap: ServerSnapshot) {
+        if snap.error.is_none() && snap.info.is_some() {
+            match self.answered_at.get_mut(&snap.server) {
+                Some(at) => *at = snap.taken_at,
+                None => {
+                    self.answered_at.insert(snap.server.clone(), snap.taken_at);
+                }
+            }
+        }
         match self.servers.iter_mut().find(|s| s.server == snap.server) {
             Some(slot) => *slot = snap,
             None => self.servers.push(snap),
@@ -66,11 +101,20 @@ impl Dashboard {
     }
 
     pub fn apply_maxscale(&mut self, snap: MaxscaleSnapshot) {
+        if snap.polled && snap.error.is_none() {
+            self.maxscale_answered_at = Some(snap.taken_at);
+        }
         self.maxscale = Some(snap);
     }
 
     pub fn server(&self, name: &str) -> Option<&ServerSnapshot> {
         self.servers.iter().find(|s| s.server == name)
+    }
+
+    /// When the facts shown for `server` were taken: the last successful poll, kept while
+    /// its polls fail. `None` when it never answered (as far as this dashboard saw).
+    pub fn answered(&self, server: &str) -> Option<Instant> {
+        self.answered_at.get(server).copied()
     }
 
     /// The primary now: MaxScale's `Master` when MaxScale answers, else the one live
@@ -94,6 +138,19 @@ impl Dashboard {
             (Some(only), None) => Some(&only.server),
             _ => None,
         }
+    }
+}
+
+/// A connection's lag in milliseconds and whether it is heartbeat lag: the heartbeat
+/// when the server has one (it covers a single replication connection), else
+/// Seconds_Behind_Master.
+pub fn lag_sample(info: &ServerInfo, r: &ReplicaStatus, single: bool) -> (Option<u64>, bool) {
+    match info
+        .heartbeat_lag
+        .and_then(crate::poll::HeartbeatLag::behind)
+    {
+        Some(hb) if single => (Some(hb.as_millis() as u64), true),
+        _ => (r.seconds_behind.map(|s| s.saturating_mul(1000)), false),
     }
 }
 

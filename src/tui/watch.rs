@@ -1,5 +1,7 @@
-//! `flightdeck watch`: the three live panes full screen. State, a pure `update`, and a
-//! `view` that only draws.
+//! `flightdeck watch`: the three live panes full screen, under a one-line summary of
+//! what is wrong. State, a pure `update`, and a `view` that only draws; both place the
+//! panes with [`panes::layout`], as the cockpit does, so scrolling is bounded by what the
+//! screen shows.
 
 use std::time::Instant;
 
@@ -11,18 +13,12 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::dashboard::Dashboard;
 use super::panes;
+use super::panes::layout::{Arrangement, Choice, PANES};
 use super::theme::Theme;
 use crate::poll::ServerSnapshot;
 use crate::poll::maxscale::MaxscaleSnapshot;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pane {
-    Replication,
-    Gtid,
-    Maxscale,
-}
-
-const PANES: [Pane; 3] = [Pane::Replication, Pane::Gtid, Pane::Maxscale];
+pub use super::panes::layout::Pane;
 
 /// Everything that can happen to the watch screen.
 #[derive(Clone, Debug)]
@@ -32,7 +28,8 @@ pub enum Msg {
     Maxscale(MaxscaleSnapshot),
     /// Time passed: ages and staleness change even when no data does.
     Tick,
-    Resize,
+    /// The terminal's new width and height.
+    Resize(u16, u16),
 }
 
 #[derive(Clone, Debug)]
@@ -42,6 +39,8 @@ pub struct WatchApp {
     pub scroll: [u16; 3],
     pub help: bool,
     pub quit: bool,
+    /// The terminal's size as last reported, which bounds scrolling (0×0: not known yet).
+    pub size: (u16, u16),
 }
 
 impl WatchApp {
@@ -52,11 +51,30 @@ impl WatchApp {
             scroll: [0; 3],
             help: false,
             quit: false,
+            size: (0, 0),
         }
     }
 
     fn focus_index(&self) -> usize {
-        PANES.iter().position(|p| *p == self.focus).unwrap_or(0)
+        self.focus.index()
+    }
+
+    /// How the panes are shown now.
+    pub fn choice(&self) -> Choice {
+        Choice {
+            arrangement: Arrangement::Stacked,
+            focus: Some(self.focus),
+            scroll: self.scroll,
+            summary: true,
+        }
+    }
+
+    /// How far the focused pane can scroll on the screen as last reported.
+    fn max_scroll(&self) -> u16 {
+        let (w, h) = self.size;
+        let screen = Rect::new(0, 0, w, h);
+        let [body, _] = areas(screen);
+        panes::layout::max_scroll(body, &self.dash, Instant::now(), &self.choice(), self.focus)
     }
 
     /// Applies a message; returns whether the screen must be redrawn.
@@ -65,7 +83,13 @@ impl WatchApp {
             Msg::Server(s) => self.dash.apply_server(s),
             Msg::Maxscale(m) => self.dash.apply_maxscale(m),
             Msg::Tick => self.dash.sample_lag(),
-            Msg::Resize => {}
+            Msg::Resize(w, h) => {
+                // A taller screen leaves less to scroll. (New data may too: the view
+                // bounds the scroll it draws, so applying snapshots stays cheap.)
+                self.size = (w, h);
+                let i = self.focus_index();
+                self.scroll[i] = self.scroll[i].min(self.max_scroll());
+            }
             Msg::Key(k) => return self.key(k),
         }
         true
@@ -83,52 +107,29 @@ impl WatchApp {
             KeyCode::Esc | KeyCode::Char('q') => self.help = false,
             KeyCode::Tab => self.focus = PANES[(i + 1) % PANES.len()],
             KeyCode::BackTab => self.focus = PANES[(i + PANES.len() - 1) % PANES.len()],
-            KeyCode::Down | KeyCode::Char('j') => self.scroll[i] = self.scroll[i].saturating_add(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.scroll[i] = self.scroll[i].saturating_add(1).min(self.max_scroll());
+            }
             KeyCode::Up | KeyCode::Char('k') => self.scroll[i] = self.scroll[i].saturating_sub(1),
             KeyCode::Home | KeyCode::Char('g') => self.scroll[i] = 0,
+            KeyCode::End | KeyCode::Char('G') => self.scroll[i] = self.max_scroll(),
             _ => return false,
         }
         true
     }
 }
 
+/// The panes (under the summary) and the footer.
+fn areas(screen: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(screen)
+}
+
 pub fn view(app: &WatchApp, f: &mut Frame, now: Instant, theme: &Theme) {
-    let [body, footer] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(f.area());
-    // Each pane gets the rows its servers need, GTID and MaxScale at most a third of the
-    // screen each, so many servers never squeeze a pane out of sight.
-    let servers = app.dash.servers.len() as u16;
-    let third = (body.height / 3).max(3);
-    let [repl, gtid, mxs] = Layout::vertical([
-        Constraint::Min(3),
-        Constraint::Length((servers + 3).min(third)),
-        Constraint::Length((servers + 4).min(third)),
-    ])
-    .areas(body);
-    let focused = |p: Pane| app.focus == p;
-    let d = &app.dash;
-    panes::replication::render(
-        f,
-        repl,
-        d,
-        now,
-        focused(Pane::Replication),
-        app.scroll[0],
-        theme,
-    );
-    panes::gtid::render(f, gtid, d, now, focused(Pane::Gtid), app.scroll[1], theme);
-    panes::maxscale::render(
-        f,
-        mxs,
-        d,
-        now,
-        focused(Pane::Maxscale),
-        app.scroll[2],
-        theme,
-    );
+    let [body, footer] = areas(f.area());
+    panes::layout::render(f, body, &app.dash, now, &app.choice(), theme);
     f.render_widget(
         Paragraph::new(Line::styled(
-            " q quit · ? help · tab next pane · ↑↓/j k scroll",
+            " q quit · ? help · tab next pane · ↑↓/j k scroll · g/G top/bottom",
             theme.dim(),
         )),
         footer,
@@ -145,13 +146,16 @@ fn help(f: &mut Frame, area: Rect, theme: &Theme) {
         Line::raw("q, Esc      quit (close this help first)"),
         Line::raw("?           this help"),
         Line::raw("Tab         next pane (Shift-Tab: previous)"),
-        Line::raw("↑ ↓, j k    scroll the focused pane; g: top"),
+        Line::raw("↑ ↓, j k    scroll the focused pane; g/G: top/bottom"),
         Line::raw(""),
-        Line::raw("Ages show how old each pane's data is;"),
-        Line::raw("STALE after three poll intervals without news."),
-        Line::raw("Red rows: a thread stopped, a server down."),
+        Line::raw("The top line names every problem, in view or not."),
+        Line::raw("Titles: the age of the freshest row, how many"),
+        Line::raw("are stale (older than three poll intervals)."),
+        Line::raw("Stale rows are dimmed and say \"last known\"."),
+        Line::raw("Red rows: a thread stopped, a server down; when"),
+        Line::raw("not all rows fit, problems come first."),
     ];
-    let popup = panes::centered(area, 52, text.len() as u16 + 2);
+    let popup = panes::centered(area, 56, text.len() as u16 + 2);
     f.render_widget(Clear, popup);
     f.render_widget(
         Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" help ")),

@@ -43,6 +43,8 @@ pub async fn run(inv: &Inventory, intervals: PollIntervals) -> Result<(), WatchE
 
     let theme = Theme::from_env();
     let (mut term, _guard) = terminal::enter()?;
+    let size = term.size()?;
+    app.update(Msg::Resize(size.width, size.height));
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
@@ -63,7 +65,7 @@ pub async fn run(inv: &Inventory, intervals: PollIntervals) -> Result<(), WatchE
             biased;
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => Msg::Key(k),
-                Some(Ok(Event::Resize(..))) => Msg::Resize,
+                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e.into()),
                 None => break,

@@ -103,3 +103,71 @@ pub fn maxscale_swapped(at: Instant) -> MaxscaleSnapshot {
     m.monitor_master = Some("server2".into());
     m
 }
+
+/// A replica whose SQL thread stopped on a duplicate key (1062), at `pos`.
+pub fn broken_replica(pos: &str) -> ServerInfo {
+    let mut info = replica(pos, None);
+    let r = &mut info.replicas[0];
+    r.sql_running = false;
+    r.last_sql_errno = 1062;
+    r.last_sql_error = "Could not execute Write_rows_v1 event on table app.dup; Duplicate \
+                        entry '1' for key 'PRIMARY', Error_code: 1062"
+        .into();
+    info
+}
+
+/// A MaxScale list of `(name, state)`, answered at `at`, with `primary` as the monitor's.
+pub fn maxscale_list(at: Instant, states: &[(String, &str)], primary: &str) -> MaxscaleSnapshot {
+    let servers = states
+        .iter()
+        .enumerate()
+        .map(|(i, (name, state))| {
+            let mut s = MaxscaleServer {
+                id: name.clone(),
+                kind: "servers".into(),
+                ..MaxscaleServer::default()
+            };
+            let a = &mut s.attributes;
+            a.state = flightdeck::maxscale::ServerState::parse(state);
+            a.parameters.address = Some("127.0.0.1".into());
+            a.parameters.port = Some(3311 + i as u16);
+            a.statistics.connections = Some(0);
+            s
+        })
+        .collect();
+    MaxscaleSnapshot {
+        taken_at: at,
+        wall_time: SystemTime::UNIX_EPOCH,
+        servers,
+        monitor_master: Some(primary.into()),
+        monitor: "MariaDB-Monitor".into(),
+        error: None,
+        polled: true,
+    }
+}
+
+/// `n` servers polled 0.1 s before `now`: server1 the primary at 0-1-1042, the others
+/// replicas caught up, except `broken` (SQL thread stopped on 1062, 40 transactions
+/// behind, `Running` without `Slave` in MaxScale), in inventory order.
+pub fn fleet(now: Instant, n: usize, broken: Option<usize>) -> Dashboard {
+    let names: Vec<(String, String)> = (1..=n)
+        .map(|k| (format!("server{k}"), format!("server{k}")))
+        .collect();
+    let mut d = Dashboard::new(&names, Duration::from_millis(250), Duration::from_secs(1));
+    let at = now - Duration::from_millis(100);
+    let mut states = Vec::new();
+    for k in 1..=n {
+        let name = format!("server{k}");
+        let (info, state) = if k == 1 {
+            (primary("0-1-1042"), "Master, Running")
+        } else if Some(k) == broken {
+            (broken_replica("0-1-1002"), "Running")
+        } else {
+            (replica("0-1-1042", Some(0)), "Slave, Running")
+        };
+        d.apply_server(snapshot(&name, at, info));
+        states.push((name, state));
+    }
+    d.apply_maxscale(maxscale_list(at, &states, "server1"));
+    d
+}

@@ -279,7 +279,14 @@ pub async fn spawn(cfg: ServeConfig) -> Result<LabMxsHandle, LabMxsError> {
 
 /// Run the endpoint until `cancel` fires (or the REST server fails).
 pub async fn serve(cfg: ServeConfig, cancel: CancellationToken) -> Result<(), LabMxsError> {
-    let mut handle = spawn(cfg).await?;
+    run_until(spawn(cfg).await?, cancel).await
+}
+
+/// Run a [`spawn`]ed endpoint until `cancel` fires (or the REST server fails), then stop it.
+pub async fn run_until(
+    mut handle: LabMxsHandle,
+    cancel: CancellationToken,
+) -> Result<(), LabMxsError> {
     let Some(mut rest) = handle.rest.take() else {
         return handle.shutdown().await;
     };

@@ -1,51 +1,22 @@
-//! The live panes: pure functions from the dashboard state to lines on screen.
+//! The live panes: pure functions from the dashboard state to lines on screen. Each pane
+//! builds a [`frame::Body`] for its width (rows that carry their own age and severity);
+//! [`frame::draw`] places it; [`layout::render`] arranges the panes for `watch` and the
+//! cockpit alike.
 
 pub mod compact;
+pub mod frame;
 pub mod gtid;
+pub mod layout;
 pub mod maxscale;
 pub mod replication;
+pub mod summary;
+pub mod text;
 
 use std::time::{Duration, Instant};
 
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders};
+use ratatui::text::Span;
 
 use super::theme::Theme;
-
-/// A pane's frame: its title, the age of its data, and STALE after three intervals.
-pub fn pane_block<'a>(
-    title: &'a str,
-    taken_at: Option<Instant>,
-    interval: Duration,
-    now: Instant,
-    focused: bool,
-    theme: &Theme,
-) -> Block<'a> {
-    let mut spans = vec![Span::styled(
-        format!(" {title} "),
-        if focused {
-            theme.focus()
-        } else {
-            theme.header()
-        },
-    )];
-    if let Some(t) = taken_at {
-        let age = now.saturating_duration_since(t);
-        if age > interval * 3 {
-            spans.push(Span::styled(
-                format!(" STALE {} ", fmt_age(age)),
-                theme.bad(),
-            ));
-        } else {
-            spans.push(Span::styled(format!(" {} ago ", fmt_age(age)), theme.dim()));
-        }
-    } else {
-        spans.push(Span::styled(" waiting for data ", theme.dim()));
-    }
-    Block::default()
-        .borders(Borders::ALL)
-        .title(Line::from(spans))
-}
 
 pub fn fmt_age(d: Duration) -> String {
     if d < Duration::from_secs(10) {
@@ -65,31 +36,16 @@ pub fn cell(text: &str, width: usize) -> String {
     s
 }
 
-/// A sparkline as block characters, scaled to the largest value shown (at least 1 s).
-pub fn sparkline(values: impl DoubleEndedIterator<Item = u64>, width: usize) -> String {
+/// A sparkline as block characters, scaled to the largest value shown (at least 1 s of
+/// milliseconds); an unknown sample is a `·`.
+pub fn sparkline(values: impl DoubleEndedIterator<Item = Option<u64>>, width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let mut last: Vec<u64> = values.rev().take(width).collect();
+    let mut last: Vec<Option<u64>> = values.rev().take(width).collect();
     last.reverse();
-    let max = last.iter().copied().max().unwrap_or(0).max(1);
+    let max = last.iter().flatten().copied().max().unwrap_or(0).max(1000);
     last.iter()
-        .map(|v| BARS[((*v * 7) / max).min(7) as usize])
+        .map(|v| v.map_or('·', |v| BARS[((v * 7) / max).min(7) as usize]))
         .collect()
-}
-
-/// When the oldest live data of a pane was polled. A server whose last poll failed shows
-/// its own age on its row ([`failed_row`]), so one dead server never makes the others look
-/// stale; with no live server, the oldest failed poll. Servers not polled yet do not count.
-pub fn oldest_poll(d: &crate::tui::dashboard::Dashboard) -> Option<Instant> {
-    let polled = || {
-        d.servers
-            .iter()
-            .filter(|s| s.info.is_some() || s.error.is_some())
-    };
-    polled()
-        .filter(|s| s.error.is_none())
-        .map(|s| s.taken_at)
-        .min()
-        .or_else(|| polled().map(|s| s.taken_at).min())
 }
 
 /// A server whose last poll failed, as a row: what failed (down, login refused, refusing

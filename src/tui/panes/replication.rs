@@ -1,75 +1,184 @@
 //! Replication: one row per replica connection, IO and SQL threads, lag, heartbeat lag,
-//! a lag sparkline, and the last error in full.
+//! a lag sparkline (heartbeat lag when the server has a heartbeat, else
+//! Seconds_Behind_Master; the header says which), and the last error in full. Every row
+//! fits its line: the sparkline takes what the other columns leave, or goes.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{cell, pane_block, sparkline};
-use crate::poll::{IoState, ReplicaStatus};
+use super::frame::{self, Body, Row, Severity};
+use super::text::{fit, last_known, restyle, wrap};
+use super::{cell, sparkline};
+use crate::poll::{HeartbeatLag, IoState, ReplicaStatus, ServerInfo, ServerSnapshot};
 use crate::tui::dashboard::{Dashboard, lag_key};
 use crate::tui::theme::Theme;
 
-const SPARK: usize = 20;
+/// Lag (heartbeat or Seconds_Behind_Master) above this is a problem worth sorting first.
+pub const LAGGING: Duration = Duration::from_secs(5);
+/// The sparkline's widest.
+const SPARK_MAX: usize = 30;
+/// Narrower than this, the sparkline goes.
+const SPARK_MIN: usize = 5;
+const IO: usize = 10;
+const SQL: usize = 3;
+const BEHIND: usize = 6;
+const HEARTBEAT: usize = 9;
 
-/// The pane's rows; `now` dates the rows of servers whose last poll failed.
-pub fn lines(d: &Dashboard, now: Instant, theme: &Theme) -> Vec<Line<'static>> {
-    let mut out = vec![Line::styled(
-        format!(
-            "{}{}{}{}{}{}lag history",
-            cell("replica", 10),
-            cell("source", 21),
-            cell("IO", 10),
-            cell("SQL", 3),
-            cell("behind", 7),
-            cell("heartbeat", 9),
-        ),
-        theme.header(),
-    )];
+/// Column widths for one render.
+struct Widths {
+    name: usize,
+    source: usize,
+    spark: usize,
+}
+
+pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
+    let w = widths(d, width);
+    let heartbeat = d
+        .lag
+        .values()
+        .filter(|h| !h.samples.is_empty())
+        .fold((false, false), |(hb, sbm), h| {
+            (hb || h.heartbeat, sbm || !h.heartbeat)
+        });
+    let history = match heartbeat {
+        (true, false) => "heartbeat history",
+        (true, true) => "heartbeat/behind history",
+        _ => "behind history",
+    };
+    let mut header = format!(
+        "{}{}{}{}{}{}",
+        cell("replica", w.name),
+        cell("source", w.source),
+        cell("IO", IO),
+        cell("SQL", SQL),
+        cell("behind", BEHIND),
+        cell("heartbeat", HEARTBEAT),
+    );
+    if w.spark > 0 {
+        header.push_str(history);
+    }
+    let header = fit(vec![Span::styled(header, theme.header())], vec![], width);
     let primary = d.primary();
-    let mut any = false;
+    let mut rows = Vec::new();
     for snap in &d.servers {
         if let Some(err) = &snap.error {
-            any = true;
-            let mut spans = vec![Span::raw(cell(&snap.server, 10))];
-            spans.extend(super::failed_row(snap, err, now, d.sql_interval, theme));
-            out.push(Line::from(spans));
+            let mut spans = super::failed_row(snap, err, now, d.sql_interval, theme);
+            let tail = spans.pop().into_iter().collect();
+            spans.insert(0, Span::raw(cell(&snap.server, w.name)));
+            rows.push(Row {
+                lines: vec![fit(spans, tail, width)],
+                severity: match err {
+                    crate::poll::PollError::Closed(_) => Severity::Warn,
+                    _ => Severity::Bad,
+                },
+                at: Some(snap.taken_at),
+                stale: snap.is_stale(now, d.sql_interval),
+            });
             continue;
         }
         let Some(info) = &snap.info else { continue };
+        let at = d.answered(&snap.server).or(Some(snap.taken_at));
+        let stale = snap.is_stale(now, d.sql_interval);
         if info.replicas.is_empty() && Some(snap.server.as_str()) != primary {
-            any = true;
-            out.push(Line::from(vec![
-                Span::raw(cell(&snap.server, 10)),
+            let spans = vec![
+                Span::raw(cell(&snap.server, w.name)),
                 Span::styled("not replicating (no replica connection)", theme.warn()),
-            ]));
+            ];
+            rows.push(Row {
+                lines: vec![fit(spans, stale_mark(stale, at, now, theme), width)],
+                severity: Severity::Warn,
+                at,
+                stale,
+            });
         }
+        let single = info.replicas.len() == 1;
         for r in &info.replicas {
-            any = true;
-            out.extend(replica_lines(d, &snap.server, r, info.heartbeat_lag, theme));
+            let mut row = replica_row(d, snap, info, r, single, &w, width, theme);
+            if stale {
+                let first = std::mem::take(&mut row.lines[0]);
+                let spans = restyle(first.spans, theme.dim());
+                row.lines[0] = fit(spans, stale_mark(true, at, now, theme), width);
+                row.severity = row.severity.min(Severity::Warn);
+            }
+            row.at = at;
+            row.stale = stale;
+            rows.push(row);
         }
     }
-    if !any {
-        out.push(Line::styled("no replica reported yet", theme.dim()));
+    Body {
+        title: "Replication",
+        header: Some(header),
+        rows,
+        empty: Some(Line::styled("no replica reported yet", theme.dim())),
+        ..Body::default()
     }
-    out
 }
 
-fn replica_lines(
-    d: &Dashboard,
-    server: &str,
-    r: &ReplicaStatus,
-    heartbeat: Option<std::time::Duration>,
-    theme: &Theme,
-) -> Vec<Line<'static>> {
-    let name = if r.connection_name.is_empty() {
+/// `last known 4.2s`, for a row whose facts are older than three intervals.
+fn stale_mark(stale: bool, at: Option<Instant>, now: Instant, theme: &Theme) -> Vec<Span<'static>> {
+    if stale {
+        vec![Span::styled(last_known(at, now), theme.warn())]
+    } else {
+        vec![]
+    }
+}
+
+fn widths(d: &Dashboard, width: usize) -> Widths {
+    let names = d.servers.iter().flat_map(|s| {
+        let info = s.info.as_ref();
+        let conns = info.map(|i| i.replicas.as_slice()).unwrap_or_default();
+        std::iter::once(s.server.chars().count())
+            .chain(conns.iter().map(|r| name(&s.server, r).chars().count()))
+    });
+    let name = names.max().unwrap_or(0).clamp(7, 16);
+    let source = d
+        .servers
+        .iter()
+        .filter_map(|s| s.info.as_ref())
+        .flat_map(|i| i.replicas.iter().map(|r| source(r).chars().count()))
+        .max()
+        .unwrap_or(0)
+        .clamp(6, 21);
+    let fixed = name + 1 + source + 1 + IO + 1 + SQL + 1 + BEHIND + 1 + HEARTBEAT + 1;
+    let rest = width.saturating_sub(fixed);
+    let spark = if rest >= SPARK_MIN {
+        rest.min(SPARK_MAX)
+    } else {
+        0
+    };
+    Widths {
+        name,
+        source,
+        spark,
+    }
+}
+
+fn name(server: &str, r: &ReplicaStatus) -> String {
+    if r.connection_name.is_empty() {
         server.to_string()
     } else {
         format!("{server}:{}", r.connection_name)
-    };
+    }
+}
+
+fn source(r: &ReplicaStatus) -> String {
+    format!("{}:{}", r.master_host, r.master_port)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn replica_row(
+    d: &Dashboard,
+    snap: &ServerSnapshot,
+    info: &ServerInfo,
+    r: &ReplicaStatus,
+    single: bool,
+    w: &Widths,
+    width: usize,
+    theme: &Theme,
+) -> Row {
     let io_style = match r.io {
         IoState::Yes => theme.ok(),
         IoState::Connecting => theme.warn(),
@@ -85,28 +194,56 @@ fn replica_lines(
         Some(s) => (format!("{s}s"), theme.warn()),
         None => ("NULL".to_string(), theme.bad()),
     };
-    let hb = heartbeat.map_or("-".to_string(), |h| format!("{:.2}s", h.as_secs_f64()));
-    let history = d.lag.get(&lag_key(server, &r.connection_name));
-    let spark = history.map_or(String::new(), |h| sparkline(h.iter().copied(), SPARK));
+    let heartbeat = info.heartbeat_lag.filter(|_| single);
+    let hb = heartbeat.map_or("-".to_string(), HeartbeatLag::short);
+    let hb_style = match heartbeat {
+        Some(HeartbeatLag::Skew { .. }) => theme.warn(),
+        Some(HeartbeatLag::Behind(lag)) if lag > LAGGING => theme.warn(),
+        _ => ratatui::style::Style::default(),
+    };
+    let history = d.lag.get(&lag_key(&snap.server, &r.connection_name));
+    let spark = history.map_or(String::new(), |h| {
+        sparkline(h.samples.iter().copied(), w.spark)
+    });
     let row_style = if r.healthy() { theme.ok() } else { theme.bad() };
-    let mut out = vec![Line::from(vec![
-        Span::styled(cell(&name, 10), row_style),
-        Span::raw(cell(&format!("{}:{}", r.master_host, r.master_port), 21)),
-        Span::styled(cell(r.io.as_str(), 10), io_style),
-        Span::styled(cell(sql_text, 3), sql_style),
-        Span::styled(cell(&behind, 7), behind_style),
-        Span::raw(cell(&hb, 9)),
-        Span::styled(spark, theme.accent()),
-    ])];
-    if let Some(err) = r.last_error() {
-        out.push(Line::from(vec![
-            Span::raw("  └ "),
-            Span::styled(err, theme.bad()),
-        ]));
+    let mut spans = vec![
+        Span::styled(cell(&name(&snap.server, r), w.name), row_style),
+        Span::raw(cell(&source(r), w.source)),
+        Span::styled(cell(r.io.as_str(), IO), io_style),
+        Span::styled(cell(sql_text, SQL), sql_style),
+        Span::styled(cell(&behind, BEHIND), behind_style),
+        Span::styled(cell(&hb, HEARTBEAT), hb_style),
+    ];
+    if w.spark > 0 {
+        spans.push(Span::styled(spark, theme.accent()));
     }
-    out
+    let mut lines = vec![fit(spans, vec![], width)];
+    if let Some(err) = r.last_error() {
+        lines.extend(wrap(&err, "  └ ", width, theme.bad()));
+    }
+    if let Some(skew) = heartbeat.filter(|h| h.is_skew()) {
+        lines.extend(wrap(&skew.describe(), "  └ ", width, theme.warn()));
+    }
+    let lag = crate::tui::dashboard::lag_sample(info, r, single).0;
+    let severity = if r.io == IoState::No || !r.sql_running {
+        Severity::Bad
+    } else if r.io == IoState::Connecting
+        || heartbeat.is_some_and(HeartbeatLag::is_skew)
+        || lag.is_some_and(|ms| ms > LAGGING.as_millis() as u64)
+    {
+        Severity::Warn
+    } else {
+        Severity::Ok
+    };
+    Row {
+        lines,
+        severity,
+        at: None,
+        stale: false,
+    }
 }
 
+/// The pane in `area` (kept for callers that draw one pane by itself).
 pub fn render(
     f: &mut Frame,
     area: Rect,
@@ -116,11 +253,6 @@ pub fn render(
     scroll: u16,
     theme: &Theme,
 ) {
-    let taken = super::oldest_poll(d);
-    let block = pane_block("Replication", taken, d.sql_interval, now, focus, theme);
-    let p = Paragraph::new(lines(d, now, theme))
-        .block(block)
-        .wrap(Wrap { trim: false })
-        .scroll((scroll, 0));
-    f.render_widget(p, area);
+    let b = body(d, now, usize::from(area.width.saturating_sub(2)), theme);
+    frame::draw(f, area, &b, focus, scroll, now, theme);
 }

@@ -17,38 +17,103 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::Paragraph;
 
-use super::{failed_row, fmt_age, oldest_poll, pane_block};
+use super::frame::{self, Severity};
+use super::{failed_row, fmt_age};
 use crate::poll::ServerSnapshot;
 use crate::tui::dashboard::Dashboard;
 use crate::tui::theme::Theme;
 use layout::{Body, Cell, Row};
 
 pub fn render(f: &mut Frame, area: Rect, dash: &Dashboard, now: Instant, theme: &Theme) {
-    let mut block = pane_block(
-        "Servers",
-        oldest_poll(dash),
-        dash.sql_interval,
-        now,
-        false,
-        theme,
-    );
-    if let Some(mark) = maxscale_mark(dash, now, theme) {
-        block = block.title(mark);
+    let b = body(dash, now, usize::from(area.width.saturating_sub(2)), theme);
+    frame::draw(f, area, &b, false, 0, now, theme);
+}
+
+/// The pane for an area `width` columns wide: a line per server, in dashboard order (the
+/// worst news first when not all fit).
+pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> frame::Body {
+    let lines = lines(d, width, now, theme);
+    let rows = if d.servers.is_empty() {
+        Vec::new()
+    } else {
+        d.servers
+            .iter()
+            .zip(lines)
+            .map(|(snap, line)| {
+                let (severity, at, stale) = meta(d, snap, now);
+                frame::Row {
+                    lines: vec![line],
+                    severity,
+                    at,
+                    stale,
+                }
+            })
+            .collect()
+    };
+    frame::Body {
+        title: "Servers",
+        marks: maxscale_mark(d, now, theme)
+            .map(|l| l.spans)
+            .unwrap_or_default(),
+        rows,
+        empty: Some(Line::styled("no server in the inventory", theme.dim())),
+        ..frame::Body::default()
     }
-    let inner = usize::from(area.width.saturating_sub(2));
-    f.render_widget(
-        Paragraph::new(lines(dash, inner, now, theme)).block(block),
-        area,
-    );
+}
+
+/// How bad a server's news is, when its facts were taken, and whether they are stale.
+fn meta(d: &Dashboard, snap: &ServerSnapshot, now: Instant) -> (Severity, Option<Instant>, bool) {
+    let stale = snap.is_stale(now, d.sql_interval);
+    if let Some(error) = &snap.error {
+        let severity = match error {
+            crate::poll::PollError::Closed(_) => Severity::Warn,
+            _ => Severity::Bad,
+        };
+        return (severity, Some(snap.taken_at), stale);
+    }
+    let Some(info) = &snap.info else {
+        return (Severity::Ok, None, false);
+    };
+    let mxs = d
+        .maxscale
+        .as_ref()
+        .filter(|m| m.error.is_none())
+        .and_then(|m| {
+            let name = d.maxscale_names.get(&snap.server).unwrap_or(&snap.server);
+            m.server(name)
+                .map(|s| super::maxscale::severity(&s.attributes.state))
+        });
+    let replication = info
+        .replicas
+        .iter()
+        .map(|r| {
+            let lag = crate::tui::dashboard::lag_sample(info, r, info.replicas.len() == 1).0;
+            if r.io == crate::poll::IoState::No || !r.sql_running {
+                Severity::Bad
+            } else if lag.is_some_and(|ms| ms > super::replication::LAGGING.as_millis() as u64) {
+                Severity::Warn
+            } else {
+                Severity::Ok
+            }
+        })
+        .min();
+    let mut severity = [mxs, replication]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(Severity::Ok);
+    if stale {
+        severity = severity.min(Severity::Warn);
+    }
+    (severity, Some(snap.taken_at), stale)
 }
 
 /// The lines for an area `width` columns wide, one per server in dashboard order.
-pub fn lines(d: &Dashboard, width: usize, now: Instant, theme: &Theme) -> Vec<Line<'static>> {
+fn lines(d: &Dashboard, width: usize, now: Instant, theme: &Theme) -> Vec<Line<'static>> {
     let rows: Vec<Row> = d.servers.iter().map(|s| row(d, s, now, theme)).collect();
     if rows.is_empty() {
-        return vec![Line::styled("no server in the inventory", theme.dim())];
+        return Vec::new();
     }
     layout::lines(&rows, width, theme)
 }
@@ -142,6 +207,7 @@ fn row(d: &Dashboard, snap: &ServerSnapshot, now: Instant, theme: &Theme) -> Row
             // is the old primary's row, ageing): lag is a replica's measure.
             hb: info
                 .heartbeat_lag
+                .and_then(crate::poll::HeartbeatLag::behind)
                 .filter(|_| !is_primary)
                 .map(|h| cells::heartbeat(h, theme)),
             gtid: cells::gtid(d, info, is_primary, theme),

@@ -104,24 +104,15 @@ fn live_panes(
     now: Instant,
     theme: &Theme,
 ) {
-    if wide {
-        let [repl, gtid, mxs] = Layout::horizontal([
-            Constraint::Percentage(40),
-            Constraint::Percentage(25),
-            Constraint::Percentage(35),
-        ])
-        .areas(area);
-        panes::replication::render(f, repl, d, now, false, 0, theme);
-        panes::gtid::render(f, gtid, d, now, false, 0, theme);
-        panes::maxscale::render(f, mxs, d, now, false, 0, theme);
-        return;
-    }
-    match app.pane {
-        PaneChoice::Servers => panes::compact::render(f, area, d, now, theme),
-        PaneChoice::Replication => panes::replication::render(f, area, d, now, true, 0, theme),
-        PaneChoice::Gtid => panes::gtid::render(f, area, d, now, true, 0, theme),
-        PaneChoice::Maxscale => panes::maxscale::render(f, area, d, now, true, 0, theme),
-    }
+    use panes::layout::{Arrangement, Choice, Pane};
+    let arrangement = match (wide, app.pane) {
+        (true, _) => Arrangement::SideBySide,
+        (false, PaneChoice::Servers) => Arrangement::Servers,
+        (false, PaneChoice::Replication) => Arrangement::Only(Pane::Replication),
+        (false, PaneChoice::Gtid) => Arrangement::Only(Pane::Gtid),
+        (false, PaneChoice::Maxscale) => Arrangement::Only(Pane::Maxscale),
+    };
+    panes::layout::render(f, area, d, now, &Choice::new(arrangement), theme);
 }
 
 /// The message, or the keys that matter for the selected step, as many as fit.
