@@ -48,6 +48,7 @@ fn end(step: &str, attempt: u32, outcome: Outcome, exit_code: Option<i32>) -> Ev
         outcome,
         detail: s("detail"),
         exit_code,
+        sql_errno: None,
     }
 }
 

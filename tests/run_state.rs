@@ -276,9 +276,10 @@ fn a_wait_ends_when_its_condition_holds_or_times_out() {
         t0 + Duration::from_secs(11),
         t0 + Duration::from_secs(11),
     );
+    // A wait that never holds ends as timed out, not as a plain failure.
     let [
         Effect::Record(Record::Ended {
-            outcome: Outcome::Failed(d),
+            outcome: Outcome::TimedOut(d),
             ..
         }),
     ] = &ended[..]

@@ -132,6 +132,7 @@ async fn cancelled_or_timed_out_sql_is_killed_on_the_server() {
         maxscale: None,
         masker: Arc::new(Masker::new(Vec::<String>::new())),
         tx,
+        panic_on: None,
     };
 
     // Cancelled by the operator once the statement runs.

@@ -14,7 +14,20 @@ use crate::inventory::Transport;
 use crate::maxscale::MaxscaleClient;
 use crate::poll::mysql::SqlTarget;
 use crate::session::mask::Masker;
-use crate::session::run::Outcome;
+use crate::session::run::{FailCode, Outcome};
+
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+
+/// What a panic said, as text.
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
+}
 
 /// What an executor reports, tagged with the step and attempt so stale news is dropped.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +58,9 @@ pub struct Executors {
     pub maxscale: Option<MaxscaleClient>,
     pub masker: Arc<Masker>,
     pub tx: mpsc::Sender<ExecMsg>,
+    /// Test hook: the executor of this step panics (to show a panic becomes a failure).
+    #[doc(hidden)]
+    pub panic_on: Option<String>,
 }
 
 impl Executors {
@@ -60,23 +76,13 @@ impl Executors {
     ) {
         let this = self.clone();
         tokio::spawn(async move {
-            let mut details = Vec::new();
-            let mut outcome = Outcome::Succeeded(String::new());
-            for job in jobs {
-                match this
-                    .run_job(&step, attempt, job, timeout, cancel.clone())
-                    .await
-                {
-                    Ok(detail) => details.push(detail),
-                    Err(reason) => {
-                        outcome = Outcome::Failed(this.masker.mask(&reason));
-                        break;
-                    }
-                }
-            }
-            if let Outcome::Succeeded(d) = &mut outcome {
-                *d = this.masker.mask(&details.join("; "));
-            }
+            // Supervised: whatever a job does, even panic, the step gets its outcome.
+            let work = AssertUnwindSafe(this.run_jobs(&step, attempt, jobs, timeout, cancel));
+            let outcome = match work.catch_unwind().await {
+                Ok(outcome) => outcome,
+                Err(panic) => Outcome::failed(format!("executor panicked: {}", panic_text(&panic))),
+            };
+            let outcome = this.mask_outcome(outcome);
             let _ = this
                 .tx
                 .send(ExecMsg::Finished {
@@ -86,6 +92,43 @@ impl Executors {
                 })
                 .await;
         });
+    }
+
+    async fn run_jobs(
+        &self,
+        step: &str,
+        attempt: u32,
+        jobs: Vec<Job>,
+        timeout: Duration,
+        cancel: CancellationToken,
+    ) -> Outcome {
+        if self.panic_on.as_deref() == Some(step) {
+            panic!("test hook: the executor of {step} panics");
+        }
+        let mut details = Vec::new();
+        for job in jobs {
+            match self
+                .run_job(step, attempt, job, timeout, cancel.clone())
+                .await
+            {
+                Ok(detail) => details.push(detail),
+                Err(stopped) => return stopped,
+            }
+        }
+        Outcome::Succeeded(details.join("; "))
+    }
+
+    fn mask_outcome(&self, outcome: Outcome) -> Outcome {
+        let m = |d: String| self.masker.mask(&d);
+        match outcome {
+            Outcome::Succeeded(d) => Outcome::Succeeded(m(d)),
+            Outcome::Failed { detail, code } => Outcome::Failed {
+                detail: m(detail),
+                code,
+            },
+            Outcome::Cancelled(d) => Outcome::Cancelled(m(d)),
+            Outcome::TimedOut(d) => Outcome::TimedOut(m(d)),
+        }
     }
 
     async fn say(&self, step: &str, attempt: u32, stream: &'static str, text: String) {
@@ -107,7 +150,7 @@ impl Executors {
         job: Job,
         timeout: Duration,
         cancel: CancellationToken,
-    ) -> Result<String, String> {
+    ) -> Result<String, Outcome> {
         match job {
             Job::Sql {
                 server,
@@ -119,14 +162,22 @@ impl Executors {
                     .sql
                     .iter()
                     .find(|t| t.server == server)
-                    .ok_or_else(|| format!("no SQL target {server}"))?;
+                    .ok_or_else(|| Outcome::failed(format!("no SQL target {server}")))?;
                 let table = match sql::run(target, &statements, timeout, &cancel).await {
                     Ok(table) => table,
                     Err(e) => {
                         if let Some(line) = e.stop_report() {
                             self.say(step, attempt, "info", line).await;
                         }
-                        return Err(e.to_string());
+                        let detail = e.to_string();
+                        return Err(match e {
+                            sql::SqlError::Failed { errno, .. } => Outcome::Failed {
+                                detail,
+                                code: errno.map(FailCode::Sql),
+                            },
+                            sql::SqlError::Cancelled { .. } => Outcome::Cancelled(detail),
+                            sql::SqlError::Timeout { .. } => Outcome::TimedOut(detail),
+                        });
                     }
                 };
                 for line in sql::format(&table) {
@@ -150,7 +201,10 @@ impl Executors {
                 if failed.is_empty() {
                     Ok(format!("{server}: {} expectation(s) hold", checks.len()))
                 } else {
-                    Err(format!("{server}: expect failed: {}", failed.join("; ")))
+                    Err(Outcome::failed(format!(
+                        "{server}: expect failed: {}",
+                        failed.join("; ")
+                    )))
                 }
             }
             Job::Shell {
@@ -187,24 +241,31 @@ impl Executors {
                     };
                     self.say(step, attempt, stream, chunk.text).await;
                 }
-                let run = result.map_err(|e| format!("{server}: {e}"))?;
+                let run = result.map_err(|e| Outcome::failed(format!("{server}: {e}")))?;
                 match (run.ended, run.exit_code) {
                     (RunEnd::Exited, Some(code)) if code == expect_exit => {
                         Ok(format!("{server}: exit {code}"))
                     }
-                    (RunEnd::Exited, code) => Err(format!(
-                        "{server}: exit {} (expected {expect_exit})",
-                        code.map_or("?".into(), |c| c.to_string())
-                    )),
-                    (RunEnd::TimedOut, _) => Err(format!("{server}: timed out after {timeout:?}")),
-                    (RunEnd::Cancelled, _) => Err(format!("{server}: cancelled")),
+                    (RunEnd::Exited, code) => Err(Outcome::Failed {
+                        detail: format!(
+                            "{server}: exit {} (expected {expect_exit})",
+                            code.map_or("?".into(), |c| c.to_string())
+                        ),
+                        code: code.map(FailCode::Exit),
+                    }),
+                    (RunEnd::TimedOut, _) => Err(Outcome::TimedOut(format!(
+                        "{server}: timed out after {timeout:?}"
+                    ))),
+                    (RunEnd::Cancelled, _) => {
+                        Err(Outcome::Cancelled(format!("{server}: cancelled")))
+                    }
                 }
             }
             Job::Maxscale { call, .. } => {
                 let client = self
                     .maxscale
                     .as_ref()
-                    .ok_or("the inventory names no MaxScale")?;
+                    .ok_or_else(|| Outcome::failed("the inventory names no MaxScale"))?;
                 let (ptx, mut prx) = mpsc::unbounded_channel::<String>();
                 let mut progress = move |line: String| {
                     let _ = ptx.send(line);
@@ -213,14 +274,17 @@ impl Executors {
                 tokio::pin!(work);
                 let result = loop {
                     tokio::select! {
-                        _ = cancel.cancelled() => return Err("cancelled (MaxScale may still complete the command: check its state)".into()),
+                        _ = cancel.cancelled() => return Err(Outcome::Cancelled("cancelled (MaxScale may still complete the command: check its state)".into())),
                         r = &mut work => break r,
                         Some(line) = prx.recv() => {
                             let _ = self.tx.send(ExecMsg::Progress { step: step.to_string(), attempt, line }).await;
                         }
                     }
                 };
-                let message = result.map_err(|e| e.to_string())?;
+                let message = result.map_err(|e| match e {
+                    maxscale::MaxscaleStepError::Timeout(_) => Outcome::TimedOut(e.to_string()),
+                    other => Outcome::failed(other.to_string()),
+                })?;
                 self.say(step, attempt, "info", message.clone()).await;
                 Ok(message)
             }

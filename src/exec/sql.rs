@@ -30,7 +30,12 @@ pub struct ExpectResult {
 #[derive(Debug, thiserror::Error)]
 pub enum SqlError {
     #[error("{server}: {message}")]
-    Failed { server: String, message: String },
+    Failed {
+        server: String,
+        message: String,
+        /// The server's error number, when the server refused the statement or login.
+        errno: Option<u16>,
+    },
     // The texts say "cancelled" and "timed out": outcomes are still told apart by them.
     #[error("{server}: cancelled")]
     Cancelled { server: String, kill: Kill },
@@ -40,6 +45,14 @@ pub enum SqlError {
         timeout: Duration,
         kill: Kill,
     },
+}
+
+/// The server's error number in a driver error, if the server sent one.
+fn errno(e: &mysql_async::Error) -> Option<u16> {
+    match e {
+        mysql_async::Error::Server(s) => Some(s.code),
+        _ => None,
+    }
 }
 
 impl SqlError {
@@ -127,6 +140,7 @@ pub async fn run(
         }
         r = connect(target, CONNECT_TIMEOUT) => r.map_err(|e| SqlError::Failed {
             server: server.clone(),
+            errno: None,
             message: e.to_string(),
         })?,
     };
@@ -168,6 +182,7 @@ async fn statements_on(
 ) -> Result<ResultTable, SqlError> {
     let failed = |e: mysql_async::Error| SqlError::Failed {
         server: server.to_string(),
+        errno: errno(&e),
         message: e.to_string(),
     };
     let mut last = ResultTable::default();

@@ -169,6 +169,9 @@ impl Core {
     }
 
     pub fn exec(&mut self, e: ExecMsg, now: Instant) -> Vec<Effect> {
+        if !self.current_attempt(&e) {
+            return Vec::new(); // news from an earlier attempt of the step
+        }
         let mut effects = match e {
             ExecMsg::Output {
                 step, stream, text, ..
@@ -189,6 +192,14 @@ impl Core {
         effects.extend(self.poll_conditions(now));
         self.completed(&mut effects);
         effects
+    }
+
+    /// Whether executor news is about the latest attempt of its step.
+    pub fn current_attempt(&self, e: &ExecMsg) -> bool {
+        let (ExecMsg::Output { step, attempt, .. }
+        | ExecMsg::Progress { step, attempt, .. }
+        | ExecMsg::Finished { step, attempt, .. }) = e;
+        self.run.attempts(step) == *attempt
     }
 
     /// Keeps a step's output for screens (whole lines, bounded).

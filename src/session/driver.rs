@@ -27,7 +27,7 @@ use crate::session::journal::{Event, JournalError, Outcome as JOutcome, Stream};
 use crate::session::live::Dashboard;
 use crate::session::lock::current_operator;
 use crate::session::open::{self, Session, SessionError, roles_event};
-use crate::session::run::{Command, Effect, Outcome, Record, Refusal, Run};
+use crate::session::run::{Command, Effect, FailCode, Outcome, Record, Refusal, Run};
 use crate::session::summary::Summary;
 use crate::session::view::SessionView;
 
@@ -62,7 +62,9 @@ pub struct Inputs {
 pub struct Driver {
     pub core: Core,
     session: Session,
-    executors: Executors,
+    /// Public for tests' hooks (`panic_on`); the driver alone starts jobs.
+    #[doc(hidden)]
+    pub executors: Executors,
     cancels: HashMap<String, CancellationToken>,
     last_roles: Option<String>,
     view_tx: watch::Sender<SessionView>,
@@ -119,6 +121,7 @@ impl Driver {
             maxscale: crate::poll::start::maxscale_client(&inv)?,
             masker: Arc::new(session.masker.clone()),
             tx: exec_tx,
+            panic_on: None,
         };
         let mut vars = loaded.runbook.vars.clone();
         vars.extend(inv.vars.clone());
@@ -213,6 +216,9 @@ impl Driver {
 
     /// An executor's news: output is journaled (in whole lines) and kept for screens.
     pub fn exec(&mut self, e: ExecMsg, now: Instant) -> Result<(), JournalError> {
+        if !self.core.current_attempt(&e) {
+            return Ok(()); // an earlier attempt's news is neither shown nor journaled
+        }
         if let ExecMsg::Output {
             step, stream, text, ..
         } = &e
@@ -290,18 +296,30 @@ impl Driver {
                 outcome,
             }) => {
                 self.cancels.remove(&step);
-                let (outcome, detail) = match outcome {
-                    Outcome::Succeeded(d) => (JOutcome::Succeeded, d),
-                    Outcome::Failed(d) if d.contains("cancelled") => (JOutcome::Cancelled, d),
-                    Outcome::Failed(d) if d.contains("timed out") => (JOutcome::TimedOut, d),
-                    Outcome::Failed(d) => (JOutcome::Failed, d),
+                let (exit_code, sql_errno) = match &outcome {
+                    Outcome::Failed {
+                        code: Some(FailCode::Exit(c)),
+                        ..
+                    } => (Some(*c), None),
+                    Outcome::Failed {
+                        code: Some(FailCode::Sql(n)),
+                        ..
+                    } => (None, Some(*n)),
+                    _ => (None, None),
+                };
+                let kind = match &outcome {
+                    Outcome::Succeeded(_) => JOutcome::Succeeded,
+                    Outcome::Failed { .. } => JOutcome::Failed,
+                    Outcome::Cancelled(_) => JOutcome::Cancelled,
+                    Outcome::TimedOut(_) => JOutcome::TimedOut,
                 };
                 journal.append(&Event::StepEnd {
                     step,
                     attempt,
-                    outcome,
-                    detail,
-                    exit_code: None,
+                    outcome: kind,
+                    detail: outcome.detail().to_string(),
+                    exit_code,
+                    sql_errno,
                 })?
             }
             Effect::Cancel { step } => {
@@ -372,7 +390,7 @@ impl Driver {
                 self.executors.spawn(step, attempt, js, s.timeout, cancel);
             }
             Err(e) => {
-                let effects = self.core.run.finished(&step, attempt, Outcome::Failed(e));
+                let effects = self.core.run.finished(&step, attempt, Outcome::failed(e));
                 self.perform_all(effects)?;
             }
         }

@@ -234,12 +234,14 @@ impl Masker {
                 outcome,
                 detail,
                 exit_code,
+                sql_errno,
             } => Event::StepEnd {
                 step: m(step),
                 attempt: *attempt,
                 outcome: *outcome,
                 detail: m(detail),
                 exit_code: *exit_code,
+                sql_errno: *sql_errno,
             },
             Event::ManualDone { step, operator } => Event::ManualDone {
                 step: m(step),

@@ -173,6 +173,9 @@ pub enum Event {
         outcome: Outcome,
         detail: String,
         exit_code: Option<i32>,
+        /// The server's error number, for an SQL step that failed on one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sql_errno: Option<u16>,
     },
     ManualDone {
         step: String,

@@ -11,7 +11,7 @@ use crate::runbook::{Action, Runbook, Step};
 
 mod types;
 
-pub use types::{Command, Effect, Outcome, Record, Refusal, Resolved, StepState};
+pub use types::{Command, Effect, FailCode, Outcome, Record, Refusal, Resolved, StepState};
 
 pub struct Run {
     pub runbook: Runbook,
@@ -234,7 +234,7 @@ impl Run {
                     Ok(self.finish(
                         &step,
                         attempt,
-                        Outcome::Failed("cancelled by the operator".into()),
+                        Outcome::Cancelled("cancelled by the operator".into()),
                     ))
                 }
                 StepState::Running { .. } => Ok(vec![Effect::Cancel { step }]),
@@ -336,7 +336,9 @@ impl Run {
     fn finish(&mut self, id: &str, attempt: u32, outcome: Outcome) -> Vec<Effect> {
         let state = match &outcome {
             Outcome::Succeeded(d) => StepState::Succeeded { detail: d.clone() },
-            Outcome::Failed(d) => StepState::Failed { detail: d.clone() },
+            other => StepState::Failed {
+                detail: other.detail().to_string(),
+            },
         };
         self.states.insert(id.to_string(), state);
         let mut effects = vec![Effect::Record(Record::Ended {
@@ -438,7 +440,7 @@ impl Run {
                         fmt_secs(step.timeout),
                         e.observed.join("; ")
                     );
-                    return self.finish(&id, attempt, Outcome::Failed(detail));
+                    return self.finish(&id, attempt, Outcome::TimedOut(detail));
                 }
                 self.progress(
                     &id,
@@ -452,7 +454,7 @@ impl Run {
                 let outcome = if e.holds {
                     Outcome::Succeeded(detail)
                 } else {
-                    Outcome::Failed(detail)
+                    Outcome::failed(detail)
                 };
                 self.finish(&id, attempt, outcome)
             }

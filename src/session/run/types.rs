@@ -77,11 +77,46 @@ pub enum Command {
     },
 }
 
-/// What an executor reports back.
+/// What an executor (or the state machine, for waits and checks) reports back.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     Succeeded(String),
-    Failed(String),
+    Failed {
+        detail: String,
+        code: Option<FailCode>,
+    },
+    Cancelled(String),
+    TimedOut(String),
+}
+
+/// What a failure says about itself: a command's exit status or the server's error number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailCode {
+    Exit(i32),
+    Sql(u16),
+}
+
+impl Outcome {
+    /// A failure with no code of its own.
+    pub fn failed(detail: impl Into<String>) -> Self {
+        Outcome::Failed {
+            detail: detail.into(),
+            code: None,
+        }
+    }
+
+    pub fn detail(&self) -> &str {
+        match self {
+            Outcome::Succeeded(d)
+            | Outcome::Failed { detail: d, .. }
+            | Outcome::Cancelled(d)
+            | Outcome::TimedOut(d) => d,
+        }
+    }
+
+    pub fn succeeded(&self) -> bool {
+        matches!(self, Outcome::Succeeded(_))
+    }
 }
 
 /// What the runtime must do.
