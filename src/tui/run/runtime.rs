@@ -18,6 +18,8 @@ use crate::tui::theme::Theme;
 
 /// Redraws at most this often.
 const FRAME: Duration = Duration::from_millis(33);
+/// With nothing else new, ages and spinners move this often.
+const AGES: Duration = Duration::from_secs(1);
 
 /// Everything the loop reacts to.
 #[derive(Clone, Debug)]
@@ -102,6 +104,7 @@ impl Prepared {
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut dirty = true;
+        let mut last_draw = Instant::now();
         let mut next_frame = tokio::time::Instant::now();
         while !self.app.quit {
             let frame_due = tokio::time::sleep_until(next_frame);
@@ -115,10 +118,14 @@ impl Prepared {
             let now = Instant::now();
             match input {
                 Some(i) => {
-                    // Keys answer at once; everything else waits for the next frame.
+                    // Keys answer at once; news waits for the next frame; a tick alone
+                    // redraws (ages, spinners) once a second.
                     let key = matches!(i, Input::Ui(_));
+                    let tick = matches!(i, Input::Tick);
                     self.feed(i, now);
-                    dirty = true;
+                    if !tick || last_draw.elapsed() >= AGES {
+                        dirty = true;
+                    }
                     if key {
                         next_frame = tokio::time::Instant::now();
                     }
@@ -134,6 +141,7 @@ impl Prepared {
                         t.draw(|f| view(app, &session, dash, &ctx, f, now))?;
                     }
                     dirty = false;
+                    last_draw = Instant::now();
                     next_frame = tokio::time::Instant::now() + FRAME;
                 }
             }
