@@ -50,7 +50,7 @@ async fn pump_for(p: &mut Prepared, span: Duration, mut each: impl FnMut(&Prepar
         let msg = tokio::select! {
             biased;
             _ = tokio::time::sleep_until(end) => return,
-            Some(i) = p.rx.recv() => i,
+            Some(i) = p.news.recv() => i,
             Some(e) = p.inputs.exec_rx.recv() => Input::Exec(e),
             _ = tick.tick() => Input::Tick,
         };

@@ -33,7 +33,7 @@ async fn pump(p: &mut Prepared, what: &str, done: impl Fn(&Prepared) -> bool) {
             p.app.message
         );
         let input = tokio::select! {
-            Some(i) = p.rx.recv() => i,
+            Some(i) = p.news.recv() => i,
             Some(e) = p.inputs.exec_rx.recv() => Input::Exec(e),
             _ = tokio::time::sleep(Duration::from_millis(250)) => Input::Tick,
         };

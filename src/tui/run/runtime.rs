@@ -108,10 +108,12 @@ impl Prepared {
         let mut next_frame = tokio::time::Instant::now();
         while !self.app.quit {
             let frame_due = tokio::time::sleep_until(next_frame);
+            // Keys first, then executor news, then snapshots, then time.
             let input = tokio::select! {
                 biased;
                 i = inputs.recv() => match i { Some(i) => Some(i), None => break },
                 Some(e) = self.inputs.exec_rx.recv() => Some(Input::Exec(e)),
+                Some(n) = self.news.recv() => Some(n),
                 _ = tick.tick() => Some(Input::Tick),
                 _ = frame_due, if dirty => None,
             };

@@ -32,9 +32,12 @@ pub struct Prepared {
     pub driver: Driver,
     pub inputs: Inputs,
     pub app: RunApp,
-    /// Send inputs here (the keyboard task and the pollers' forwarders do, and tests).
+    /// The operator's inputs (keys, signals): read before anything else, so a key never
+    /// waits behind snapshots.
     pub tx: mpsc::Sender<Input>,
     pub rx: mpsc::Receiver<Input>,
+    /// The pollers' news (a snapshot that changed), forwarded from their watch channels.
+    pub news: mpsc::Receiver<Input>,
 }
 
 pub async fn prepare(
@@ -44,12 +47,13 @@ pub async fn prepare(
     intervals: PollIntervals,
 ) -> Result<Prepared, CockpitError> {
     let (driver, inputs) = Driver::open(loaded, inv, journal, intervals).await?;
-    let (tx, rx) = mpsc::channel(1024);
+    let (tx, rx) = mpsc::channel(256);
+    let (news_tx, news) = mpsc::channel(256);
     for r in &inputs.pollers.servers {
-        forward(r.clone(), tx.clone(), Input::Server);
+        forward(r.clone(), news_tx.clone(), Input::Server);
     }
     if let Some(m) = &inputs.pollers.maxscale {
-        forward(m.clone(), tx.clone(), Input::Maxscale);
+        forward(m.clone(), news_tx.clone(), Input::Maxscale);
     }
     let app = RunApp::new(&driver.view());
     Ok(Prepared {
@@ -58,6 +62,7 @@ pub async fn prepare(
         app,
         tx,
         rx,
+        news,
     })
 }
 

@@ -46,7 +46,9 @@ pub fn view(
     }
     let wide = area.width >= 160 && area.height >= 40;
     let servers = dash.servers.len() as u16;
-    let panes_height = if wide || app.pane != PaneChoice::Servers {
+    let panes_height = if wide {
+        servers + 5
+    } else if app.pane != PaneChoice::Servers {
         servers + 4
     } else {
         servers + 2
@@ -112,7 +114,10 @@ fn live_panes(
         (false, PaneChoice::Gtid) => Arrangement::Only(Pane::Gtid),
         (false, PaneChoice::Maxscale) => Arrangement::Only(Pane::Maxscale),
     };
-    panes::layout::render(f, area, d, now, &Choice::new(arrangement), theme);
+    let mut choice = Choice::new(arrangement);
+    // Side by side there is room for the line that names every problem first.
+    choice.summary = wide;
+    panes::layout::render(f, area, d, now, &choice, theme);
 }
 
 /// The message, or the keys that matter for the selected step, as many as fit.
