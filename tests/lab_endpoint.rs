@@ -1,13 +1,15 @@
 //! The endpoint's lifecycle on a real lab: `lab ctl endpoint stop|start|restart`, `lab status`
-//! exiting 1 while it is down, `lab up --resume` leaving a stopped endpoint stopped, and a
-//! `lab serve` started by hand that `lab status` shows and `lab down --purge` stops.
+//! exiting 1 while it is down, `lab up --resume` leaving a stopped endpoint stopped, a
+//! `lab serve` started by hand that `lab status` shows and `lab down --purge` stops, and admin
+//! states (maintenance, drain) kept across endpoint restarts as MaxScale's monitor journal
+//! keeps them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use flightdeck::lab::{Lab, LabOptions, serve};
-use flightdeck::maxscale::{MaxscaleClient, MaxscaleConfig};
+use flightdeck::lab::{Lab, LabOptions, process, serve};
+use flightdeck::maxscale::{AdminState, MaxscaleClient, MaxscaleConfig};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 
@@ -235,4 +237,152 @@ async fn the_endpoint_stops_starts_and_is_known_however_it_was_started() {
     assert!(!dir.exists());
     assert!(tcp_refused(port).await && tcp_refused(router_port).await);
     drop(lab.into_inner()); // already down
+}
+
+/// A client with the admin password the lab generated, read from `DIR/secrets/maxscale_admin`.
+fn admin_client(lab: &Lab, dir: &Path) -> MaxscaleClient {
+    let password = std::fs::read_to_string(dir.join("secrets").join("maxscale_admin"))
+        .expect("the endpoint's admin password");
+    MaxscaleClient::new(MaxscaleConfig {
+        base_url: lab.endpoint_url().to_owned(),
+        timeout: Duration::from_secs(3),
+        password: password.trim().to_owned(),
+        ..MaxscaleConfig::default()
+    })
+    .expect("client")
+}
+
+/// server2's state and the monitor's primary in the endpoint's first answer (a fresh endpoint
+/// answers 404 until its first monitor tick).
+async fn first_answer(lab: &Lab, dir: &Path) -> (String, Option<String>) {
+    let client = admin_client(lab, dir);
+    let begun = Instant::now();
+    loop {
+        if let Ok(s) = client.server("server2").await {
+            let monitor = client.monitor("MariaDB-Monitor").await.expect("monitor");
+            let master = monitor
+                .attributes
+                .monitor_diagnostics
+                .and_then(|d| d.master);
+            return (s.state().raw.clone(), master);
+        }
+        assert!(
+            begun.elapsed() < DEADLINE,
+            "the endpoint never showed server2"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_state(lab: &Lab, dir: &Path, want: &str) {
+    let client = admin_client(lab, dir);
+    eventually(&format!("server2 to be {want:?}"), || async {
+        client
+            .server("server2")
+            .await
+            .is_ok_and(|s| s.state().raw == want)
+    })
+    .await;
+}
+
+/// `DIR/mxs-state.json`: private, and what it says of server2's admin states and the primary.
+fn journal(dir: &Path) -> (Vec<String>, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(serve::JOURNAL_FILE);
+    let mode = std::fs::metadata(&path)
+        .expect("the journal")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    let text = std::fs::read_to_string(&path).expect("the journal");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let admin = v["servers"][1]["admin"]
+        .as_array()
+        .expect("admin states")
+        .iter()
+        .map(|a| a.as_str().unwrap_or_default().to_owned())
+        .collect();
+    (
+        admin,
+        v["master_server"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_and_drain_survive_an_endpoint_restart_until_cleared() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("lab");
+    let mut opts = LabOptions::new(&dir);
+    opts.serve_exe = Some(exe());
+    let mut lab = Lab::up(opts).await.expect("lab up").guard();
+    let dir = lab.state().dir.clone();
+    wait_state(&lab, &dir, "Slave, Running").await;
+
+    // Set through the REST API: on disk as soon as the endpoint answered 204.
+    let client = admin_client(&lab, &dir);
+    client
+        .set_state("server2", AdminState::Maintenance, false)
+        .await
+        .expect("set maintenance");
+    client
+        .set_state("server2", AdminState::Drain, false)
+        .await
+        .expect("set drain");
+    assert_eq!(
+        journal(&dir),
+        (vec!["maintenance".into(), "drain".into()], "server1".into())
+    );
+
+    // The rehearsal's walk: server2 stopped, then the endpoint dies (SIGKILL: nothing is
+    // written on the way out) and `lab up --resume` starts it again.
+    let out = flightdeck(&dir, &["ctl", "server2", "stop"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_state(&lab, &dir, "Maintenance, Drained, Down").await;
+    let pid = serve::running_pid(lab.state()).expect("the endpoint runs");
+    process::signal(pid, nix::sys::signal::Signal::SIGKILL).expect("kill");
+    eventually("the endpoint to die", || {
+        let gone = serve::running_pid(lab.state()).is_none();
+        async move { gone }
+    })
+    .await;
+    let out = flightdeck(&dir, &["up", "--resume"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("was dead: restarted it"),
+        "{}",
+        stderr(&out)
+    );
+    lab.refresh().expect("refresh");
+    assert_ne!(serve::running_pid(lab.state()), Some(pid));
+    assert_eq!(
+        first_answer(&lab, &dir).await,
+        ("Maintenance, Drained, Down".into(), Some("server1".into())),
+        "the restarted endpoint keeps server2 out of the pool from its first answer"
+    );
+
+    // Back up, still in maintenance; cleared, and a graceful restart keeps it cleared.
+    let out = flightdeck(&dir, &["ctl", "server2", "start"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_state(&lab, &dir, "Maintenance, Drained, Running").await;
+    let client = admin_client(&lab, &dir);
+    client
+        .clear_state("server2", AdminState::Maintenance)
+        .await
+        .expect("clear maintenance");
+    client
+        .clear_state("server2", AdminState::Drain)
+        .await
+        .expect("clear drain");
+    assert_eq!(journal(&dir), (vec![], "server1".into()));
+    wait_state(&lab, &dir, "Slave, Running").await;
+    let out = flightdeck(&dir, &["ctl", "endpoint", "restart"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    lab.refresh().expect("refresh");
+    let (state, master) = first_answer(&lab, &dir).await;
+    assert!(
+        !state.contains("Maintenance") && !state.contains("Drain"),
+        "{state}"
+    );
+    assert_eq!(master.as_deref(), Some("server1"));
+    wait_state(&lab, &dir, "Slave, Running").await;
 }

@@ -10,11 +10,12 @@
 //! DIR/serverK/              my.cnf, client.cnf, data/, error.log, mariadbd.pid, mariadb.sock
 //! DIR/backup/               my.cnf copies (`lab ctl serverK backup-config`), the runbook's dump
 //! DIR/serve.pid, serve.log  the endpoint process (`flightdeck lab serve`), which writes serve.pid
+//! DIR/mxs-state.json        the endpoint's monitor journal: maintenance, drain, the primary
 //! ```
 //!
-//! DIR, DIR/serverK, DIR/secrets and DIR/backup are 0700; secrets, client.cnf and every file a
-//! server writes (datadir, binlogs, master.info) are 0600. The lab's users are created on each
-//! server with `sql_log_bin = 0`, so no password is in a binary log.
+//! DIR, DIR/serverK, DIR/secrets and DIR/backup are 0700; secrets, mxs-state.json, client.cnf
+//! and every file a server writes (datadir, binlogs, master.info) are 0600. The lab's users are
+//! created on each server with `sql_log_bin = 0`, so no password is in a binary log.
 //!
 //! From Rust: [`Lab::up`] (or [`Lab::resume`], which is `lab up --resume`) with [`LabOptions`],
 //! then [`Lab::ctl`] (a server, or [`ENDPOINT`]), [`Lab::status`] and

@@ -20,11 +20,16 @@ use super::process::{self, alive, alive_since};
 use super::secrets;
 use super::state::LabState;
 
+/// The endpoint's monitor journal in the lab directory: the admin states (maintenance, drain)
+/// and the primary, kept across endpoint restarts as MaxScale keeps them (see `mxs/journal.rs`).
+pub const JOURNAL_FILE: &str = "mxs-state.json";
+
 /// How long a stopping endpoint gets after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// What `flightdeck lab serve` runs until `cancel` fires (SIGTERM/SIGINT): the
-/// MaxScale-compatible REST API and router of [`super::mxs`], configured from lab.json.
+/// MaxScale-compatible REST API and router of [`super::mxs`], configured from lab.json, its
+/// monitor journal in `DIR/mxs-state.json`.
 /// Refuses to start while another process serves this lab.
 pub async fn serve(state: LabState, cancel: CancellationToken) -> Result<()> {
     let own = std::process::id();
@@ -69,6 +74,7 @@ pub fn serve_config(state: &LabState) -> Result<ServeConfig> {
     cfg.admin_user = state.endpoint.user.clone();
     cfg.admin_password = state.secret(secrets::MAXSCALE_ADMIN)?;
     cfg.monitor_name = state.endpoint.monitor.clone();
+    cfg.journal = Some(state.dir.join(JOURNAL_FILE));
     Ok(cfg)
 }
 

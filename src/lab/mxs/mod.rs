@@ -9,6 +9,7 @@
 
 mod api;
 mod commands;
+mod journal;
 mod monitor;
 mod probe;
 mod render;
@@ -18,6 +19,7 @@ mod util;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +32,7 @@ use tokio_util::task::TaskTracker;
 use crate::lab::router::{self, RouterStats};
 
 pub use api::PRIMARY_REFUSAL;
+pub use journal::{JOURNAL_MAX_AGE, Journal, JournalError, JournalServer};
 pub use monitor::CmdState;
 pub use probe::{Probe, SlaveRow};
 pub use state::{ClusterView, Role, ServerView};
@@ -76,6 +79,11 @@ pub struct ServeConfig {
     pub monitor_interval: Duration,
     /// mariadbmon's `switchover_timeout` (default 90 s): lag limit and catch-up wait.
     pub switchover_timeout: Duration,
+    /// Where the monitor keeps its journal (admin states and the primary, restored when it
+    /// starts; see `journal.rs`); `None` (the default) keeps them in memory only.
+    pub journal: Option<PathBuf>,
+    /// MaxScale's `journal_max_age` (default 8 h): an older journal is discarded at start.
+    pub journal_max_age: Duration,
 }
 
 impl ServeConfig {
@@ -97,6 +105,8 @@ impl ServeConfig {
             router_bind: Some(SocketAddr::from(([127, 0, 0, 1], 4006))),
             monitor_interval: Duration::from_secs(1),
             switchover_timeout: Duration::from_secs(90),
+            journal: None,
+            journal_max_age: JOURNAL_MAX_AGE,
         }
     }
 

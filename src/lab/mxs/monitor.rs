@@ -16,6 +16,7 @@ use crate::lab::router::RouteTarget;
 use crate::maxscale::AdminState;
 
 use super::ServeConfig;
+use super::journal::JournalFile;
 use super::probe::{Login, Probe, connect, probe};
 use super::state::{ClusterView, Role, ServerView};
 use super::switchover;
@@ -64,6 +65,7 @@ pub(crate) struct Monitor {
     view_tx: watch::Sender<Arc<ClusterView>>,
     route_tx: watch::Sender<Option<RouteTarget>>,
     cmd_state: watch::Sender<CmdState>,
+    journal: Option<JournalFile>,
 }
 
 impl Monitor {
@@ -81,8 +83,13 @@ impl Monitor {
                 .collect(),
             ..ClusterView::default()
         };
+        let journal = cfg
+            .journal
+            .clone()
+            .map(|path| JournalFile::new(path, cfg.journal_max_age, &cfg.monitor_name));
         Self {
             conns: cfg.servers.iter().map(|_| None).collect(),
+            journal,
             cfg,
             view,
             view_tx,
@@ -96,6 +103,9 @@ impl Monitor {
         mut rx: mpsc::Receiver<MonitorCmd>,
         cancel: CancellationToken,
     ) {
+        if let Some(journal) = &self.journal {
+            journal.restore(&mut self.view);
+        }
         self.tick().await;
         let period = self.cfg.monitor_interval.max(Duration::from_millis(50));
         let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -111,6 +121,7 @@ impl Monitor {
                 _ = interval.tick() => self.tick().await,
             }
         }
+        self.save_journal(true).await;
         for slot in &mut self.conns {
             if let Some(conn) = slot.take() {
                 let _ = tokio::time::timeout(Duration::from_secs(2), conn.disconnect()).await;
@@ -158,6 +169,14 @@ impl Monitor {
         self.view.derive(&http_date(SystemTime::now()));
         self.enforce_read_only_slaves().await;
         self.publish();
+        self.save_journal(false).await;
+    }
+
+    /// Writes the journal if what it keeps changed (or `force`); see [`JournalFile::save`].
+    async fn save_journal(&mut self, force: bool) {
+        if let Some(journal) = &mut self.journal {
+            journal.save(&self.view, force).await;
+        }
     }
 
     /// Like mariadbmon's `enforce_read_only_slaves` (on in the real setup the samples come
@@ -206,6 +225,10 @@ impl Monitor {
                 reply,
             } => {
                 let result = self.set_state(&server, state, on);
+                if result.is_ok() {
+                    // On disk before the 204, so a client that saw it may count on it.
+                    self.save_journal(false).await;
+                }
                 let _ = reply.send(result);
             }
             MonitorCmd::Switchover { new, old, reply } => {
