@@ -80,6 +80,22 @@ pub enum Command {
         #[arg(long, default_value_t = 1000, value_name = "MS")]
         maxscale_interval_ms: u64,
     },
+    /// Attach to a running cockpit as a second operator: watch it step by step, approve
+    /// four-eyes steps (`a`), add notes (`n`). Served by the driver on JOURNAL.sock.
+    Attach {
+        /// The driver's journal (its socket is JOURNAL.sock) or the socket itself.
+        #[arg(default_value = "lab/rehearsal.jsonl", value_name = "SOCKET_OR_JOURNAL")]
+        target: PathBuf,
+        /// Instead of a cockpit: approve this four-eyes step and exit (with --typed).
+        #[arg(long, value_name = "STEP", requires = "typed")]
+        approve: Option<String>,
+        /// What the step's confirmation asks to type (the server it acts on).
+        #[arg(long, value_name = "NAME")]
+        typed: Option<String>,
+        /// Instead of a cockpit: add this note to the journal and exit.
+        #[arg(long, value_name = "TEXT", conflicts_with = "approve")]
+        note: Option<String>,
+    },
 }
 
 /// The cockpit's keys and where its journal goes, after `flightdeck run --help`.
@@ -150,6 +166,20 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             run_cmd(&runbook, &inventory, journal)
         }
+        Command::Attach {
+            target,
+            approve,
+            typed,
+            note,
+        } => {
+            use crate::session::wire::ToDriver;
+            let once = match (approve, typed, note) {
+                (Some(step), Some(typed), _) => Some(ToDriver::Approve { step, typed }),
+                (_, _, Some(text)) => Some(ToDriver::Note { text }),
+                _ => None,
+            };
+            attach_cmd(&target, once)
+        }
         Command::Watch {
             inventory,
             sql_interval_ms,
@@ -205,6 +235,25 @@ fn lab_cmd(args: crate::lab::LabArgs) -> ExitCode {
     };
     match rt.block_on(crate::lab::run(args)) {
         Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn attach_cmd(target: &Path, once: Option<crate::session::wire::ToDriver>) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = match once {
+        Some(request) => rt.block_on(crate::tui::attach::once(target, request)),
+        None => rt.block_on(crate::tui::attach::run(target)).map(|()| true),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

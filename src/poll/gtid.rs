@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Gtid {
     pub domain: u32,
     pub server_id: u32,
@@ -18,6 +18,20 @@ pub struct Gtid {
 /// A GTID position: domain → the last GTID applied in it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GtidPos(pub BTreeMap<u32, Gtid>);
+
+/// On the wire as MariaDB writes it (`0-1-1042,1-2-7`).
+impl serde::Serialize for GtidPos {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GtidPos {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a GTID position (expected domain-server-sequence, comma-separated)")]

@@ -7,7 +7,7 @@ use super::gtid::GtidPos;
 use super::heartbeat::HeartbeatLag;
 
 /// A replica IO thread's state as MariaDB reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum IoState {
     Yes,
     No,
@@ -33,7 +33,7 @@ impl IoState {
 }
 
 /// One replication connection of a replica (`SHOW ALL SLAVES STATUS` row).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReplicaStatus {
     /// Empty for the default connection.
     pub connection_name: String,
@@ -73,7 +73,7 @@ impl ReplicaStatus {
 }
 
 /// What one server said in one poll cycle.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ServerInfo {
     pub version: String,
     pub server_id: u32,
@@ -106,7 +106,7 @@ pub const LOGIN_RETRY: Duration = Duration::from_secs(2);
 
 /// Why the last poll failed. Only [`PollError::Unreachable`] means the server is down;
 /// the others are a server that answered but would not serve the poller.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PollError {
     /// Down: the connection was refused, or nothing answered in time.
     Unreachable(String),

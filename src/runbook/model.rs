@@ -88,6 +88,8 @@ pub struct Step {
     pub target: Option<Located<String>>,
     pub notes: Vec<Note>,
     pub destructive: bool,
+    /// A second operator, attached to the session, must approve it before it runs.
+    pub second_approval: bool,
     pub rollback: Option<String>,
     pub timeout: Duration,
     pub gates: Vec<Condition>,

@@ -62,6 +62,8 @@ pub struct RawStep {
     pub notes: Vec<Spanned<RawNote>>,
     #[serde(default)]
     pub destructive: bool,
+    /// `"second"`: a second operator, attached to the session, approves before it runs.
+    pub approval: Option<Spanned<String>>,
     pub rollback: Option<String>,
     pub timeout: Option<Spanned<String>>,
     #[serde(default)]

@@ -94,6 +94,18 @@ pub(super) fn convert_step(r: &mut Reader<'_>, mut raw: RawStep) -> Option<Step>
             Some("a role (primary, replica), a pin, a server name, or all".into()),
         );
     }
+    let second_approval = match &raw.approval {
+        None => false,
+        Some(a) if a.get_ref() == "second" => true,
+        Some(a) => {
+            r.error(
+                a.span(),
+                format!("unknown approval `{}`", a.get_ref()),
+                Some("`approval = \"second\"`: a second operator approves before it runs".into()),
+            );
+            false
+        }
+    };
     let timeout = match &raw.timeout {
         Some(t) => duration(r, t).unwrap_or_else(|| default_timeout(&kind)),
         None => default_timeout(&kind),
@@ -112,6 +124,7 @@ pub(super) fn convert_step(r: &mut Reader<'_>, mut raw: RawStep) -> Option<Step>
         target: raw.target.map(located),
         notes,
         destructive: raw.destructive,
+        second_approval,
         rollback: raw.rollback,
         timeout,
         gates,

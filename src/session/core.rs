@@ -42,6 +42,10 @@ pub struct Core {
     pub notices: Vec<String>,
     pub began: SystemTime,
     pub completed_at: Option<SystemTime>,
+    /// Notes the operators added: (operator, text), oldest first.
+    pub notes: Vec<(String, String)>,
+    /// Who else is attached to the session (OS user names).
+    pub attached: Vec<String>,
 }
 
 impl Core {
@@ -66,6 +70,8 @@ impl Core {
             notices: Vec::new(),
             began: SystemTime::now(),
             completed_at: None,
+            notes: Vec::new(),
+            attached: Vec::new(),
         }
     }
 

@@ -5,7 +5,7 @@
 //! driver publishes and never evaluates anything itself.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -29,7 +29,9 @@ use crate::session::lock::current_operator;
 use crate::session::open::{self, Session, SessionError, roles_event};
 use crate::session::run::{Command, Effect, FailCode, Outcome, Record, Refusal, Run};
 use crate::session::summary::Summary;
+use crate::session::pair::{self, Feeds, PairEvent};
 use crate::session::view::SessionView;
+use crate::session::wire::{DashWire, ToDriver};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
@@ -68,6 +70,12 @@ pub struct Driver {
     cancels: HashMap<String, CancellationToken>,
     last_roles: Option<String>,
     view_tx: watch::Sender<SessionView>,
+    /// The live panes for attached operators (sent only while someone listens).
+    dash_tx: watch::Sender<DashWire>,
+    /// Where the session is served to a second operator, once it is.
+    socket: Option<PathBuf>,
+    /// Who drives (the journal's and the lock's name for this process's operator).
+    pub operator: String,
     /// Stops the pollers when the session ends.
     pub cancel: CancellationToken,
 }
@@ -135,8 +143,10 @@ impl Driver {
             }
         }
         crate::session::crash::register(&session.journal);
+        core.notes = session.notes.clone();
         let view = SessionView::of(&core, SystemTime::now());
         let (view_tx, _) = watch::channel(view);
+        let (dash_tx, _) = watch::channel(DashWire::of(&core.dash, Instant::now()));
         let driver = Driver {
             core,
             session,
@@ -144,6 +154,9 @@ impl Driver {
             cancels: HashMap::new(),
             last_roles: None,
             view_tx,
+            dash_tx,
+            socket: None,
+            operator: current_operator(),
             cancel,
         };
         Ok((driver, Inputs { pollers, exec_rx }))
@@ -159,11 +172,119 @@ impl Driver {
         self.view_tx.subscribe()
     }
 
-    /// Recomputes the view from the session as it is now and publishes it.
+    /// Recomputes the view from the session as it is now and publishes it (and the live
+    /// panes, to attached operators).
     pub fn publish(&self) {
         let mut view = SessionView::of(&self.core, SystemTime::now());
         view.journal_broken = self.session.journal.broken();
+        view.driver = self.operator.clone();
+        view.socket = self.socket.as_ref().map(|s| s.display().to_string());
         self.view_tx.send_replace(view);
+        if self.dash_tx.receiver_count() > 0 {
+            self.dash_tx
+                .send_replace(DashWire::of(&self.core.dash, Instant::now()));
+        }
+    }
+
+    /// Serves the session on `JOURNAL.sock` for second operators (see `session::pair`).
+    pub fn serve(&mut self) -> std::io::Result<mpsc::Receiver<PairEvent>> {
+        let (tx, rx) = mpsc::channel(64);
+        let feeds = Feeds {
+            views: self.view_tx.subscribe(),
+            dash: self.dash_tx.subscribe(),
+            driver: self.operator.clone(),
+            journal: self.session.journal.path().to_path_buf(),
+        };
+        let path = pair::serve(feeds, tx, self.cancel.child_token())?;
+        self.socket = Some(path);
+        Ok(rx)
+    }
+
+    /// What happened on the pairing socket: who came and went, who was refused, and
+    /// what attached operators ask (approvals, notes), judged and journaled.
+    pub fn pair(&mut self, e: PairEvent) -> Result<(), JournalError> {
+        let journal = &self.session.journal;
+        match e {
+            PairEvent::Attached { user, pid } => {
+                self.core.attached.push(user.clone());
+                journal.append(&Event::Attached {
+                    operator: user,
+                    pid,
+                })?;
+            }
+            PairEvent::Detached { user } => {
+                if let Some(i) = self.core.attached.iter().position(|u| *u == user) {
+                    self.core.attached.remove(i);
+                }
+                journal.append(&Event::Detached { operator: user })?;
+            }
+            PairEvent::Refused { user, uid, reason } => {
+                journal.append(&Event::AttachRefused { user, uid, reason })?;
+            }
+            PairEvent::Said { user, msg, reply } => {
+                let answer = match msg {
+                    ToDriver::Note { text } => self.note(&user, &text).map(|()| "note added".into()),
+                    ToDriver::Approve { step, typed } => self.approve(&user, &step, &typed),
+                    ToDriver::Reject { step, reason } => journal
+                        .append(&Event::ApprovalRefused {
+                            step: step.clone(),
+                            approver: user,
+                            reason,
+                        })
+                        .map(|()| format!("your refusal to approve {step} is journaled")),
+                    ToDriver::Hello { .. } => Ok(String::new()),
+                };
+                let _ = reply.send(match answer {
+                    Ok(text) => text,
+                    Err(e) => format!("journal: {e}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A note from an operator (the driver's own, or an attached one's), journaled.
+    pub fn note(&mut self, operator: &str, text: &str) -> Result<(), JournalError> {
+        self.session.journal.append(&Event::Note {
+            operator: operator.to_string(),
+            text: text.to_string(),
+        })?;
+        self.core.notes.push((operator.to_string(), text.to_string()));
+        Ok(())
+    }
+
+    /// A second operator's approval: another OS user than the driver, typing what the
+    /// step's confirmation asks. Returns what to tell them.
+    pub fn approve(&mut self, approver: &str, step: &str, typed: &str) -> Result<String, JournalError> {
+        let refuse = |this: &Self, reason: String| -> Result<String, JournalError> {
+            this.session.journal.append(&Event::ApprovalRefused {
+                step: step.to_string(),
+                approver: approver.to_string(),
+                reason: reason.clone(),
+            })?;
+            Ok(format!("not approved: {reason}"))
+        };
+        if approver == self.operator {
+            let reason = format!("{approver} drives this session: a second operator approves");
+            return refuse(self, reason);
+        }
+        let Some(s) = self.core.run.runbook.step(step).cloned() else {
+            return Ok(format!("no step `{step}`"));
+        };
+        let expected = self.core.confirm_name(&s).unwrap_or_else(|_| step.to_string());
+        if typed.trim() != expected {
+            return refuse(self, format!("typed `{}`, not `{expected}`", typed.trim()));
+        }
+        if let Err(r) = self.core.run.approve(step, approver) {
+            return refuse(self, r.to_string());
+        }
+        self.session.journal.append(&Event::Approval {
+            step: step.to_string(),
+            driver: self.operator.clone(),
+            approver: approver.to_string(),
+            typed: typed.trim().to_string(),
+        })?;
+        Ok(format!("{step} approved by {approver}"))
     }
 
     /// The latest snapshot of every poller, including poll times that woke nobody.

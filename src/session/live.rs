@@ -14,7 +14,7 @@ const LAG_HISTORY: usize = 600;
 
 /// One replication connection's lag over time, oldest first, in milliseconds; `None`
 /// where it was unknown (NULL Seconds_Behind_Master without a heartbeat, stale data).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct LagHistory {
     pub samples: VecDeque<Option<u64>>,
     /// Whether the latest sample is heartbeat lag (else Seconds_Behind_Master).

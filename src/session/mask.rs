@@ -275,6 +275,42 @@ impl Masker {
                 retried: self.mask_all(retried),
                 verified: self.mask_all(verified),
             },
+            Event::Approval {
+                step,
+                driver,
+                approver,
+                typed,
+            } => Event::Approval {
+                step: m(step),
+                driver: m(driver),
+                approver: m(approver),
+                typed: m(typed),
+            },
+            Event::ApprovalRefused {
+                step,
+                approver,
+                reason,
+            } => Event::ApprovalRefused {
+                step: m(step),
+                approver: m(approver),
+                reason: m(reason),
+            },
+            Event::Note { operator, text } => Event::Note {
+                operator: m(operator),
+                text: m(text),
+            },
+            Event::Attached { operator, pid } => Event::Attached {
+                operator: m(operator),
+                pid: *pid,
+            },
+            Event::Detached { operator } => Event::Detached {
+                operator: m(operator),
+            },
+            Event::AttachRefused { user, uid, reason } => Event::AttachRefused {
+                user: m(user),
+                uid: *uid,
+                reason: m(reason),
+            },
             Event::SessionEnd { reason } => Event::SessionEnd { reason: m(reason) },
         }
     }

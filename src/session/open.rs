@@ -41,6 +41,8 @@ pub struct Session {
     pub began: SystemTime,
     /// When the run was journaled complete, if it was.
     pub completed_at: Option<SystemTime>,
+    /// Notes journaled so far: (operator, text).
+    pub notes: Vec<(String, String)>,
 }
 
 /// Every runbook secret, resolved now, or all the ones that cannot be.
@@ -111,6 +113,7 @@ pub fn open(
     let mut restored_output = BTreeMap::new();
     let mut began = SystemTime::now();
     let mut completed_at = None;
+    let mut notes = Vec::new();
     let journal = if journal_path.exists() {
         let replayed = replay::replay(journal_path)?;
         if replayed.header.runbook_sha256 != runbook_sha {
@@ -137,6 +140,7 @@ pub fn open(
             ));
         }
         restored_output = replayed.outputs.clone();
+        notes = replayed.notes.clone();
         began = crate::session::clock::parse_rfc3339(&replayed.started).unwrap_or(began);
         completed_at = replayed
             .completed_at
@@ -168,6 +172,7 @@ pub fn open(
         restored_output,
         began,
         completed_at,
+        notes,
     })
 }
 
@@ -220,6 +225,7 @@ fn restore(run: &mut Run, replayed: &replay::Replayed) {
             .insert(o.step.clone(), o.justification.clone());
     }
     run.completed = replayed.completed;
+    run.approved = replayed.approvals.clone();
 }
 
 /// Journals the roles when they change, so a replay knows who was primary when.

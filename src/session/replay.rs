@@ -95,6 +95,10 @@ pub struct Replayed {
     pub outputs: BTreeMap<String, Vec<(Stream, String)>>,
     /// A `complete` event was journaled.
     pub completed: bool,
+    /// Four-eyes approvals: step → approver.
+    pub approvals: BTreeMap<String, String>,
+    /// Notes: (operator, text), in order.
+    pub notes: Vec<(String, String)>,
     /// When (its `ts`), if it was.
     pub completed_at: Option<String>,
     /// `session_resume` events: (operator, host, pid), in order.
@@ -160,6 +164,8 @@ pub fn replay(path: &Path) -> Result<Replayed> {
                         details: BTreeMap::new(),
                         outputs: BTreeMap::new(),
                         completed: false,
+                        approvals: BTreeMap::new(),
+                        notes: Vec::new(),
                         completed_at: None,
                         resumes: Vec::new(),
                         ended: None,
@@ -229,6 +235,16 @@ impl Replayed {
                 },
             ),
             Event::Complete { .. } => self.completed = true,
+            Event::Approval { step, approver, .. } => {
+                self.approvals.insert(step.clone(), approver.clone());
+            }
+            Event::Note { operator, text } => {
+                self.notes.push((operator.clone(), text.clone()));
+            }
+            Event::ApprovalRefused { .. }
+            | Event::Attached { .. }
+            | Event::Detached { .. }
+            | Event::AttachRefused { .. } => {}
             Event::SessionResume {
                 operator,
                 host,

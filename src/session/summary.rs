@@ -4,13 +4,13 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::session::journal::Event;
 use crate::session::run::{Run, StepState};
 
 /// How a phase ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PhaseEnd {
     /// Every step succeeded as planned.
     Clean,
@@ -22,7 +22,7 @@ pub enum PhaseEnd {
     Open,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PhaseSummary {
     pub title: String,
     pub end: PhaseEnd,
@@ -33,14 +33,14 @@ pub struct PhaseSummary {
 }
 
 /// A step that did not simply succeed, with why.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Deviation {
     pub step: String,
-    pub what: &'static str,
+    pub what: String,
     pub why: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub duration: Duration,
     pub steps: usize,
@@ -121,10 +121,10 @@ impl Summary {
     }
 }
 
-fn deviation(step: &str, what: &'static str, why: &str) -> Deviation {
+fn deviation(step: &str, what: &str, why: &str) -> Deviation {
     Deviation {
         step: step.to_string(),
-        what,
+        what: what.to_string(),
         why: why.to_string(),
     }
 }

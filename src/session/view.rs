@@ -5,7 +5,7 @@
 
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::exec::job::{JobContext, jobs};
 use crate::runbook::eval::Evaluation;
@@ -14,13 +14,13 @@ use crate::runbook::template::{Escape, Reveal};
 use crate::runbook::{Action, Step};
 use crate::session::core::Core;
 use crate::session::journal::Stream;
-use crate::session::run::{Refusal, StepState};
+use crate::session::run::{APPROVAL_GATE, Refusal, StepState};
 use crate::session::summary::Summary;
 
 /// Output lines a step's view carries at most (the newest; the journal holds them all).
 pub const OUTPUT_SHOWN: usize = 200;
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct SessionView {
     pub runbook: String,
     pub phases: Vec<PhaseView>,
@@ -35,9 +35,18 @@ pub struct SessionView {
     pub notices: Vec<String>,
     /// Why the journal cannot be written, while it cannot: no step starts meanwhile.
     pub journal_broken: Option<String>,
+    /// Who drives, who else is attached, and where they attach.
+    pub driver: String,
+    pub attached: Vec<String>,
+    pub socket: Option<String>,
+    /// The operators' notes, newest last (at most [`NOTES_SHOWN`]).
+    pub notes: Vec<(String, String)>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// Notes a view carries at most.
+pub const NOTES_SHOWN: usize = 20;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PhaseView {
     pub title: String,
     /// Steps `first..first + len` of [`SessionView::steps`].
@@ -50,7 +59,7 @@ pub struct PhaseView {
 }
 
 /// Where a step stands, with "ready" and "blocked" derived from order and gates.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Status {
     Pending,
@@ -79,39 +88,39 @@ impl Status {
 }
 
 /// Writes move from one server to another (a switchover).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Direction {
     pub from: String,
     pub to: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Judged {
     pub condition: String,
     pub holds: bool,
     pub observed: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NoteView {
-    pub label: &'static str,
+    pub label: String,
     pub warning: bool,
     pub text: String,
 }
 
 /// Why a step cannot run now, for the screen to say (and to offer an override).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Blocked {
     pub message: String,
     /// Failed gates (an override may run it anyway).
     pub gates: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StepView {
     pub id: String,
     pub title: String,
-    pub kind: &'static str,
+    pub kind: String,
     pub phase: usize,
     pub status: Status,
     pub attempts: u32,
@@ -181,12 +190,35 @@ impl SessionView {
             primary: core.roles.primary.clone(),
             notices: core.notices.clone(),
             journal_broken: None,
+            driver: String::new(),
+            attached: core.attached.clone(),
+            socket: None,
+            notes: core.notes[core.notes.len().saturating_sub(NOTES_SHOWN)..].to_vec(),
         }
     }
 
     pub fn step(&self, id: &str) -> Option<&StepView> {
         self.steps.iter().find(|s| s.id == id)
     }
+}
+
+/// A step's gates with their live values, and its four-eyes approval as one more gate.
+fn gates(core: &Core, step: &Step) -> Vec<Judged> {
+    let mut gates: Vec<Judged> = core.gates(step).into_iter().map(judged).collect();
+    if step.second_approval {
+        let by = core.run.approved.get(&step.id.value);
+        let observed = match (by, core.attached.as_slice()) {
+            (Some(who), _) => format!("✔ approved by {who}"),
+            (None, []) => "✘ waiting for a second operator: none is attached".to_string(),
+            (None, who) => format!("✘ waiting for an approval from {}", who.join(", ")),
+        };
+        gates.push(Judged {
+            condition: APPROVAL_GATE.to_string(),
+            holds: by.is_some(),
+            observed: vec![observed],
+        });
+    }
+    gates
 }
 
 fn judged((condition, e): (String, Evaluation)) -> Judged {
@@ -249,7 +281,7 @@ fn step_view(core: &Core, step: &Step, phase: usize, now: SystemTime) -> StepVie
     let mut view = StepView {
         id: id.to_string(),
         title: step.title.clone(),
-        kind: step.action.kind(),
+        kind: step.action.kind().to_string(),
         phase,
         status,
         attempts: run.attempts(id),
@@ -262,7 +294,7 @@ fn step_view(core: &Core, step: &Step, phase: usize, now: SystemTime) -> StepVie
         direction: d.direction,
         verdict,
         condition_now,
-        gates: core.gates(step).into_iter().map(judged).collect(),
+        gates: gates(core, step),
         blocked,
         confirm_name: core.confirm_name(step).map_err(|r| r.to_string()),
         confirm: Vec::new(),
@@ -271,7 +303,7 @@ fn step_view(core: &Core, step: &Step, phase: usize, now: SystemTime) -> StepVie
             .notes
             .iter()
             .map(|n| NoteView {
-                label: n.kind.label(),
+                label: n.kind.label().to_string(),
                 warning: n.kind == crate::runbook::NoteKind::Warning,
                 text: n.text.trim().to_string(),
             })

@@ -1,5 +1,6 @@
 //! The terminal UI: dashboard state, pure views, and (later) the event loop.
 
+pub mod attach;
 pub mod dashboard;
 pub mod panes;
 pub mod run;

@@ -13,7 +13,7 @@ use flightdeck::session::core::Core;
 use flightdeck::session::live::Dashboard;
 use flightdeck::session::run::{Effect, Run, StepState};
 use flightdeck::session::view::{SessionView, StepView, refusal_hint};
-use flightdeck::tui::run::app::RunApp;
+use flightdeck::tui::run::app::{Request, RunApp};
 use flightdeck::tui::run::view::{ViewContext, view};
 use flightdeck::tui::theme::Theme;
 
@@ -102,11 +102,13 @@ impl Screen {
     /// A key event; returns the effects of the command it gave, if any.
     pub fn event(&mut self, k: KeyEvent, now: Instant) -> Vec<Effect> {
         let mut effects = Vec::new();
-        if let Some(cmd) = self.app.key(k, &self.view, now) {
-            match self.core.command(cmd, now) {
+        match self.app.key(k, &self.view, now) {
+            Some(Request::Session(cmd)) => match self.core.command(cmd, now) {
                 Ok(e) => effects = e,
                 Err(r) => self.app.message = Some(refusal_hint(&r)),
-            }
+            },
+            Some(Request::Note(text)) => self.core.notes.push(("tester".into(), text)),
+            Some(Request::Approve { .. }) | None => {}
         }
         self.refresh(now);
         effects

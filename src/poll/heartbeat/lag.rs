@@ -8,7 +8,7 @@ pub const SKEW_TOLERANCE: Duration = Duration::from_secs(1);
 
 /// What a server's newest heartbeat says, computed by the server itself
 /// (`UTC_TIMESTAMP(6) - ts`, no clock of this machine involved).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum HeartbeatLag {
     /// The newest heartbeat is this old (one up to [`SKEW_TOLERANCE`] ahead counts as 0).
     Behind(Duration),

@@ -30,6 +30,7 @@ pub struct PlanStep {
     pub body: Vec<Block>,
     pub notes: Vec<Note>,
     pub destructive: bool,
+    pub second_approval: bool,
     pub rollback: Option<String>,
     pub timeout: Option<Duration>,
 }
@@ -207,6 +208,7 @@ pub fn resolve(loaded: &Loaded, inv: &Inventory) -> Plan {
                 body,
                 notes: step.notes.clone(),
                 destructive: step.destructive,
+                second_approval: step.second_approval,
                 rollback: step.rollback.clone(),
                 timeout: (!waits).then_some(step.timeout),
             });

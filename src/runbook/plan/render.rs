@@ -90,6 +90,12 @@ fn step_text(o: &mut String, s: &PlanStep) {
             "{pad}DESTRUCTIVE: the operator types the target's name to confirm"
         );
     }
+    if s.second_approval {
+        let _ = writeln!(
+            o,
+            "{pad}FOUR EYES: a second operator, attached, approves before it runs"
+        );
+    }
     if let Some(r) = &s.rollback {
         let _ = writeln!(o, "{}", indent(&format!("rollback: {}", r.trim()), pad));
     }
@@ -180,6 +186,12 @@ fn step_md(o: &mut String, s: &PlanStep) {
         let _ = writeln!(
             o,
             "- **Destructive:** the operator types the target's name to confirm"
+        );
+    }
+    if s.second_approval {
+        let _ = writeln!(
+            o,
+            "- **Four eyes:** a second operator, attached to the session, approves before it runs"
         );
     }
     if let Some(t) = s.timeout {

@@ -187,6 +187,38 @@ pub enum Event {
         operator: String,
         reason: String,
     },
+    /// A second operator approved a four-eyes step (`typed`: what they typed to confirm).
+    Approval {
+        step: String,
+        driver: String,
+        approver: String,
+        typed: String,
+    },
+    /// An attached operator refused to approve a step, or their approval was refused.
+    ApprovalRefused {
+        step: String,
+        approver: String,
+        reason: String,
+    },
+    /// A note an operator added, for every view and the record.
+    Note {
+        operator: String,
+        text: String,
+    },
+    /// A second operator attached to (or left) the session's socket.
+    Attached {
+        operator: String,
+        pid: Option<i32>,
+    },
+    Detached {
+        operator: String,
+    },
+    /// Someone tried to attach and was refused.
+    AttachRefused {
+        user: String,
+        uid: u32,
+        reason: String,
+    },
     /// Every step is finished. The lists name steps; `duration_s` counts from the
     /// session's start.
     Complete {
@@ -229,7 +261,9 @@ impl Event {
             | Event::OutputTruncated { step, .. }
             | Event::StepEnd { step, .. }
             | Event::ManualDone { step, .. }
-            | Event::Verified { step, .. } => Some(step),
+            | Event::Verified { step, .. }
+            | Event::Approval { step, .. }
+            | Event::ApprovalRefused { step, .. } => Some(step),
             _ => None,
         }
     }

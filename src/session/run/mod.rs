@@ -25,7 +25,12 @@ pub struct Run {
     pub verified: BTreeMap<String, String>,
     /// The run has been recorded complete (every step finished).
     pub completed: bool,
+    /// Four-eyes steps approved, by whom.
+    pub approved: BTreeMap<String, String>,
 }
+
+/// The pseudo-gate of a step that needs a second operator's approval.
+pub const APPROVAL_GATE: &str = "approved by a second operator";
 
 impl Run {
     pub fn new(runbook: Runbook) -> Self {
@@ -41,6 +46,7 @@ impl Run {
             overrides: BTreeMap::new(),
             verified: BTreeMap::new(),
             completed: false,
+            approved: BTreeMap::new(),
         }
     }
 
@@ -115,12 +121,15 @@ impl Run {
                 return Err(Refusal::Earlier(s.id.value.clone()));
             }
         }
-        let failed: Vec<String> = self
+        let mut failed: Vec<String> = self
             .gates(step, facts)
             .into_iter()
             .filter(|(_, e)| !e.holds)
             .map(|(g, _)| g)
             .collect();
+        if step.second_approval && !self.approved.contains_key(&step.id.value) {
+            failed.push(APPROVAL_GATE.to_string());
+        }
         if failed.is_empty() {
             Ok(())
         } else {
@@ -380,6 +389,20 @@ impl Run {
         }
         self.completed = true;
         vec![Effect::Record(Record::Complete)]
+    }
+
+    /// A second operator's approval of a four-eyes step (who they are is checked by the
+    /// driver, which knows who drives).
+    pub fn approve(&mut self, id: &str, approver: &str) -> Result<(), Refusal> {
+        let step = self.step(id)?;
+        if !step.second_approval {
+            return Err(Refusal::Target(format!("{id} needs no approval")));
+        }
+        if self.state(id).is_finished() {
+            return Err(Refusal::AlreadyDone);
+        }
+        self.approved.insert(id.to_string(), approver.to_string());
+        Ok(())
     }
 
     /// A step whose start could not be journaled: nothing was sent, so it did not start.

@@ -10,11 +10,23 @@ use std::time::{Duration, Instant};
 use crossterm::event::KeyEvent;
 
 pub use super::modal::Modal;
+use crate::session::run::Command;
 use crate::session::view::{SessionView, StepView};
 
 /// After the run moves the cursor by itself (a step ended), the keys that change the run
 /// are ignored this long, so keys typed for the old screen never act on the new one.
 pub const TYPE_AHEAD_GUARD: Duration = Duration::from_millis(500);
+
+/// What a key asks of the session (the front end carries it out).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Request {
+    /// For the driver's own session.
+    Session(Command),
+    /// A note for the journal.
+    Note(String),
+    /// A second operator's approval of a four-eyes step, with what they typed.
+    Approve { step: String, typed: String },
+}
 
 /// What a front end feeds the cockpit besides the session's view.
 #[derive(Clone, Debug)]
@@ -73,6 +85,8 @@ pub struct RunApp {
     pub guard_until: Option<Instant>,
     /// Where the run stood at the last view, to notice when it moves by itself.
     seen: Option<Seen>,
+    /// An attached second operator: watches, approves and adds notes; runs nothing.
+    pub observer: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::app::RunApp;
+use super::app::{Request, RunApp};
 use super::modal::{Decision, Modal, TextField, is_dismiss, is_yes};
-use crate::session::run::Command;
+use crate::session::run::{APPROVAL_GATE, Command};
 use crate::session::view::{SessionView, Status, StepView};
 
 /// Lines a PgUp/PgDn scrolls the detail by.
@@ -18,7 +18,7 @@ const PAGE: i16 = 10;
 impl RunApp {
     /// A key: what it changes on screen, and at most one command for the session (the
     /// front end carries it out and puts a refusal in [`RunApp::message`]).
-    pub fn key(&mut self, k: KeyEvent, view: &SessionView, now: Instant) -> Option<Command> {
+    pub fn key(&mut self, k: KeyEvent, view: &SessionView, now: Instant) -> Option<Request> {
         if k.kind == KeyEventKind::Release {
             return None;
         }
@@ -27,6 +27,64 @@ impl RunApp {
         if let Some(modal) = self.modal.take() {
             return self.modal_key(modal, k, view);
         }
+        if self.show_help {
+            self.show_help = false;
+            return None;
+        }
+        match k.code {
+            KeyCode::Char('n') => {
+                self.modal = Some(Modal::Note {
+                    input: TextField::default(),
+                });
+                return None;
+            }
+            KeyCode::Char('a') if self.observer => {
+                self.ask_approval(view);
+                return None;
+            }
+            KeyCode::Enter | KeyCode::Char('r' | 's' | 'o' | 'm' | 'v') if self.observer => {
+                self.message = Some(format!(
+                    "you observe {}'s session: a approves a four-eyes step, n adds a note",
+                    view.driver
+                ));
+                return None;
+            }
+            KeyCode::Char('c') if self.observer && k.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.message = Some("only the driver cancels steps; q leaves".into());
+                return None;
+            }
+            KeyCode::Char('q') if self.observer => {
+                self.quit = true;
+                return None;
+            }
+            _ => {}
+        }
+        self.key_for_driver(k, view, now).map(Request::Session)
+    }
+
+    /// The approval question for the selected step (an attached operator's `a`).
+    fn ask_approval(&mut self, view: &SessionView) {
+        let Some(step) = self.selected_step(view) else {
+            return;
+        };
+        if !step.gates.iter().any(|g| g.condition == APPROVAL_GATE) {
+            self.message = Some(format!("{} needs no approval", step.id));
+            return;
+        }
+        let expected = step.confirm_name.clone().unwrap_or_else(|_| step.id.clone());
+        let mut lines = step.confirm.clone();
+        lines.push(format!(
+            "Approve it as the second operator? Type `{expected}` and Enter:"
+        ));
+        self.modal = Some(Modal::Approve {
+            step: step.id.clone(),
+            expected,
+            lines,
+            input: TextField::default(),
+        });
+    }
+
+    fn key_for_driver(&mut self, k: KeyEvent, view: &SessionView, now: Instant) -> Option<Command> {
         if self.show_help {
             self.show_help = false;
             return None;
@@ -151,7 +209,7 @@ impl RunApp {
     }
 
     fn ask_to_run(&mut self, step: &StepView) -> Option<Command> {
-        match step.kind {
+        match step.kind.as_str() {
             "manual" => {
                 self.message = Some("a manual step: do it by hand, then press m".into());
                 None
@@ -214,11 +272,25 @@ impl RunApp {
         }
     }
 
-    fn modal_key(&mut self, mut modal: Modal, k: KeyEvent, view: &SessionView) -> Option<Command> {
+    fn modal_key(&mut self, modal: Modal, k: KeyEvent, view: &SessionView) -> Option<Request> {
         if is_dismiss(&k) {
             self.message = Some("cancelled: nothing was run".into());
             return None;
         }
+        let submit = k.code == KeyCode::Enter;
+        match modal {
+            Modal::Note { input } if submit && !input.value().trim().is_empty() => {
+                Some(Request::Note(input.value().trim().to_string()))
+            }
+            Modal::Approve { step, input, .. } if submit => Some(Request::Approve {
+                step,
+                typed: input.value().to_string(),
+            }),
+            modal => self.modal_command(modal, k, view).map(Request::Session),
+        }
+    }
+
+    fn modal_command(&mut self, mut modal: Modal, k: KeyEvent, view: &SessionView) -> Option<Command> {
         let submit = k.code == KeyCode::Enter;
         match modal {
             Modal::Confirm {

@@ -81,6 +81,17 @@ pub enum Modal {
         lines: Vec<String>,
         input: TextField,
     },
+    /// A note for the journal, seen by every operator.
+    Note {
+        input: TextField,
+    },
+    /// A second operator approves a four-eyes step by typing what it acts on.
+    Approve {
+        step: String,
+        expected: String,
+        lines: Vec<String>,
+        input: TextField,
+    },
     /// `q` while a step runs: cancel it and quit, or leave it running and quit.
     Quit {
         step: String,
@@ -102,7 +113,9 @@ impl Modal {
             | Modal::Override { step, .. }
             | Modal::Verify { step, .. }
             | Modal::Quit { step }
+            | Modal::Approve { step, .. }
             | Modal::Decide { step, .. } => step,
+            Modal::Note { .. } => "",
         }
     }
 
@@ -112,7 +125,9 @@ impl Modal {
             Modal::TypeName { input, .. }
             | Modal::Skip { input, .. }
             | Modal::Override { input, .. }
-            | Modal::Verify { input, .. } => Some(input),
+            | Modal::Verify { input, .. }
+            | Modal::Note { input }
+            | Modal::Approve { input, .. } => Some(input),
             Modal::Confirm { .. } | Modal::Decide { .. } | Modal::Quit { .. } => None,
         }
     }

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::app::{Msg, RunApp};
+use super::app::{Msg, Request, RunApp};
+use crate::session::pair::PairEvent;
 use super::start::Prepared;
 use super::view::{ViewContext, view};
 use crate::exec::spawn::ExecMsg;
@@ -22,7 +23,7 @@ const FRAME: Duration = Duration::from_millis(33);
 const AGES: Duration = Duration::from_secs(1);
 
 /// Everything the loop reacts to.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum Input {
     Ui(Msg),
     Server(ServerSnapshot),
@@ -30,6 +31,8 @@ pub enum Input {
     Exec(ExecMsg),
     /// Time passes: ages, spinners, wait timeouts; and poll times that woke nobody.
     Tick,
+    /// Something happened on the pairing socket (a second operator, their approval…).
+    Pair(PairEvent),
     /// The process is asked to stop (SIGTERM, or SIGHUP when the terminal went away): as
     /// `q`, with this reason journaled; a running step is left running.
     Shutdown(String),
@@ -55,15 +58,30 @@ impl Prepared {
     fn feed(&mut self, input: Input, now: Instant) {
         let result = match input {
             Input::Ui(Msg::Key(k)) => {
-                let cmd = self.app.key(k, &self.driver.view(), now);
-                if let Some(cmd) = cmd {
-                    if let Err(e) = self.driver.command(cmd, now) {
-                        self.app.message = Some(e.to_string());
+                let request = self.app.key(k, &self.driver.view(), now);
+                let result = match request {
+                    Some(Request::Session(cmd)) => match self.driver.command(cmd, now) {
+                        Err(e) => {
+                            self.app.message = Some(e.to_string());
+                            Ok(())
+                        }
+                        Ok(()) => Ok(()),
+                    },
+                    Some(Request::Note(text)) => {
+                        let me = self.driver.operator.clone();
+                        self.driver.note(&me, &text)
                     }
-                    // The answer shows at once, not at the next frame.
-                    self.driver.publish();
-                }
-                Ok(())
+                    Some(Request::Approve { step, typed }) => {
+                        let me = self.driver.operator.clone();
+                        self.driver
+                            .approve(&me, &step, &typed)
+                            .map(|said| self.app.message = Some(said))
+                    }
+                    None => Ok(()),
+                };
+                // The answer shows at once, not at the next frame.
+                self.driver.publish();
+                result
             }
             Input::Ui(Msg::Paste(text)) => {
                 self.app.paste(&text);
@@ -80,6 +98,7 @@ impl Prepared {
                 .driver
                 .refresh(&self.inputs.pollers, now)
                 .and_then(|()| self.driver.tick(now)),
+            Input::Pair(e) => self.driver.pair(e),
             Input::Shutdown(reason) => {
                 self.app.quit = true;
                 self.app.quit_reason = Some(reason);

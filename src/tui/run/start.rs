@@ -46,7 +46,7 @@ pub async fn prepare(
     journal: &Path,
     intervals: PollIntervals,
 ) -> Result<Prepared, CockpitError> {
-    let (driver, inputs) = Driver::open(loaded, inv, journal, intervals).await?;
+    let (mut driver, inputs) = Driver::open(loaded, inv, journal, intervals).await?;
     let (tx, rx) = mpsc::channel(256);
     let (news_tx, news) = mpsc::channel(256);
     for r in &inputs.pollers.servers {
@@ -55,7 +55,27 @@ pub async fn prepare(
     if let Some(m) = &inputs.pollers.maxscale {
         forward(m.clone(), news_tx.clone(), Input::Maxscale);
     }
-    let app = RunApp::new(&driver.view());
+    // A second operator attaches on JOURNAL.sock; a socket that cannot be made is said,
+    // and the session goes on without pairing.
+    let mut notice = None;
+    match driver.serve() {
+        Ok(mut events) => {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Some(e) = events.recv().await {
+                    if tx.send(Input::Pair(e)).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Err(e) => notice = Some(format!("no pairing socket: {e}")),
+    }
+    driver.publish();
+    let mut app = RunApp::new(&driver.view());
+    if let Some(n) = notice {
+        app.message = Some(n);
+    }
     Ok(Prepared {
         driver,
         inputs,

@@ -160,7 +160,7 @@ fn lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
 
 fn state_lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    let condition = matches!(s.kind, "check" | "wait");
+    let condition = matches!(s.kind.as_str(), "check" | "wait");
     let judged = condition && s.overridden.is_none() && s.verified.is_none();
     match &s.status {
         Status::Running { since, progress } => {

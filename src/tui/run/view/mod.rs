@@ -38,8 +38,21 @@ pub fn view(
     f: &mut Frame,
     now: Instant,
 ) {
-    let theme = &ctx.theme;
     let area = f.area();
+    view_in(app, session, dash, ctx, f, area, now);
+}
+
+/// [`view`] into `area` (an observer's screen keeps a line for the driver's fate).
+pub fn view_in(
+    app: &RunApp,
+    session: &SessionView,
+    dash: &Dashboard,
+    ctx: &ViewContext,
+    f: &mut Frame,
+    area: Rect,
+    now: Instant,
+) {
+    let theme = &ctx.theme;
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(f, area, theme);
         return;
@@ -67,6 +80,12 @@ pub fn view(
         Constraint::Length(footer_height),
     ])
     .areas(area);
+    // Who drives, who watches, where to attach, and the latest note.
+    let [header, top] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(top);
+    f.render_widget(
+        Paragraph::new(Line::styled(header_text(app, session), theme.dim())),
+        header,
+    );
     // Nothing runs unjournaled: while the journal cannot be written, say so on top.
     let top = match &session.journal_broken {
         Some(why) => {
@@ -120,6 +139,26 @@ fn live_panes(
     panes::layout::render(f, area, d, now, &choice, theme);
 }
 
+/// ` driver root · attached: bob · attach: flightdeck attach J.sock · note (bob): …`
+fn header_text(app: &RunApp, s: &SessionView) -> String {
+    let mut parts = Vec::new();
+    if app.observer {
+        parts.push(format!("observing {}'s session (a approves, n notes)", s.driver));
+    } else if !s.driver.is_empty() {
+        parts.push(format!("driver {}", s.driver));
+    }
+    if !s.attached.is_empty() {
+        parts.push(format!("attached: {}", s.attached.join(", ")));
+    }
+    if let (Some(sock), false) = (&s.socket, app.observer) {
+        parts.push(format!("attach: flightdeck attach {sock}"));
+    }
+    if let Some((who, text)) = s.notes.last() {
+        parts.push(format!("note ({who}): {text}"));
+    }
+    format!(" {}", parts.join(" · "))
+}
+
 /// The message, or the keys that matter for the selected step, as many as fit.
 fn footer_line(app: &RunApp, session: &SessionView, f: &mut Frame, area: Rect, theme: &Theme) {
     if let Some(m) = &app.message {
@@ -137,7 +176,7 @@ fn footer_line(app: &RunApp, session: &SessionView, f: &mut Frame, area: Rect, t
             "a step is running · Ctrl-C cancels it"
         });
     } else if let Some(step) = app.selected_step(session) {
-        match (step.kind, &step.status) {
+        match (step.kind.as_str(), &step.status) {
             (_, Status::Unknown) => keys.push("Enter re-run as first sent · v verified done"),
             ("check", Status::Failed { .. }) => {
                 keys.push("r re-check · o accept with a justification")

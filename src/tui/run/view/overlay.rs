@@ -45,6 +45,15 @@ pub fn modal(m: &Modal, f: &mut Frame, area: Rect, theme: &Theme) {
             body.extend(field("Type what you checked (journaled), Enter:", input));
             (" verified done ", body)
         }
+        Modal::Note { input } => (
+            " note ",
+            field("A note for the journal, seen by every operator. Enter adds it:", input),
+        ),
+        Modal::Approve { lines, input, .. } => {
+            let mut body = lines.clone();
+            body.extend(field("Esc cancels.", input));
+            (" four eyes ", body)
+        }
         Modal::Quit { step } => (
             " quit ",
             vec![
