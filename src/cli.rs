@@ -316,6 +316,14 @@ fn check(path: &Path, inventory: Option<&Path>) -> ExitCode {
                 path.display(),
                 loaded.runbook.phases.len()
             );
+            // Weak or default credentials, and secret files others can read: warnings,
+            // not errors (the runbook is valid), but the operator hears before the window.
+            if let Some(inv) = &inv {
+                let names = loaded.runbook.secrets.keys().map(String::as_str);
+                for warning in inventory::audit(inv, names) {
+                    eprintln!("warning: {warning}");
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(code) => code,

@@ -11,8 +11,9 @@ use crate::runbook::roles::RoleMap;
 use crate::runbook::template::{Context, Escape, Reveal, ServerField, Template};
 use crate::runbook::{Action, Expect, Step};
 
-/// What to run, with the text to send and the text to show.
-#[derive(Clone, Debug)]
+/// What to run, with the text to send and the text to show. `Debug` shows only the
+/// text to show: what is sent may hold revealed secrets.
+#[derive(Clone)]
 pub enum Job {
     Sql {
         server: String,
@@ -31,6 +32,42 @@ pub enum Job {
         call: Call,
         shown: String,
     },
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Sql {
+                server,
+                shown,
+                expect,
+                ..
+            } => f
+                .debug_struct("Sql")
+                .field("server", server)
+                .field("shown", shown)
+                .field("expect", expect)
+                .finish_non_exhaustive(),
+            Job::Shell {
+                server,
+                transport,
+                shown,
+                expect_exit,
+                ..
+            } => f
+                .debug_struct("Shell")
+                .field("server", server)
+                .field("transport", transport)
+                .field("shown", shown)
+                .field("expect_exit", expect_exit)
+                .finish_non_exhaustive(),
+            Job::Maxscale { call, shown } => f
+                .debug_struct("Maxscale")
+                .field("call", call)
+                .field("shown", shown)
+                .finish(),
+        }
+    }
 }
 
 impl Job {
