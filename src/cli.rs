@@ -65,6 +65,12 @@ pub enum Command {
         /// [default: $SUDO_USER, else the login name of the user running flightdeck]
         #[arg(long, value_name = "NAME", value_parser = parse_operator)]
         operator: Option<String>,
+        /// Line mode instead of the full-screen cockpit: each step printed as the run
+        /// reaches it, the same questions asked on stdin one line each, output and
+        /// outcomes as plain lines (for script(1), a screen reader, a log). Chosen by
+        /// itself when stdin or stdout is not a terminal.
+        #[arg(long)]
+        no_tui: bool,
     },
     /// A local rehearsal lab: real MariaDB servers behind a MaxScale-compatible endpoint.
     Lab(crate::lab::LabArgs),
@@ -144,11 +150,12 @@ pub fn run(cli: Cli) -> ExitCode {
             inventory,
             journal,
             operator,
+            no_tui,
         } => {
             if let Some(name) = operator {
                 crate::session::lock::set_operator(name);
             }
-            run_cmd(&runbook, &inventory, journal)
+            run_cmd(&runbook, &inventory, journal, crate::line::wanted(no_tui))
         }
         Command::Watch {
             inventory,
@@ -171,7 +178,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     })
 }
 
-fn run_cmd(path: &Path, inventory: &Path, journal: Option<PathBuf>) -> ExitCode {
+fn run_cmd(path: &Path, inventory: &Path, journal: Option<PathBuf>, line: bool) -> ExitCode {
     let inv = match load_inventory(inventory) {
         Ok(inv) => inv,
         Err(code) => return code,
@@ -185,8 +192,15 @@ fn run_cmd(path: &Path, inventory: &Path, journal: Option<PathBuf>) -> ExitCode 
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let run = crate::tui::run::start::run_cockpit(loaded, inv, &journal, PollIntervals::default());
-    match rt.block_on(run) {
+    let result = if line {
+        let run = crate::line::run_line(loaded, inv, &journal, PollIntervals::default());
+        rt.block_on(run).map_err(|e| e.to_string())
+    } else {
+        let run =
+            crate::tui::run::start::run_cockpit(loaded, inv, &journal, PollIntervals::default());
+        rt.block_on(run).map_err(|e| e.to_string())
+    };
+    match result {
         Ok(()) => {
             println!("journal: {}", journal.display());
             ExitCode::SUCCESS
