@@ -8,6 +8,7 @@ use crate::inventory::{Inventory, Secret, Transport};
 use crate::maxscale::MaxscaleAction as Call;
 use crate::runbook::model::MaxscaleAction;
 use crate::runbook::roles::RoleMap;
+use crate::runbook::sql_context;
 use crate::runbook::template::{Context, Escape, Reveal, ServerField, Template};
 use crate::runbook::{Action, Expect, Step};
 
@@ -122,13 +123,18 @@ pub fn jobs(step: &Step, servers: &[String], ctx: &mut JobContext<'_>) -> Result
         Action::Sql { statements, expect } => {
             for server in servers {
                 ctx.target = Some(server.clone());
+                // Each value written for its place in the statement, the same under any
+                // sql_mode (see runbook::sql_context).
+                let sql = |t: &Template, reveal, ctx: &JobContext<'_>| {
+                    sql_context::render(t, ctx, reveal).map_err(|e| e.to_string())
+                };
                 let sent = statements
                     .iter()
-                    .map(|t| fill(t, Escape::SqlString, ctx.reveal, ctx))
+                    .map(|t| sql(t, ctx.reveal, ctx))
                     .collect::<Result<Vec<_>, _>>()?;
                 let shown = statements
                     .iter()
-                    .map(|t| fill(t, Escape::SqlString, Reveal::Masked, ctx))
+                    .map(|t| sql(t, Reveal::Masked, ctx))
                     .collect::<Result<Vec<_>, _>>()?;
                 out.push(Job::Sql {
                     server: server.clone(),
