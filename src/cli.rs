@@ -65,10 +65,12 @@ pub enum Command {
         /// [default: $SUDO_USER, else the login name of the user running flightdeck]
         #[arg(long, value_name = "NAME", value_parser = parse_operator)]
         operator: Option<String>,
-        /// Line mode instead of the full-screen cockpit: each step printed as the run
-        /// reaches it, the same questions asked on stdin one line each, output and
-        /// outcomes as plain lines (for script(1), a screen reader, a log). Chosen by
-        /// itself when stdin or stdout is not a terminal.
+        /// Line mode instead of the full-screen cockpit (chosen by itself when stdin or
+        /// stdout is not a terminal).
+        ///
+        /// Each step is printed as the run reaches it, the cockpit's questions are asked
+        /// on stdin one line each, and output and outcomes come as plain lines prefixed
+        /// by the step id: for script(1), a screen reader, a log.
         #[arg(long)]
         no_tui: bool,
     },
