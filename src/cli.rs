@@ -65,6 +65,14 @@ pub enum Command {
         /// [default: $SUDO_USER, else the login name of the user running flightdeck]
         #[arg(long, value_name = "NAME", value_parser = parse_operator)]
         operator: Option<String>,
+        /// Line mode instead of the full-screen cockpit (chosen by itself when stdin or
+        /// stdout is not a terminal).
+        ///
+        /// Each step is printed as the run reaches it, the cockpit's questions are asked
+        /// on stdin one line each, and output and outcomes come as plain lines prefixed
+        /// by the step id: for script(1), a screen reader, a log.
+        #[arg(long)]
+        no_tui: bool,
     },
     /// A local rehearsal lab: real MariaDB servers behind a MaxScale-compatible endpoint.
     Lab(crate::lab::LabArgs),
@@ -84,7 +92,10 @@ pub enum Command {
     /// four-eyes steps (`a`), add notes (`n`). Served by the driver on JOURNAL.sock.
     Attach {
         /// The driver's journal (its socket is JOURNAL.sock) or the socket itself.
-        #[arg(default_value = "lab/rehearsal.jsonl", value_name = "SOCKET_OR_JOURNAL")]
+        #[arg(
+            default_value = "lab/rehearsal.jsonl",
+            value_name = "SOCKET_OR_JOURNAL"
+        )]
         target: PathBuf,
         /// Instead of a cockpit: approve this four-eyes step and exit (with --typed).
         #[arg(long, value_name = "STEP", requires = "typed")]
@@ -160,11 +171,12 @@ pub fn run(cli: Cli) -> ExitCode {
             inventory,
             journal,
             operator,
+            no_tui,
         } => {
             if let Some(name) = operator {
                 crate::session::lock::set_operator(name);
             }
-            run_cmd(&runbook, &inventory, journal)
+            run_cmd(&runbook, &inventory, journal, crate::line::wanted(no_tui))
         }
         Command::Attach {
             target,
@@ -201,7 +213,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     })
 }
 
-fn run_cmd(path: &Path, inventory: &Path, journal: Option<PathBuf>) -> ExitCode {
+fn run_cmd(path: &Path, inventory: &Path, journal: Option<PathBuf>, line: bool) -> ExitCode {
     let inv = match load_inventory(inventory) {
         Ok(inv) => inv,
         Err(code) => return code,
@@ -215,8 +227,15 @@ fn run_cmd(path: &Path, inventory: &Path, journal: Option<PathBuf>) -> ExitCode 
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let run = crate::tui::run::start::run_cockpit(loaded, inv, &journal, PollIntervals::default());
-    match rt.block_on(run) {
+    let result = if line {
+        let run = crate::line::run_line(loaded, inv, &journal, PollIntervals::default());
+        rt.block_on(run).map_err(|e| e.to_string())
+    } else {
+        let run =
+            crate::tui::run::start::run_cockpit(loaded, inv, &journal, PollIntervals::default());
+        rt.block_on(run).map_err(|e| e.to_string())
+    };
+    match result {
         Ok(()) => {
             println!("journal: {}", journal.display());
             ExitCode::SUCCESS
@@ -365,6 +384,14 @@ fn check(path: &Path, inventory: Option<&Path>) -> ExitCode {
                 path.display(),
                 loaded.runbook.phases.len()
             );
+            // Weak or default credentials, and secret files others can read: warnings,
+            // not errors (the runbook is valid), but the operator hears before the window.
+            if let Some(inv) = &inv {
+                let names = loaded.runbook.secrets.keys().map(String::as_str);
+                for warning in inventory::audit(inv, names) {
+                    eprintln!("warning: {warning}");
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(code) => code,

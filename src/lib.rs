@@ -8,6 +8,7 @@ pub mod diag;
 pub mod exec;
 pub mod inventory;
 pub mod lab;
+pub mod line;
 pub mod maxscale;
 pub mod poll;
 pub mod runbook;

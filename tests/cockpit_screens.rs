@@ -83,6 +83,14 @@ fn the_switchover_confirmation_says_where_writes_go() {
         common::dash::replica("0-1-1042", Some(0)),
     ));
     s.live(dash);
+    // Four eyes: it waits for a second operator's approval, shown as a gate.
+    let waiting = s.selected().blocked.clone().expect("waits for approval");
+    assert_eq!(waiting.gates, ["approved by a second operator"]);
+    s.core
+        .run
+        .approve("p5-switchover", "bob")
+        .expect("a four-eyes step");
+    s.refresh(now);
     assert!(s.selected().blocked.is_none(), "{:?}", s.selected().blocked);
 
     s.press(KeyCode::Enter, now);

@@ -54,6 +54,12 @@ async fn the_rehearsal_runs_through_the_driver_without_a_screen() {
 
     for (_, step) in loaded.runbook.steps() {
         let id = step.id.value.clone();
+        if step.second_approval {
+            // A second operator approves, typing what the confirmation asks.
+            let name = d.core.confirm_name(step).unwrap_or_else(|_| id.clone());
+            let said = d.approve("headless-second", &id, &name).expect("journal");
+            assert!(!said.starts_with("not approved"), "{id}: {said}");
+        }
         pump(&mut d, &mut inputs, &format!("{id} to be runnable"), |d| {
             let s = d.core.run.runbook.step(&id).expect("step");
             d.core.may_run(s).is_ok()

@@ -437,6 +437,49 @@ fn output_is_bounded_per_step_attempt() {
     assert_eq!(second, 10_000, "a new attempt has a fresh budget");
 }
 
+/// A weak or default value (MaxScale's `mariadb`, a short one) is a common word: masking
+/// it would corrupt the record (`modules/****mon`) and point at the password, so the
+/// journal keeps such words as they are; a strong secret beside it is still masked.
+#[test]
+fn weak_and_default_secrets_do_not_corrupt_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.jsonl");
+    let masker = Masker::new(["mariadb", "admin", "dump", "repl-Secret-9f3k"]);
+    assert_eq!(masker.ignored(), 3);
+    let mut journal = Journal::create(&path, header(), masker).unwrap();
+    journal
+        .append(&start(
+            "switch",
+            1,
+            "call command mariadbmon async-switchover",
+        ))
+        .unwrap();
+    let said = "modules/mariadbmon/async-switchover by admin
+                /usr/sbin/mariadbd; mariadb-dump done; pw repl-Secret-9f3k
+";
+    journal.append(&out("switch", said)).unwrap();
+    journal
+        .append(&end("switch", 1, Outcome::Succeeded, Some(0)))
+        .unwrap();
+    drop(journal);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains("repl-Secret") && !text.contains("9f3k"),
+        "{text}"
+    );
+    let stdout: String = replay(&path)
+        .unwrap()
+        .events
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::Output { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stdout, said.replace("repl-Secret-9f3k", "****"));
+    assert!(text.contains("mariadbmon async-switchover"), "{text}");
+}
+
 #[test]
 fn output_is_journaled_in_whole_lines() {
     let dir = tempfile::tempdir().unwrap();

@@ -215,10 +215,15 @@ async fn bad_clients_and_a_stalled_one_leave_the_others_alone() {
 
     // Garbage, an oversized message, and a client of another version.
     let mut garbage = UnixStream::connect(&sock).await.expect("connect");
-    garbage.write_all(b"\x00\x00\x00\x05hello").await.expect("write");
+    garbage
+        .write_all(b"\x00\x00\x00\x05hello")
+        .await
+        .expect("write");
     let mut huge = UnixStream::connect(&sock).await.expect("connect");
     let too_long = u32::try_from(MAX_MESSAGE + 1).expect("fits");
-    huge.write_all(&too_long.to_be_bytes()).await.expect("write");
+    huge.write_all(&too_long.to_be_bytes())
+        .await
+        .expect("write");
     let mut other = UnixStream::connect(&sock).await.expect("connect");
     let hello = ToDriver::Hello {
         protocol: PROTOCOL + 98,
@@ -241,18 +246,25 @@ async fn bad_clients_and_a_stalled_one_leave_the_others_alone() {
             .expect("journal");
         s.d.publish();
     }
-    s.pump("the good observer still attached", |d| !d.core.attached.is_empty())
-        .await;
+    s.pump("the good observer still attached", |d| {
+        !d.core.attached.is_empty()
+    })
+    .await;
     // The good observer gets the newest state.
     let begun = Instant::now();
     loop {
-        assert!(begun.elapsed() < DEADLINE, "the good observer hears the last note");
+        assert!(
+            begun.elapsed() < DEADLINE,
+            "the good observer hears the last note"
+        );
         let msg = tokio::time::timeout(DEADLINE, good.news.recv())
             .await
             .expect("news")
             .expect("still connected");
         if let ToObserver::View(v) = msg
-            && v.notes.last().is_some_and(|(_, t)| t.starts_with("note 199"))
+            && v.notes
+                .last()
+                .is_some_and(|(_, t)| t.starts_with("note 199"))
         {
             break;
         }
@@ -271,7 +283,11 @@ fn second_users() -> Option<(u32, u32, u32)> {
             .is_ok_and(|s| s.success())
     };
     let id = |what: &str, name: &str| -> Option<u32> {
-        let out = std::process::Command::new("id").arg(what).arg(name).output().ok()?;
+        let out = std::process::Command::new("id")
+            .arg(what)
+            .arg(name)
+            .output()
+            .ok()?;
         String::from_utf8_lossy(&out.stdout).trim().parse().ok()
     };
     if !nix::unistd::Uid::effective().is_root() {
@@ -289,7 +305,11 @@ fn second_users() -> Option<(u32, u32, u32)> {
         .lines()
         .find_map(|l| l.strip_prefix("fdpair:"))
         .and_then(|rest| rest.split(':').nth(1)?.parse().ok())?;
-    Some((id("-u", "fd_pair_second")?, id("-u", "fd_pair_stranger")?, gid))
+    Some((
+        id("-u", "fd_pair_second")?,
+        id("-u", "fd_pair_stranger")?,
+        gid,
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,11 +343,16 @@ async fn a_four_eyes_step_waits_for_another_os_user() {
 
     // Nobody approved: the step is blocked by its four-eyes gate.
     let step = s.d.core.run.runbook.step("switch").expect("step").clone();
-    let refused = s.d.core.may_run(&step).expect_err("waits for a second operator");
+    let refused =
+        s.d.core
+            .may_run(&step)
+            .expect_err("waits for a second operator");
     assert!(format!("{refused}").contains("approved by a second operator"));
 
     // The driver's own user cannot approve.
-    let said = s.d.approve(&s.d.operator.clone(), "switch", "db1").expect("journal");
+    let said =
+        s.d.approve(&s.d.operator.clone(), "switch", "db1")
+            .expect("journal");
     assert!(said.starts_with("not approved"), "{said}");
 
     // A stranger (not in the journal's group) cannot even connect.

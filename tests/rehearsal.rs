@@ -74,8 +74,27 @@ fn runnable(p: &Prepared, id: &str) -> bool {
     p.driver.core.may_run(step).is_ok()
 }
 
+/// A four-eyes step is approved by a second operator (as `flightdeck attach --approve`
+/// does over the socket, in the name of another OS user; tests/pairing.rs covers that).
+fn second_operator_approves(p: &mut Prepared, id: &str) {
+    let step = p.driver.core.run.runbook.step(id).expect("step").clone();
+    if step.second_approval && !p.driver.core.run.approved.contains_key(id) {
+        let name = p
+            .driver
+            .core
+            .confirm_name(&step)
+            .unwrap_or_else(|_| id.to_string());
+        let said = p
+            .driver
+            .approve("rehearsal-second", id, &name)
+            .expect("journal");
+        assert!(!said.starts_with("not approved"), "{id}: {said}");
+    }
+}
+
 /// Takes step `id` with the keys an operator presses; false if it was skipped instead.
 async fn take(p: &mut Prepared, id: &str, if_blocked: IfBlocked) -> bool {
+    second_operator_approves(p, id);
     pump(p, &format!("{id} to be ready"), |p| {
         p.driver.core.run.current().map(|s| s.id.value.as_str()) == Some(id)
             && (if_blocked == IfBlocked::Skip || runnable(p, id))

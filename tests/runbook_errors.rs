@@ -193,13 +193,58 @@ fn conditions_fill_in_vars_and_name_undefined_ones() {
     let flightdeck::runbook::Action::Check { condition } = &step.action else {
         panic!("a check step")
     };
-    assert_eq!(condition.source, "db1.version starts_with \"/backup\"");
+    // Kept as written; the var is a literal of the parsed condition, shown filled in.
+    assert_eq!(
+        condition.source,
+        "db1.version starts_with \"{{ vars.dir }}\""
+    );
+    assert_eq!(condition.to_string(), "db1.version starts_with \"/backup\"");
 
+    // Column 31: the file's `\"` before the template counts as written.
     let (msg, line, col) = only_error(
         "id = \"s\"\ntitle = \"t\"\nkind = \"check\"\ncondition = \"db1.version == \\\"{{ vars.to_version }}\\\"\"",
     );
-    assert_eq!(msg, "undefined variable `vars.to_version`");
-    assert_eq!((line, col), (25, 30));
+    assert_eq!(msg, "condition: undefined variable `vars.to_version`");
+    assert_eq!((line, col), (25, 31));
+}
+
+#[test]
+fn sql_template_outside_a_string_literal() {
+    let d = errors(
+        "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"db1\"\nsql = \"SELECT {{ vars.dir }}, '{{ vars.dir }}', {{ target.port }}\"",
+    );
+    assert_eq!(d.len(), 1, "{d}");
+    let e = &d.errors[0];
+    assert_eq!(
+        e.message,
+        "{{ vars.dir }} is outside a quoted string literal"
+    );
+    assert_eq!((e.line, e.column), (26, 15));
+    let help = e.help.as_deref().unwrap_or_default();
+    assert!(help.contains("'{{ vars.dir }}'"), "{help}");
+
+    for (sql, what, col) in [
+        (
+            "SET @a = \\\"{{ vars.dir }}\\\"",
+            "inside a \"…\" string",
+            19,
+        ),
+        (
+            "SELECT 1 FROM `{{ vars.dir }}`",
+            "inside a `…` identifier",
+            23,
+        ),
+        ("SELECT 1 -- {{ vars.dir }}", "inside a comment", 20),
+    ] {
+        let (msg, line, c) = only_error(&format!(
+            "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"db1\"\nsql = \"{sql}\""
+        ));
+        assert!(
+            msg.starts_with("{{ vars.dir }} is ") && msg.contains(what),
+            "{msg}"
+        );
+        assert_eq!((line, c), (26, col), "{sql}");
+    }
 }
 
 #[test]

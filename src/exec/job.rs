@@ -8,11 +8,13 @@ use crate::inventory::{Inventory, Secret, Transport};
 use crate::maxscale::MaxscaleAction as Call;
 use crate::runbook::model::MaxscaleAction;
 use crate::runbook::roles::RoleMap;
+use crate::runbook::sql_context;
 use crate::runbook::template::{Context, Escape, Reveal, ServerField, Template};
 use crate::runbook::{Action, Expect, Step};
 
-/// What to run, with the text to send and the text to show.
-#[derive(Clone, Debug)]
+/// What to run, with the text to send and the text to show. `Debug` shows only the
+/// text to show: what is sent may hold revealed secrets.
+#[derive(Clone)]
 pub enum Job {
     Sql {
         server: String,
@@ -31,6 +33,42 @@ pub enum Job {
         call: Call,
         shown: String,
     },
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Sql {
+                server,
+                shown,
+                expect,
+                ..
+            } => f
+                .debug_struct("Sql")
+                .field("server", server)
+                .field("shown", shown)
+                .field("expect", expect)
+                .finish_non_exhaustive(),
+            Job::Shell {
+                server,
+                transport,
+                shown,
+                expect_exit,
+                ..
+            } => f
+                .debug_struct("Shell")
+                .field("server", server)
+                .field("transport", transport)
+                .field("shown", shown)
+                .field("expect_exit", expect_exit)
+                .finish_non_exhaustive(),
+            Job::Maxscale { call, shown } => f
+                .debug_struct("Maxscale")
+                .field("call", call)
+                .field("shown", shown)
+                .finish(),
+        }
+    }
 }
 
 impl Job {
@@ -85,13 +123,18 @@ pub fn jobs(step: &Step, servers: &[String], ctx: &mut JobContext<'_>) -> Result
         Action::Sql { statements, expect } => {
             for server in servers {
                 ctx.target = Some(server.clone());
+                // Each value written for its place in the statement, the same under any
+                // sql_mode (see runbook::sql_context).
+                let sql = |t: &Template, reveal, ctx: &JobContext<'_>| {
+                    sql_context::render(t, ctx, reveal).map_err(|e| e.to_string())
+                };
                 let sent = statements
                     .iter()
-                    .map(|t| fill(t, Escape::SqlString, ctx.reveal, ctx))
+                    .map(|t| sql(t, ctx.reveal, ctx))
                     .collect::<Result<Vec<_>, _>>()?;
                 let shown = statements
                     .iter()
-                    .map(|t| fill(t, Escape::SqlString, Reveal::Masked, ctx))
+                    .map(|t| sql(t, Reveal::Masked, ctx))
                     .collect::<Result<Vec<_>, _>>()?;
                 out.push(Job::Sql {
                     server: server.clone(),

@@ -1,5 +1,8 @@
 //! Running a step's jobs as one background task that reports output, progress and the
-//! outcome as messages. Every text passes the masker before it leaves the task.
+//! outcome as messages. Every text passes the masker before it leaves the task: a
+//! command's output as a stream (a secret split across two reads is still masked, see
+//! [`StreamMask`]), a server's error text for fragments of secrets too (MariaDB quotes a
+//! statement `near '…'` cut at 80 characters, see [`Masker::mask_partial`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +16,7 @@ use super::{maxscale, sql};
 use crate::inventory::Transport;
 use crate::maxscale::MaxscaleClient;
 use crate::poll::mysql::SqlTarget;
-use crate::session::mask::Masker;
+use crate::session::mask::{Masker, PARTIAL_MIN_CHARS, StreamMask};
 use crate::session::run::{FailCode, Outcome};
 
 use std::panic::AssertUnwindSafe;
@@ -50,6 +53,35 @@ pub enum ExecMsg {
     },
 }
 
+/// What one step attempt has said so far: the output streams of the running command,
+/// each masked as a stream, with what may be the start of a secret held back.
+struct Said {
+    step: String,
+    attempt: u32,
+    streams: Vec<(&'static str, StreamMask)>,
+}
+
+impl Said {
+    fn new(step: &str, attempt: u32) -> Self {
+        Self {
+            step: step.to_string(),
+            attempt,
+            streams: Vec::new(),
+        }
+    }
+
+    fn stream(&mut self, name: &'static str) -> &mut StreamMask {
+        let at = match self.streams.iter().position(|(n, _)| *n == name) {
+            Some(at) => at,
+            None => {
+                self.streams.push((name, StreamMask::new()));
+                self.streams.len() - 1
+            }
+        };
+        &mut self.streams[at].1
+    }
+}
+
 /// The long-lived means to run jobs: SQL targets, the SSH pool, the MaxScale client.
 #[derive(Clone)]
 pub struct Executors {
@@ -77,11 +109,14 @@ impl Executors {
         let this = self.clone();
         tokio::spawn(async move {
             // Supervised: whatever a job does, even panic, the step gets its outcome.
-            let work = AssertUnwindSafe(this.run_jobs(&step, attempt, jobs, timeout, cancel));
+            let mut said = Said::new(&step, attempt);
+            let work = AssertUnwindSafe(this.run_jobs(&mut said, jobs, timeout, cancel));
             let outcome = match work.catch_unwind().await {
                 Ok(outcome) => outcome,
                 Err(panic) => Outcome::failed(format!("executor panicked: {}", panic_text(&panic))),
             };
+            // What a panic interrupted is said before the outcome.
+            this.flush(&mut said).await;
             let outcome = this.mask_outcome(outcome);
             let _ = this
                 .tx
@@ -96,21 +131,20 @@ impl Executors {
 
     async fn run_jobs(
         &self,
-        step: &str,
-        attempt: u32,
+        said: &mut Said,
         jobs: Vec<Job>,
         timeout: Duration,
         cancel: CancellationToken,
     ) -> Outcome {
-        if self.panic_on.as_deref() == Some(step) {
-            panic!("test hook: the executor of {step} panics");
+        if self.panic_on.as_deref() == Some(said.step.as_str()) {
+            panic!("test hook: the executor of {} panics", said.step);
         }
         let mut details = Vec::new();
         for job in jobs {
-            match self
-                .run_job(step, attempt, job, timeout, cancel.clone())
-                .await
-            {
+            let result = self.run_job(said, job, timeout, cancel.clone()).await;
+            // Each job's output ends with it (the next job runs on another server).
+            self.flush(said).await;
+            match result {
                 Ok(detail) => details.push(detail),
                 Err(stopped) => return stopped,
             }
@@ -131,22 +165,48 @@ impl Executors {
         }
     }
 
-    async fn say(&self, step: &str, attempt: u32, stream: &'static str, text: String) {
+    /// Says a whole message (a result row, an info line), masked.
+    async fn say(&self, said: &Said, stream: &'static str, text: String) {
+        self.send(said, stream, self.masker.mask(&text)).await;
+    }
+
+    /// Says a chunk of a command's output: masked as part of its stream, so what may be
+    /// the start of a secret waits for the next chunk or [`Executors::flush`].
+    async fn say_chunk(&self, said: &mut Said, stream: &'static str, chunk: &str) {
+        let text = said.stream(stream).push(&self.masker, chunk);
+        if !text.is_empty() {
+            self.send(said, stream, text).await;
+        }
+    }
+
+    /// Says what the streams hold back: their command has ended.
+    async fn flush(&self, said: &mut Said) {
+        let mut rest = Vec::new();
+        for (name, stream) in &mut said.streams {
+            if stream.is_holding() {
+                rest.push((*name, stream.finish(&self.masker)));
+            }
+        }
+        for (name, text) in rest {
+            self.send(said, name, text).await;
+        }
+    }
+
+    async fn send(&self, said: &Said, stream: &'static str, text: String) {
         let _ = self
             .tx
             .send(ExecMsg::Output {
-                step: step.to_string(),
-                attempt,
+                step: said.step.clone(),
+                attempt: said.attempt,
                 stream,
-                text: self.masker.mask(&text),
+                text,
             })
             .await;
     }
 
     async fn run_job(
         &self,
-        step: &str,
-        attempt: u32,
+        said: &mut Said,
         job: Job,
         timeout: Duration,
         cancel: CancellationToken,
@@ -166,10 +226,13 @@ impl Executors {
                 let table = match sql::run(target, &statements, timeout, &cancel).await {
                     Ok(table) => table,
                     Err(e) => {
+                        // The server's words may quote part of a statement, and so part
+                        // of a secret in it.
+                        let partial = |t: &str| self.masker.mask_partial(t, PARTIAL_MIN_CHARS);
                         if let Some(line) = e.stop_report() {
-                            self.say(step, attempt, "info", line).await;
+                            self.say(said, "info", partial(&line)).await;
                         }
-                        let detail = e.to_string();
+                        let detail = partial(&e.to_string());
                         return Err(match e {
                             sql::SqlError::Failed { errno, .. } => Outcome::Failed {
                                 detail,
@@ -181,15 +244,14 @@ impl Executors {
                     }
                 };
                 for line in sql::format(&table) {
-                    self.say(step, attempt, "stdout", line).await;
+                    self.say(said, "stdout", line).await;
                 }
                 let checks = sql::check(&table, &expect);
                 let mut failed = Vec::new();
                 for c in &checks {
                     let mark = if c.holds { "✔" } else { "✘" };
                     self.say(
-                        step,
-                        attempt,
+                        said,
                         "info",
                         format!("{mark} {} (observed {})", c.expect, c.observed),
                     )
@@ -230,7 +292,7 @@ impl Executors {
                         r = &mut run => break r,
                         Some(chunk) = out_rx.recv() => {
                             let stream = match chunk.stream { Stream::Stdout => "stdout", Stream::Stderr => "stderr" };
-                            self.say(step, attempt, stream, chunk.text).await;
+                            self.say_chunk(said, stream, &chunk.text).await;
                         }
                     }
                 };
@@ -239,7 +301,7 @@ impl Executors {
                         Stream::Stdout => "stdout",
                         Stream::Stderr => "stderr",
                     };
-                    self.say(step, attempt, stream, chunk.text).await;
+                    self.say_chunk(said, stream, &chunk.text).await;
                 }
                 let run = result.map_err(|e| Outcome::failed(format!("{server}: {e}")))?;
                 match (run.ended, run.exit_code) {
@@ -277,7 +339,8 @@ impl Executors {
                         _ = cancel.cancelled() => return Err(Outcome::Cancelled("cancelled (MaxScale may still complete the command: check its state)".into())),
                         r = &mut work => break r,
                         Some(line) = prx.recv() => {
-                            let _ = self.tx.send(ExecMsg::Progress { step: step.to_string(), attempt, line }).await;
+                            let line = self.masker.mask(&line);
+                            let _ = self.tx.send(ExecMsg::Progress { step: said.step.clone(), attempt: said.attempt, line }).await;
                         }
                     }
                 };
@@ -285,7 +348,7 @@ impl Executors {
                     maxscale::MaxscaleStepError::Timeout(_) => Outcome::TimedOut(e.to_string()),
                     other => Outcome::failed(other.to_string()),
                 })?;
-                self.say(step, attempt, "info", message.clone()).await;
+                self.say(said, "info", message.clone()).await;
                 Ok(message)
             }
         }

@@ -1,12 +1,14 @@
 //! Servers, how to reach them, and where their credentials come from.
 
+mod audit;
 pub mod credentials;
 mod load;
 pub mod model;
 
 use std::path::Path;
 
-pub use credentials::{CredentialError, Secret, resolve};
+pub use audit::{CredentialWarning, audit};
+pub use credentials::{CredentialError, Secret, Weakness, resolve, weakness};
 pub use model::{
     Inventory, MaxscaleEndpoint, MysqlEndpoint, Role, SecretSource, Server, SshEndpoint, Transport,
 };

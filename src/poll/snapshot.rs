@@ -1,10 +1,21 @@
 //! What a poller publishes: owned snapshots, each with when it was taken and why the last
 //! poll failed, if it did. Panes and gates read these; nothing here does I/O.
+//!
+//! Error texts are read through [`PollError::detail`], its `Display` and
+//! [`ReplicaStatus::last_error`], which mask what the process knows of secrets, fragments
+//! included: a replica's `Last_SQL_Error` quotes the statement that failed, and a server
+//! may quote a statement `near '…'` cut mid-password.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use super::gtid::GtidPos;
 use super::heartbeat::HeartbeatLag;
+use crate::session::mask::{PARTIAL_MIN_CHARS, remembered};
+
+/// A server's error text with what this process knows of secrets masked, fragments too.
+fn masked(text: &str) -> String {
+    remembered().mask_partial(text, PARTIAL_MIN_CHARS)
+}
 
 /// A replica IO thread's state as MariaDB reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -57,15 +68,20 @@ impl ReplicaStatus {
         self.io == IoState::Yes && self.sql_running
     }
 
-    /// The error to show, SQL first (it stops apply), with its errno.
+    /// The error to show, SQL first (it stops apply), with its errno; masked.
     pub fn last_error(&self) -> Option<String> {
         if !self.last_sql_error.is_empty() {
             Some(format!(
                 "SQL {}: {}",
-                self.last_sql_errno, self.last_sql_error
+                self.last_sql_errno,
+                masked(&self.last_sql_error)
             ))
         } else if !self.last_io_error.is_empty() {
-            Some(format!("IO {}: {}", self.last_io_errno, self.last_io_error))
+            Some(format!(
+                "IO {}: {}",
+                self.last_io_errno,
+                masked(&self.last_io_error)
+            ))
         } else {
             None
         }
@@ -135,8 +151,12 @@ impl PollError {
         }
     }
 
-    /// The driver's or the server's own words.
-    pub fn detail(&self) -> &str {
+    /// The driver's or the server's own words, masked.
+    pub fn detail(&self) -> String {
+        masked(self.words())
+    }
+
+    fn words(&self) -> &str {
         match self {
             PollError::Unreachable(e)
             | PollError::AccessDenied(e)
@@ -175,12 +195,13 @@ impl PollError {
 
 impl std::fmt::Display for PollError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = self.detail();
         match self {
-            PollError::Unreachable(e) => write!(f, "unreachable: {e}"),
-            PollError::AccessDenied(e) => write!(f, "access denied: {e}"),
-            PollError::Refused(e) => write!(f, "refusing connections: {e}"),
-            PollError::Closed(e) => write!(f, "reconnecting: {e}"),
-            PollError::Query(e) => write!(f, "query failed: {e}"),
+            PollError::Unreachable(_) => write!(f, "unreachable: {e}"),
+            PollError::AccessDenied(_) => write!(f, "access denied: {e}"),
+            PollError::Refused(_) => write!(f, "refusing connections: {e}"),
+            PollError::Closed(_) => write!(f, "reconnecting: {e}"),
+            PollError::Query(_) => write!(f, "query failed: {e}"),
         }
     }
 }

@@ -10,16 +10,29 @@
 //! OP      := == != < <= > >= contains starts_with matches
 //! ```
 //! Parsing checks names and types, so a misspelled fact is a `check` error with a column.
+//!
+//! `{{ vars.NAME }}` may stand where a literal does, or inside a `"…"` string: the lexer
+//! turns it into a string value, so a var can change what a literal says but never what
+//! the condition is (no var can add `or primary.up`). Nesting of `not` and parentheses is
+//! capped at [`MAX_DEPTH`]; the regular expression of `matches` is compiled here, once.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
-use super::lexer::{Lexer, Tok};
+use super::cond_parse::Parser;
+use super::lexer::Lexer;
+
+/// How deeply `not` and parentheses may nest.
+pub const MAX_DEPTH: usize = 32;
 
 /// A parsed condition and the text it came from.
 #[derive(Clone, Debug)]
 pub struct Condition {
+    /// The condition as written, templates and all.
     pub source: String,
+    /// As written, with each var's value in place (quoted as a string), for display.
+    pub shown: String,
     /// Where the condition's string stands in the runbook file.
     pub span: Range<usize>,
     pub expr: Expr,
@@ -80,7 +93,7 @@ pub enum FactType {
     Text,
 }
 
-const SERVER_FACTS: [(&str, Fact, FactType); 12] = [
+pub(super) const SERVER_FACTS: [(&str, Fact, FactType); 12] = [
     ("up", Fact::Up, FactType::Bool),
     ("io_running", Fact::IoRunning, FactType::Bool),
     ("sql_running", Fact::SqlRunning, FactType::Bool),
@@ -151,6 +164,44 @@ pub enum Literal {
     Int(i64),
     Text(String),
     Bool(bool),
+    /// The right side of `matches`, compiled when the runbook is read.
+    Pattern(Pattern),
+}
+
+/// A compiled regular expression; equal when written the same.
+#[derive(Clone, Debug)]
+pub struct Pattern(regex::Regex);
+
+/// Bound on a compiled pattern (a var may supply it): far above any sensible version regex.
+const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+
+impl Pattern {
+    /// Compiles `source`; the error is the regex crate's last line (what is wrong).
+    pub fn new(source: &str) -> Result<Self, String> {
+        regex::RegexBuilder::new(source)
+            .size_limit(PATTERN_SIZE_LIMIT)
+            .build()
+            .map(Self)
+            .map_err(|e| {
+                let text = e.to_string();
+                let last = text.lines().last().unwrap_or_default().trim();
+                last.strip_prefix("error: ").unwrap_or(last).to_string()
+            })
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn is_match(&self, text: &str) -> bool {
+        self.0.is_match(text)
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
 }
 
 /// A parse error at a byte range inside the condition text.
@@ -159,30 +210,43 @@ pub enum Literal {
 pub struct ConditionError {
     pub message: String,
     pub range: Range<usize>,
+    /// What to write instead, when there is a clear fix.
+    pub help: Option<String>,
 }
 
 pub(super) fn error(message: impl Into<String>, range: Range<usize>) -> ConditionError {
     ConditionError {
         message: message.into(),
         range,
+        help: None,
+    }
+}
+
+impl ConditionError {
+    pub(super) fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
     }
 }
 
 impl Condition {
+    /// A condition without vars (a template in it is an undefined variable).
     pub fn parse(source: &str, span: Range<usize>) -> Result<Self, ConditionError> {
-        let mut parser = Parser {
-            lexer: Lexer::new(source)?,
-        };
-        let expr = parser.expr()?;
-        let next = parser.lexer.peek();
-        if next.tok != Tok::End {
-            return Err(error(
-                format!("unexpected `{}` after the condition", next.text),
-                next.range.clone(),
-            ));
-        }
+        Self::parse_with_vars(source, span, &BTreeMap::new())
+    }
+
+    /// A condition whose `{{ vars.NAME }}` take their values from `vars`, as literals.
+    pub fn parse_with_vars(
+        source: &str,
+        span: Range<usize>,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<Self, ConditionError> {
+        let lexer = Lexer::new(source, vars)?;
+        let shown = lexer.shown();
+        let expr = Parser::new(lexer).condition()?;
         Ok(Self {
             source: source.to_string(),
+            shown,
             span,
             expr,
         })
@@ -225,161 +289,20 @@ impl Expr {
     }
 }
 
-struct Parser<'a> {
-    lexer: Lexer<'a>,
-}
-
-impl Parser<'_> {
-    fn expr(&mut self) -> Result<Expr, ConditionError> {
-        let mut terms = vec![self.and()?];
-        while self.lexer.eat_word("or") {
-            terms.push(self.and()?);
-        }
-        Ok(if terms.len() == 1 {
-            terms.remove(0)
-        } else {
-            Expr::Or(terms)
-        })
-    }
-
-    fn and(&mut self) -> Result<Expr, ConditionError> {
-        let mut terms = vec![self.unary()?];
-        while self.lexer.eat_word("and") {
-            terms.push(self.unary()?);
-        }
-        Ok(if terms.len() == 1 {
-            terms.remove(0)
-        } else {
-            Expr::And(terms)
-        })
-    }
-
-    fn unary(&mut self) -> Result<Expr, ConditionError> {
-        if self.lexer.eat_word("not") {
-            return Ok(Expr::Not(Box::new(self.unary()?)));
-        }
-        if self.lexer.eat(Tok::LParen) {
-            let inner = self.expr()?;
-            self.lexer.expect(Tok::RParen, "`)`")?;
-            return Ok(inner);
-        }
-        let name = self
-            .lexer
-            .ident("a fact, `succeeded(…)` or `caught_up(…)`")?;
-        match name.name.as_str() {
-            "succeeded" => {
-                self.lexer.expect(Tok::LParen, "`(` after succeeded")?;
-                let step = self.lexer.ident("a step id")?;
-                self.lexer.expect(Tok::RParen, "`)`")?;
-                Ok(Expr::Succeeded(step))
-            }
-            "caught_up" => {
-                self.lexer.expect(Tok::LParen, "`(` after caught_up")?;
-                let replica = self.lexer.ident("a replica")?;
-                self.lexer
-                    .expect(Tok::Comma, "`,` between the replica and the primary")?;
-                let primary = self.lexer.ident("a primary")?;
-                self.lexer.expect(Tok::RParen, "`)`")?;
-                Ok(Expr::CaughtUp { replica, primary })
-            }
-            "maxscale" => {
-                self.lexer.expect(Tok::LParen, "`(` after maxscale")?;
-                let subject = self.lexer.ident("a server")?;
-                self.lexer.expect(Tok::RParen, "`)`")?;
-                self.lexer.expect(Tok::Dot, "`.state`")?;
-                let field = self.lexer.ident("`state`")?;
-                if field.name != "state" {
-                    return Err(error("maxscale(…) has one fact: `state`", field.range));
-                }
-                self.test(FactRef {
-                    subject,
-                    fact: Fact::MaxscaleState,
-                })
-            }
-            _ => {
-                self.lexer
-                    .expect(Tok::Dot, "`.` and a fact, as in `replica.io_running`")?;
-                let field = self.lexer.ident("a fact")?;
-                let Some((_, fact, _)) = SERVER_FACTS.iter().find(|(n, _, _)| *n == field.name)
-                else {
-                    let known: Vec<&str> = SERVER_FACTS.iter().map(|(n, _, _)| *n).collect();
-                    return Err(error(
-                        format!("unknown fact `{}`; known: {}", field.name, known.join(", ")),
-                        field.range,
-                    ));
-                };
-                self.test(FactRef {
-                    subject: name,
-                    fact: *fact,
-                })
-            }
-        }
-    }
-
-    /// An optional comparison after a fact, type-checked against the fact.
-    fn test(&mut self, fact: FactRef) -> Result<Expr, ConditionError> {
-        let start = fact.subject.range.start;
-        let Some((op, op_range)) = self.lexer.cmp_op() else {
-            if fact.fact.ty() != FactType::Bool {
-                return Err(error(
-                    format!(
-                        "`{}` is not true or false: compare it, e.g. `{} == …`",
-                        fact.fact.name(),
-                        fact.fact.name()
-                    ),
-                    start..self.lexer.last_end(),
-                ));
-            }
-            return Ok(Expr::Test { fact, cmp: None });
-        };
-        let value = self.lexer.literal()?;
-        let ty = fact.fact.ty();
-        let ok = match (&value.0, op) {
-            (Literal::Bool(_), CmpOp::Eq | CmpOp::Ne) => ty == FactType::Bool,
-            (Literal::Int(_), CmpOp::Contains | CmpOp::StartsWith | CmpOp::Matches) => false,
-            (Literal::Int(_), _) => ty == FactType::Int,
-            (Literal::Text(_), CmpOp::Eq | CmpOp::Ne) => ty == FactType::Text,
-            (Literal::Text(_), CmpOp::Contains | CmpOp::StartsWith | CmpOp::Matches) => {
-                ty == FactType::Text
-            }
-            _ => false,
-        };
-        if !ok {
-            return Err(error(
-                format!(
-                    "`{}` cannot be compared with `{} {}`",
-                    fact.fact.name(),
-                    op.as_str(),
-                    value.1
-                ),
-                op_range.start..self.lexer.last_end(),
-            ));
-        }
-        if let (CmpOp::Matches, Literal::Text(re)) = (op, &value.0)
-            && let Err(e) = regex::Regex::new(re)
-        {
-            return Err(error(format!("invalid regular expression: {e}"), op_range));
-        }
-        Ok(Expr::Test {
-            fact,
-            cmp: Some((op, value.0)),
-        })
-    }
-}
-
 impl fmt::Display for Literal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Literal::Int(i) => write!(f, "{i}"),
             Literal::Text(s) => write!(f, "{s:?}"),
             Literal::Bool(b) => write!(f, "{b}"),
+            Literal::Pattern(p) => write!(f, "{:?}", p.as_str()),
         }
     }
 }
 
 impl fmt::Display for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.source.trim())
+        f.write_str(self.shown.trim())
     }
 }
 

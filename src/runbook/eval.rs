@@ -226,9 +226,10 @@ fn compare(value: &FactValue, cmp: Option<&(CmpOp, Literal)>) -> Truth {
             CmpOp::Ne => v != l,
             CmpOp::Contains => v.contains(l.as_str()),
             CmpOp::StartsWith => v.starts_with(l.as_str()),
-            CmpOp::Matches => regex::Regex::new(l).is_ok_and(|re| re.is_match(v)),
             _ => false,
         },
+        // Compiled once, when the runbook was read.
+        (FactValue::Text(v), Literal::Pattern(p)) => *op == CmpOp::Matches && p.is_match(v),
         _ => false,
     })
 }

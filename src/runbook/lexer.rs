@@ -1,8 +1,14 @@
 //! Tokens of the condition language, each with its byte range for error messages.
+//!
+//! `{{ vars.NAME }}` is read here, as a token: outside a string it is a string literal of
+//! the var's value, inside `"…"` the value joins the string's text. Either way the value is
+//! data: it is never read as condition text, so no value can add a term or end a string.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::condition::{CmpOp, ConditionError, Literal, Subject, error};
+use super::template::{Reference, Template};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tok {
@@ -28,15 +34,33 @@ pub struct Lexer<'a> {
     tokens: Vec<Token>,
     pos: usize,
     source: &'a str,
+    /// Each template's range and what stands there for a reader (the value, quoted).
+    filled: Vec<(Range<usize>, String)>,
 }
 
 impl<'a> Lexer<'a> {
-    pub fn new(source: &'a str) -> Result<Self, ConditionError> {
+    pub fn new(source: &'a str, vars: &BTreeMap<String, String>) -> Result<Self, ConditionError> {
+        let mut filled = Vec::new();
         Ok(Self {
-            tokens: tokenize(source)?,
+            tokens: tokenize(source, vars, &mut filled)?,
             pos: 0,
             source,
+            filled,
         })
+    }
+
+    /// The condition as written, with each template replaced by its value (quoted and
+    /// escaped as a string of the condition language), for the plan and the screen.
+    pub fn shown(&self) -> String {
+        let mut out = String::with_capacity(self.source.len());
+        let mut rest = 0;
+        for (range, text) in &self.filled {
+            out.push_str(self.source.get(rest..range.start).unwrap_or(""));
+            out.push_str(text);
+            rest = range.end;
+        }
+        out.push_str(self.source.get(rest..).unwrap_or(""));
+        out
     }
 
     pub fn peek(&self) -> &Token {
@@ -113,8 +137,8 @@ impl<'a> Lexer<'a> {
         Some((op, t.range))
     }
 
-    /// A literal and how it was written.
-    pub fn literal(&mut self) -> Result<(Literal, String), ConditionError> {
+    /// A literal, how it was written and where.
+    pub fn literal(&mut self) -> Result<(Literal, String, Range<usize>), ConditionError> {
         let t = self.peek().clone();
         let lit = match &t.tok {
             Tok::Str(s) => Literal::Text(s.clone()),
@@ -124,7 +148,7 @@ impl<'a> Lexer<'a> {
             _ => return Err(self.unexpected("a value: a number, \"text\", true or false")),
         };
         self.bump();
-        Ok((lit, t.text))
+        Ok((lit, t.text, t.range))
     }
 
     fn unexpected(&self, what: &str) -> ConditionError {
@@ -147,12 +171,27 @@ fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
 
-fn tokenize(source: &str) -> Result<Vec<Token>, ConditionError> {
+fn tokenize(
+    source: &str,
+    vars: &BTreeMap<String, String>,
+    filled: &mut Vec<(Range<usize>, String)>,
+) -> Result<Vec<Token>, ConditionError> {
     let mut tokens = Vec::new();
     let mut chars = source.char_indices().peekable();
     while let Some(&(start, c)) = chars.peek() {
         if c.is_whitespace() {
             chars.next();
+            continue;
+        }
+        if source[start..].starts_with("{{") {
+            let (value, range) = var_at(source, start, vars)?;
+            skip_to(&mut chars, range.end);
+            filled.push((range.clone(), format!("\"{}\"", escaped(&value))));
+            tokens.push(Token {
+                tok: Tok::Str(value),
+                text: source[range.clone()].to_string(),
+                range,
+            });
             continue;
         }
         let single = match c {
@@ -206,6 +245,12 @@ fn tokenize(source: &str) -> Result<Vec<Token>, ConditionError> {
                         Some((_, e)) => value.push(e),
                         None => break,
                     },
+                    '{' if source[i..].starts_with("{{") => {
+                        let (v, range) = var_at(source, i, vars)?;
+                        skip_to(&mut chars, range.end);
+                        filled.push((range, escaped(&v)));
+                        value.push_str(&v);
+                    }
                     c => value.push(c),
                 }
             }
@@ -241,6 +286,43 @@ fn tokenize(source: &str) -> Result<Vec<Token>, ConditionError> {
     }
     tokens.push(token(Tok::End, source, source.len()..source.len()));
     Ok(tokens)
+}
+
+/// The `{{ vars.NAME }}` opening at `open`: the var's value and the template's range.
+fn var_at(
+    source: &str,
+    open: usize,
+    vars: &BTreeMap<String, String>,
+) -> Result<(String, Range<usize>), ConditionError> {
+    let Some(end) = source[open..].find("}}").map(|i| open + i + 2) else {
+        return Err(error("`{{` is never closed with `}}`", open..source.len()));
+    };
+    let range = open..end;
+    let template = Template::parse(&source[range.clone()])
+        .map_err(|e| error(format!("template: {}", e.message), range.clone()))?;
+    match template.references().next() {
+        Some((Reference::Var(name), _)) => match vars.get(name) {
+            Some(value) => Ok((value.clone(), range)),
+            None => Err(error(format!("undefined variable `vars.{name}`"), range)
+                .help(format!("define it in [vars]: {name} = \"…\""))),
+        },
+        _ => Err(error(
+            "only `{{ vars.NAME }}` can be filled into a condition",
+            range,
+        )
+        .help(
+            "facts are read by the condition itself: write e.g. `primary.version`, not a template",
+        )),
+    }
+}
+
+fn skip_to(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>, end: usize) {
+    while chars.next_if(|&(i, _)| i < end).is_some() {}
+}
+
+/// A value written as the inside of a condition string.
+fn escaped(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 fn token(tok: Tok, source: &str, range: Range<usize>) -> Token {

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::condition::Condition;
 use super::model::{Meta, Note, NoteKind, Phase, Runbook};
 use super::raw::{RawMeta, RawNote, RawPhase, RawPins, RawSecrets, RawStep, RawVars};
 use super::step::convert_step;
@@ -253,6 +254,72 @@ fn convert_meta(m: RawMeta) -> Meta {
 pub(super) fn located<T>(s: Spanned<T>) -> super::model::Located<T> {
     let span = s.span();
     super::model::Located::new(s.into_inner(), span)
+}
+
+/// A condition of a gate, `wait` or `check`. Its `{{ vars.NAME }}` enter as literal values
+/// (never as condition text), and an error points at its place in the file.
+pub(super) fn condition(r: &mut Reader<'_>, s: &Spanned<String>) -> Option<Condition> {
+    let span = s.span();
+    match Condition::parse_with_vars(s.get_ref(), span.clone(), &r.vars) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            let start = value_offset(r.file, &span, e.range.start);
+            let end = value_offset(r.file, &span, e.range.end).max(start);
+            r.error(start..end, format!("condition: {}", e.message), e.help);
+            None
+        }
+    }
+}
+
+/// The file offset of byte `at` of a string value's decoded text: escapes (`\"`, `\\`,
+/// `\u…`) and a `"""` string's line-ending backslash are walked over, so a column is right
+/// after them too.
+pub(super) fn value_offset(file: &SourceFile, span: &Range<usize>, at: usize) -> usize {
+    let start = content_start(file, span);
+    let raw = file.text.get(start..span.end).unwrap_or("");
+    let basic = file
+        .text
+        .get(span.clone())
+        .is_some_and(|t| t.starts_with('"'));
+    if !basic {
+        return start + at;
+    }
+    let mut chars = raw.char_indices().peekable();
+    let mut decoded = 0;
+    while let Some((i, c)) = chars.next() {
+        if decoded >= at {
+            return start + i;
+        }
+        if c != '\\' {
+            decoded += c.len_utf8();
+            continue;
+        }
+        match chars.next() {
+            Some((_, 'u')) => skip_escape(&mut chars, 4, &mut decoded),
+            Some((_, 'U')) => skip_escape(&mut chars, 8, &mut decoded),
+            // A line-ending backslash: the line break and the next line's indent vanish.
+            Some((_, w)) if w.is_whitespace() => {
+                while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+            }
+            Some(_) => decoded += 1,
+            None => {}
+        }
+    }
+    start + raw.len().min(at)
+}
+
+fn skip_escape(
+    chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+    digits: usize,
+    decoded: &mut usize,
+) {
+    let hex: String = (0..digits)
+        .filter_map(|_| chars.next().map(|(_, c)| c))
+        .collect();
+    *decoded += u32::from_str_radix(&hex, 16)
+        .ok()
+        .and_then(char::from_u32)
+        .map_or(1, char::len_utf8);
 }
 
 /// Byte offset of a string value's first character, after its opening quotes.

@@ -1,6 +1,7 @@
 //! Runbooks: the TOML format, loading with source spans, validation, templates,
 //! conditions and the printed plan. No I/O beyond reading the file.
 
+mod cond_parse;
 pub mod condition;
 mod duration;
 pub mod eval;
@@ -10,6 +11,7 @@ pub mod model;
 pub mod plan;
 mod raw;
 pub mod roles;
+pub mod sql_context;
 mod step;
 pub mod template;
 pub mod validate;

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::condition::Condition;
 use super::duration::parse_bounded;
-use super::load::{Reader, content_start, located};
+use super::load::{Reader, condition, content_start, located};
 use super::model::{Action, Expect, ExpectTest, MaxscaleAction, ServerStateFlag, Step};
 use super::raw::{RawExpect, RawStep, Texts};
 use std::collections::BTreeMap;
@@ -288,36 +287,7 @@ fn expectation(r: &mut Reader<'_>, e: Spanned<RawExpect>) -> Option<Expect> {
     })
 }
 
-pub(super) fn condition(r: &mut Reader<'_>, s: &Spanned<String>) -> Option<Condition> {
-    let span = s.span();
-    let text = substitute(r, s)?;
-    match Condition::parse(&text, span.clone()) {
-        Ok(c) => Some(c),
-        Err(e) if text == *s.get_ref() => {
-            let at = content_start(r.file, &span);
-            r.error(
-                shift(&e.range, at),
-                format!("condition: {}", e.message),
-                None,
-            );
-            None
-        }
-        Err(e) => {
-            // Positions inside a substituted text do not match the file: name the whole.
-            r.error(
-                span,
-                format!(
-                    "condition: {} (in `{text}`, after filling in vars)",
-                    e.message
-                ),
-                None,
-            );
-            None
-        }
-    }
-}
-
-/// Fills `{{ vars.NAME }}` into a condition or an expected value. Only vars: these are
+/// Fills `{{ vars.NAME }}` into an expected value. Only vars: these are
 /// fixed when the runbook is read (with the inventory's overrides), unlike server facts.
 fn substitute(r: &mut Reader<'_>, s: &Spanned<String>) -> Option<String> {
     if !s.get_ref().contains("{{") {

@@ -162,6 +162,10 @@ impl Validator<'_> {
             Action::Sql { statements, .. } => {
                 for t in statements {
                     self.template(t, step);
+                    for e in super::sql_context::check(t) {
+                        let span = self.locate_in(t, &e.range, step);
+                        self.error(span, e.message, Some(e.help));
+                    }
                 }
             }
             Action::Shell { command, .. } => self.template(command, step),
@@ -254,6 +258,21 @@ impl Validator<'_> {
                     self.subject(subject, span, Want::OneServer);
                 }
             }
+        }
+    }
+
+    /// The place of `range` of a template: inside the whole template's text when the file
+    /// holds it as is (no escapes), else the excerpt's first occurrence.
+    fn locate_in(&self, t: &Template, range: &Range<usize>, step: &Step) -> Range<usize> {
+        let from = step.id.span.start;
+        match self
+            .file
+            .text
+            .get(from..)
+            .and_then(|rest| rest.find(&t.source))
+        {
+            Some(i) => from + i + range.start..from + i + range.end,
+            None => self.locate(t.source.get(range.clone()).unwrap_or(""), step),
         }
     }
 

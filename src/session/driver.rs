@@ -27,9 +27,9 @@ use crate::session::journal::{Event, JournalError, Outcome as JOutcome, Stream};
 use crate::session::live::Dashboard;
 use crate::session::lock::current_operator;
 use crate::session::open::{self, Session, SessionError, roles_event};
+use crate::session::pair::{self, Feeds, PairEvent};
 use crate::session::run::{Command, Effect, FailCode, Outcome, Record, Refusal, Run};
 use crate::session::summary::Summary;
-use crate::session::pair::{self, Feeds, PairEvent};
 use crate::session::view::SessionView;
 use crate::session::wire::{DashWire, ToDriver};
 
@@ -223,7 +223,9 @@ impl Driver {
             }
             PairEvent::Said { user, msg, reply } => {
                 let answer = match msg {
-                    ToDriver::Note { text } => self.note(&user, &text).map(|()| "note added".into()),
+                    ToDriver::Note { text } => {
+                        self.note(&user, &text).map(|()| "note added".into())
+                    }
                     ToDriver::Approve { step, typed } => self.approve(&user, &step, &typed),
                     ToDriver::Reject { step, reason } => journal
                         .append(&Event::ApprovalRefused {
@@ -249,13 +251,20 @@ impl Driver {
             operator: operator.to_string(),
             text: text.to_string(),
         })?;
-        self.core.notes.push((operator.to_string(), text.to_string()));
+        self.core
+            .notes
+            .push((operator.to_string(), text.to_string()));
         Ok(())
     }
 
     /// A second operator's approval: another OS user than the driver, typing what the
     /// step's confirmation asks. Returns what to tell them.
-    pub fn approve(&mut self, approver: &str, step: &str, typed: &str) -> Result<String, JournalError> {
+    pub fn approve(
+        &mut self,
+        approver: &str,
+        step: &str,
+        typed: &str,
+    ) -> Result<String, JournalError> {
         let refuse = |this: &Self, reason: String| -> Result<String, JournalError> {
             this.session.journal.append(&Event::ApprovalRefused {
                 step: step.to_string(),
@@ -271,7 +280,10 @@ impl Driver {
         let Some(s) = self.core.run.runbook.step(step).cloned() else {
             return Ok(format!("no step `{step}`"));
         };
-        let expected = self.core.confirm_name(&s).unwrap_or_else(|_| step.to_string());
+        let expected = self
+            .core
+            .confirm_name(&s)
+            .unwrap_or_else(|_| step.to_string());
         if typed.trim() != expected {
             return refuse(self, format!("typed `{}`, not `{expected}`", typed.trim()));
         }

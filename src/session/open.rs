@@ -33,7 +33,8 @@ pub struct Session {
     pub journal: JournalHandle,
     pub secrets: BTreeMap<String, Secret>,
     pub masker: Masker,
-    /// What the operator must know before going on (resume, a changed runbook).
+    /// What the operator must know before going on (resume, a changed runbook, a weak or
+    /// default credential).
     pub notices: Vec<String>,
     /// Each step's journaled output (of its latest attempt), for the detail pane.
     pub restored_output: BTreeMap<String, Vec<(Stream, String)>>,
@@ -102,7 +103,14 @@ pub fn open(
     let lock = Lock::acquire(journal_path)?;
     let secrets = resolve_secrets(loaded, inv)?;
     let masker = masker(&secrets, inv);
+    // Poller and replication errors are made far from the session; they mask with this.
+    crate::session::mask::remember(&masker);
     let mut notices = Vec::new();
+    // A weak or default credential is not masked in free output: the operator hears why.
+    let names = loaded.runbook.secrets.keys().map(String::as_str);
+    for warning in inventory::audit(inv, names) {
+        notices.push(format!("credential warning: {warning}"));
+    }
     if let Some(stale) = &lock.took_over_stale {
         notices.push(format!(
             "took over a stale lock of {} (pid {}, no longer running)",

@@ -95,7 +95,10 @@ pub fn serve(
 
 /// Whether the peer may attach: the journal's owner, root, or a member of its group.
 fn allowed(uid: u32, gid: u32, pid: Option<i32>, owner: (u32, u32)) -> bool {
-    uid == owner.0 || uid == 0 || gid == owner.1 || pid.is_some_and(|p| groups(p).contains(&owner.1))
+    uid == owner.0
+        || uid == 0
+        || gid == owner.1
+        || pid.is_some_and(|p| groups(p).contains(&owner.1))
 }
 
 /// A process's supplementary groups, from /proc.
@@ -103,9 +106,11 @@ fn groups(pid: i32) -> Vec<u32> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Groups:"))
-                .map(|g| g.split_whitespace().filter_map(|n| n.parse().ok()).collect())
+            s.lines().find_map(|l| l.strip_prefix("Groups:")).map(|g| {
+                g.split_whitespace()
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            })
         })
         .unwrap_or_default()
 }
@@ -134,7 +139,13 @@ async fn client(
             "{user} is not in the journal's group (gid {}): ask the driver to add you",
             owner.1
         );
-        let _ = wire::send(&mut wr, &ToObserver::Refused { reason: reason.clone() }).await;
+        let _ = wire::send(
+            &mut wr,
+            &ToObserver::Refused {
+                reason: reason.clone(),
+            },
+        )
+        .await;
         let _ = events
             .send(PairEvent::Refused {
                 user,
@@ -145,7 +156,8 @@ async fn client(
         return;
     }
     // The client says hello first, within a few seconds, in our protocol.
-    let hello = tokio::time::timeout(Duration::from_secs(5), wire::recv::<_, ToDriver>(&mut rd)).await;
+    let hello =
+        tokio::time::timeout(Duration::from_secs(5), wire::recv::<_, ToDriver>(&mut rd)).await;
     match hello {
         Ok(Ok(Some(ToDriver::Hello { protocol, .. }))) if protocol == PROTOCOL => {}
         Ok(Ok(Some(ToDriver::Hello { protocol, version }))) => {
@@ -229,4 +241,3 @@ async fn client(
     reader.abort();
     let _ = events.send(PairEvent::Detached { user }).await;
 }
-

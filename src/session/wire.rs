@@ -49,13 +49,24 @@ pub enum ToObserver {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToDriver {
-    Hello { protocol: u32, version: String },
+    Hello {
+        protocol: u32,
+        version: String,
+    },
     /// Four-eyes: approve `step`, typing what its confirmation asks.
-    Approve { step: String, typed: String },
+    Approve {
+        step: String,
+        typed: String,
+    },
     /// Refuse to approve `step`, with a reason.
-    Reject { step: String, reason: String },
+    Reject {
+        step: String,
+        reason: String,
+    },
     /// A note for the journal, seen in every view.
-    Note { text: String },
+    Note {
+        text: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +80,10 @@ pub enum WireError {
 }
 
 /// Writes one message.
-pub async fn send<W: AsyncWrite + Unpin, T: Serialize>(w: &mut W, msg: &T) -> Result<(), WireError> {
+pub async fn send<W: AsyncWrite + Unpin, T: Serialize>(
+    w: &mut W,
+    msg: &T,
+) -> Result<(), WireError> {
     let body = serde_json::to_vec(msg)?;
     if body.len() > MAX_MESSAGE {
         return Err(WireError::TooLong(body.len()));

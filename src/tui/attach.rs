@@ -149,7 +149,10 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
                 ])
                 .areas(area);
                 if let Some(text) = &lost {
-                    f.render_widget(Paragraph::new(Line::styled(text.clone(), theme.bad())), banner);
+                    f.render_widget(
+                        Paragraph::new(Line::styled(text.clone(), theme.bad())),
+                        banner,
+                    );
                 }
                 view_in(app, &session, &dash, &ctx, f, rest, now);
             })?;

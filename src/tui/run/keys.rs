@@ -71,7 +71,10 @@ impl RunApp {
             self.message = Some(format!("{} needs no approval", step.id));
             return;
         }
-        let expected = step.confirm_name.clone().unwrap_or_else(|_| step.id.clone());
+        let expected = step
+            .confirm_name
+            .clone()
+            .unwrap_or_else(|_| step.id.clone());
         let mut lines = step.confirm.clone();
         lines.push(format!(
             "Approve it as the second operator? Type `{expected}` and Enter:"
@@ -290,7 +293,12 @@ impl RunApp {
         }
     }
 
-    fn modal_command(&mut self, mut modal: Modal, k: KeyEvent, view: &SessionView) -> Option<Command> {
+    fn modal_command(
+        &mut self,
+        mut modal: Modal,
+        k: KeyEvent,
+        view: &SessionView,
+    ) -> Option<Command> {
         let submit = k.code == KeyCode::Enter;
         match modal {
             Modal::Confirm {

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::app::{Msg, Request, RunApp};
-use crate::session::pair::PairEvent;
 use super::start::Prepared;
 use super::view::{ViewContext, view};
 use crate::exec::spawn::ExecMsg;
 use crate::poll::ServerSnapshot;
 use crate::poll::maxscale::MaxscaleSnapshot;
+use crate::session::pair::PairEvent;
 use crate::tui::terminal::Term;
 use crate::tui::theme::Theme;
 

@@ -143,7 +143,10 @@ fn live_panes(
 fn header_text(app: &RunApp, s: &SessionView) -> String {
     let mut parts = Vec::new();
     if app.observer {
-        parts.push(format!("observing {}'s session (a approves, n notes)", s.driver));
+        parts.push(format!(
+            "observing {}'s session (a approves, n notes)",
+            s.driver
+        ));
     } else if !s.driver.is_empty() {
         parts.push(format!("driver {}", s.driver));
     }

@@ -47,7 +47,10 @@ pub fn modal(m: &Modal, f: &mut Frame, area: Rect, theme: &Theme) {
         }
         Modal::Note { input } => (
             " note ",
-            field("A note for the journal, seen by every operator. Enter adds it:", input),
+            field(
+                "A note for the journal, seen by every operator. Enter adds it:",
+                input,
+            ),
         ),
         Modal::Approve { lines, input, .. } => {
             let mut body = lines.clone();
