@@ -216,7 +216,12 @@ async fn client(
     feeds.dash.mark_changed();
     loop {
         let msg = tokio::select! {
-            _ = cancel.cancelled() => break,
+            _ = cancel.cancelled() => {
+                // The driver is ending: its last state goes out before the connection ends.
+                let last = ToObserver::View(Box::new(feeds.views.borrow().clone()));
+                let _ = wire::send(&mut wr, &last).await;
+                break;
+            }
             r = feeds.views.changed() => match r {
                 Ok(()) => ToObserver::View(Box::new(feeds.views.borrow_and_update().clone())),
                 Err(_) => break,

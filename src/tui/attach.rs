@@ -83,8 +83,17 @@ pub async fn connect(target: &Path) -> Result<Attached, AttachError> {
     };
     let (news_tx, news) = mpsc::channel(16);
     tokio::spawn(async move {
-        while let Ok(Some(msg)) = wire::recv::<_, ToObserver>(&mut rd).await {
-            if news_tx.send(msg).await.is_err() {
+        loop {
+            let msg = match wire::recv::<_, ToObserver>(&mut rd).await {
+                Ok(Some(msg)) => msg,
+                Ok(None) => break,
+                Err(e) => ToObserver::Said {
+                    text: format!("connection lost: {e}"),
+                },
+            };
+            let lost =
+                matches!(&msg, ToObserver::Said { text } if text.starts_with("connection lost"));
+            if news_tx.send(msg).await.is_err() || lost {
                 break;
             }
         }
@@ -144,13 +153,14 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
             term.draw(|f| {
                 let area = f.area();
                 let [banner, rest] = Layout::vertical([
-                    Constraint::Length(u16::from(lost.is_some())),
+                    Constraint::Length(2 * u16::from(lost.is_some())),
                     Constraint::Min(0),
                 ])
                 .areas(area);
                 if let Some(text) = &lost {
                     f.render_widget(
-                        Paragraph::new(Line::styled(text.clone(), theme.bad())),
+                        Paragraph::new(Line::styled(text.clone(), theme.bad()))
+                            .wrap(ratatui::widgets::Wrap { trim: true }),
                         banner,
                     );
                 }
@@ -236,7 +246,7 @@ pub async fn once(target: &Path, request: ToDriver) -> Result<bool, AttachError>
 /// What an observer reads when the driver has gone.
 pub fn disconnected_text(driver: &str, journal: &str) -> String {
     format!(
-        " driver disconnected ({driver}): the last known state is below. To take over: \
-         flightdeck run RUNBOOK --inventory INV --journal {journal} (the lock rules apply) · q leaves"
+        " driver disconnected ({driver}) · last known state below · to take over: flightdeck \
+         run RUNBOOK --inventory INV --journal {journal} (the lock rules apply) · q leaves"
     )
 }

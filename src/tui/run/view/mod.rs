@@ -170,7 +170,9 @@ fn footer_line(app: &RunApp, session: &SessionView, f: &mut Frame, area: Rect, t
         return;
     }
     let mut keys: Vec<&str> = Vec::new();
-    if app.show_summary && session.completed {
+    if app.observer {
+        keys.push("a approve a four-eyes step · n note");
+    } else if app.show_summary && session.completed {
         keys.push("run complete · Enter closes the summary");
     } else if let Some(r) = &session.running {
         keys.push(if app.selected_step(session).is_some_and(|s| &s.id == r) {
