@@ -437,3 +437,65 @@ fn a_running_step_crosses_the_wire() {
     let back: Result<ToObserver, _> = serde_json::from_str(&text);
     assert!(back.is_ok(), "{back:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handover_moves_the_lock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = open(dir.path()).await;
+    let mut observer = attach::connect(&s.journal).await.expect("attach");
+    s.pump("the observer attached", |d| !d.core.attached.is_empty())
+        .await;
+    s.run("one").await;
+
+    // The driver offers the wheel; the observer is told and accepts.
+    let said = s.d.offer(None);
+    assert!(said.contains("offered the wheel to root"), "{said}");
+    let begun = Instant::now();
+    loop {
+        assert!(begun.elapsed() < DEADLINE, "the offer arrives");
+        match tokio::time::timeout(DEADLINE, observer.news.recv()).await {
+            Ok(Some(ToObserver::Offer { from })) => {
+                assert_eq!(from, "root");
+                break;
+            }
+            Ok(Some(_)) => {}
+            other => panic!("the observer hears the offer: {other:?}"),
+        }
+    }
+    observer
+        .requests
+        .send(ToDriver::Accept)
+        .await
+        .expect("send");
+    s.pump("the handover", |d| d.handed_over().is_some()).await;
+
+    // The lock is free: whoever took the wheel drives the same journal now.
+    let paths = loop {
+        match tokio::time::timeout(DEADLINE, observer.news.recv()).await {
+            Ok(Some(ToObserver::HandedOver {
+                runbook,
+                inventory,
+                journal,
+            })) => break (runbook, inventory, journal),
+            Ok(Some(_)) => {}
+            other => panic!("the observer is handed the session: {other:?}"),
+        }
+    };
+    assert_eq!(
+        std::fs::canonicalize(&s.journal).expect("journal"),
+        PathBuf::from(&paths.2)
+    );
+    s.d.finish("handed over").await;
+    let inv = inventory::parse(&dir.path().join("inv.toml"), INVENTORY).expect("inventory");
+    let loaded = check_text(SourceFile::new("rb.toml", RUNBOOK), Some(&inv)).expect("runbook");
+    let (next, _inputs) = Driver::open(loaded, inv, &s.journal, PollIntervals::default())
+        .await
+        .expect("the new driver takes the lock and resumes");
+    assert!(matches!(
+        next.core.run.state("one"),
+        StepState::Succeeded { .. }
+    ));
+    let text = std::fs::read_to_string(&s.journal).expect("journal");
+    assert!(text.contains("\"event\":\"handover\""), "{text}");
+    assert!(text.contains("handed over to root"), "{text}");
+}

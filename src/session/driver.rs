@@ -31,7 +31,7 @@ use crate::session::pair::{self, Feeds, PairEvent};
 use crate::session::run::{Command, Effect, FailCode, Outcome, Record, Refusal, Run};
 use crate::session::summary::Summary;
 use crate::session::view::SessionView;
-use crate::session::wire::{DashWire, ToDriver};
+use crate::session::wire::{DashWire, ToDriver, ToObserver};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
@@ -76,6 +76,12 @@ pub struct Driver {
     socket: Option<PathBuf>,
     /// Who drives (the journal's and the lock's name for this process's operator).
     pub operator: String,
+    /// Attached clients, by OS user, and how to reach each.
+    clients: Vec<(String, mpsc::UnboundedSender<ToObserver>)>,
+    offered_to: Option<String>,
+    handed_over: Option<String>,
+    /// The runbook and inventory files, for whoever takes the wheel.
+    paths: (PathBuf, PathBuf),
     /// Stops the pollers when the session ends.
     pub cancel: CancellationToken,
 }
@@ -116,6 +122,7 @@ impl Driver {
             None => notices
                 .push("no live primary yet: roles and pins come from the inventory".to_string()),
         }
+        let paths = (loaded.file.path.clone(), inv.file.path.clone());
         let mut run = Run::new(loaded.runbook.clone());
         let session = open::open(journal, &loaded, &inv, &mut run, &mut roles)?;
         notices.extend(session.notices.clone());
@@ -157,6 +164,10 @@ impl Driver {
             dash_tx,
             socket: None,
             operator: current_operator(),
+            clients: Vec::new(),
+            offered_to: None,
+            handed_over: None,
+            paths,
             cancel,
         };
         Ok((driver, Inputs { pollers, exec_rx }))
@@ -205,8 +216,9 @@ impl Driver {
     pub fn pair(&mut self, e: PairEvent) -> Result<(), JournalError> {
         let journal = &self.session.journal;
         match e {
-            PairEvent::Attached { user, pid } => {
+            PairEvent::Attached { user, pid, to } => {
                 self.core.attached.push(user.clone());
+                self.clients.push((user.clone(), to));
                 journal.append(&Event::Attached {
                     operator: user,
                     pid,
@@ -216,6 +228,7 @@ impl Driver {
                 if let Some(i) = self.core.attached.iter().position(|u| *u == user) {
                     self.core.attached.remove(i);
                 }
+                self.clients.retain(|(_, to)| !to.is_closed());
                 journal.append(&Event::Detached { operator: user })?;
             }
             PairEvent::Refused { user, uid, reason } => {
@@ -234,14 +247,75 @@ impl Driver {
                             reason,
                         })
                         .map(|()| format!("your refusal to approve {step} is journaled")),
+                    ToDriver::Accept => return self.accept(&user, &reply),
                     ToDriver::Hello { .. } => Ok(String::new()),
                 };
-                let _ = reply.send(match answer {
+                let text = match answer {
                     Ok(text) => text,
                     Err(e) => format!("journal: {e}"),
-                });
+                };
+                let _ = reply.send(ToObserver::Said { text });
             }
         }
+        Ok(())
+    }
+
+    /// Offers the wheel to an attached operator (the first attached when `to` is None).
+    pub fn offer(&mut self, to: Option<&str>) -> String {
+        let Some((user, channel)) = self
+            .clients
+            .iter()
+            .find(|(u, c)| !c.is_closed() && to.is_none_or(|t| t == u))
+            .cloned()
+        else {
+            return "nobody is attached to hand over to: `flightdeck attach` in another terminal"
+                .into();
+        };
+        let from = self.operator.clone();
+        let _ = channel.send(ToObserver::Offer { from });
+        self.offered_to = Some(user.clone());
+        format!("offered the wheel to {user}: they press y to take it")
+    }
+
+    /// Whether the session was handed over (the front end then ends, and may attach).
+    pub fn handed_over(&self) -> Option<&str> {
+        self.handed_over.as_deref()
+    }
+
+    /// The operator an offer went to takes the wheel: journaled, the journal closed and
+    /// the lock released here before they are told, so their `run` finds it free.
+    fn accept(
+        &mut self,
+        user: &str,
+        reply: &mpsc::UnboundedSender<ToObserver>,
+    ) -> Result<(), JournalError> {
+        if self.offered_to.as_deref() != Some(user) {
+            let text = "nothing was offered to you".to_string();
+            let _ = reply.send(ToObserver::Said { text });
+            return Ok(());
+        }
+        if let Some(r) = self.core.run.running() {
+            let text = format!("{r} is running: the wheel changes hands between steps");
+            let _ = reply.send(ToObserver::Said { text });
+            return Ok(());
+        }
+        let journal = &self.session.journal;
+        journal.append(&Event::Handover {
+            from: self.operator.clone(),
+            to: user.to_string(),
+        })?;
+        journal.append(&Event::SessionEnd {
+            reason: format!("handed over to {user}"),
+        })?;
+        journal.close()?;
+        self.session.lock = None;
+        let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let _ = reply.send(ToObserver::HandedOver {
+            runbook: abs(&self.paths.0).display().to_string(),
+            inventory: abs(&self.paths.1).display().to_string(),
+            journal: abs(journal.path()).display().to_string(),
+        });
+        self.handed_over = Some(user.to_string());
         Ok(())
     }
 
@@ -368,9 +442,12 @@ impl Driver {
 
     /// Ends the session: the journal says so, pollers stop, SSH sessions close.
     pub async fn finish(&mut self, reason: &str) {
-        let _ = self.session.journal.append(&Event::SessionEnd {
-            reason: reason.to_string(),
-        });
+        if self.handed_over.is_none() {
+            let _ = self.session.journal.append(&Event::SessionEnd {
+                reason: reason.to_string(),
+            });
+        }
+        self.session.lock = None;
         let _ = self.session.journal.close();
         self.cancel.cancel();
         self.executors.hosts.close().await;

@@ -28,7 +28,8 @@ pub enum SessionError {
 
 /// Everything a run needs that is opened once.
 pub struct Session {
-    pub lock: Lock,
+    /// Held while this process drives; released early by a handover.
+    pub lock: Option<Lock>,
     /// The journal, written on its own thread.
     pub journal: JournalHandle,
     pub secrets: BTreeMap<String, Secret>,
@@ -172,7 +173,7 @@ pub fn open(
         source,
     })?;
     Ok(Session {
-        lock,
+        lock: Some(lock),
         journal,
         secrets,
         masker,

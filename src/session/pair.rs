@@ -22,6 +22,8 @@ pub enum PairEvent {
     Attached {
         user: String,
         pid: Option<i32>,
+        /// Reaches this client only (an offer of the wheel, an answer).
+        to: mpsc::UnboundedSender<ToObserver>,
     },
     Detached {
         user: String,
@@ -35,7 +37,7 @@ pub enum PairEvent {
     Said {
         user: String,
         msg: ToDriver,
-        reply: mpsc::UnboundedSender<String>,
+        reply: mpsc::UnboundedSender<ToObserver>,
     },
 }
 
@@ -179,13 +181,14 @@ async fn client(
     if wire::send(&mut wr, &hello).await.is_err() {
         return;
     }
+    let (reply_tx, mut replies) = mpsc::unbounded_channel::<ToObserver>();
     let _ = events
         .send(PairEvent::Attached {
             user: user.clone(),
             pid: cred.pid(),
+            to: reply_tx.clone(),
         })
         .await;
-    let (reply_tx, mut replies) = mpsc::unbounded_channel::<String>();
     // Reading runs apart from writing, so a client that stops reading still gets heard
     // and one that stops writing still gets views.
     let reader_events = events.clone();
@@ -230,7 +233,7 @@ async fn client(
                 Ok(()) => ToObserver::Dash(Box::new(feeds.dash.borrow_and_update().clone())),
                 Err(_) => break,
             },
-            Some(text) = replies.recv() => ToObserver::Said { text },
+            Some(direct) = replies.recv() => direct,
             bad = &mut reader, if reading => {
                 reading = false;
                 if bad.unwrap_or(true) {

@@ -244,6 +244,7 @@ impl Replayed {
             Event::ApprovalRefused { .. }
             | Event::Attached { .. }
             | Event::Detached { .. }
+            | Event::Handover { .. }
             | Event::AttachRefused { .. } => {}
             Event::SessionResume {
                 operator,

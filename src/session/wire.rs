@@ -43,6 +43,16 @@ pub enum ToObserver {
     Said {
         text: String,
     },
+    /// The driver offers this observer the wheel.
+    Offer {
+        from: String,
+    },
+    /// The wheel is yours: the driver has let go of the session; drive it with these.
+    HandedOver {
+        runbook: String,
+        inventory: String,
+        journal: String,
+    },
 }
 
 /// Attached operator → driver.
@@ -67,6 +77,8 @@ pub enum ToDriver {
     Note {
         text: String,
     },
+    /// Accept the driver's offer of the wheel.
+    Accept,
 }
 
 #[derive(Debug, thiserror::Error)]

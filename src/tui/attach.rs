@@ -143,6 +143,8 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
     let (mut term, guard) = terminal::enter_cockpit()?;
     let theme = Theme::from_env();
     let mut connected = true;
+    let mut offer = false;
+    let mut handed: Option<(String, String, String)> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         let now = Instant::now();
@@ -173,6 +175,14 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
         tokio::select! {
             Some(k) = keys.recv() => {
                 let Some(app) = app.as_mut() else { continue };
+                if std::mem::take(&mut offer) {
+                    let yes = matches!(&k, Msg::Key(key) if super::run::modal::is_yes(key));
+                    app.message = Some(if yes { "taking the wheel…".into() } else { "declined".into() });
+                    if yes && connected {
+                        let _ = a.requests.send(ToDriver::Accept).await;
+                    }
+                    continue;
+                }
                 let request = match k {
                     Msg::Key(k) => app.key(k, &session, Instant::now()),
                     Msg::Paste(text) => { app.paste(&text); None }
@@ -181,7 +191,7 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
                 let msg = match request {
                     Some(Request::Approve { step, typed }) => Some(ToDriver::Approve { step, typed }),
                     Some(Request::Note(text)) => Some(ToDriver::Note { text }),
-                    Some(Request::Session(_)) | None => None,
+                    Some(Request::Session(_) | Request::HandOver) | None => None,
                 };
                 if let Some(msg) = msg {
                     if !connected || a.requests.send(msg).await.is_err() {
@@ -206,6 +216,18 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
                         app.message = Some(text);
                     }
                 }
+                Some(ToObserver::Offer { from }) => {
+                    offer = true;
+                    if let Some(app) = app.as_mut() {
+                        app.message = Some(format!(
+                            "{from} offers you the wheel: y takes it (you then drive), any other key declines"
+                        ));
+                    }
+                }
+                Some(ToObserver::HandedOver { runbook, inventory, journal }) => {
+                    handed = Some((runbook, inventory, journal));
+                    break;
+                }
                 Some(ToObserver::Hello { .. } | ToObserver::Refused { .. }) => {}
                 None => connected = false,
             },
@@ -214,6 +236,23 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
     }
     drop(guard);
     keyboard.abort();
+    if let Some((runbook, inventory, journal)) = handed {
+        // The wheel is ours: this process becomes the driver (secrets come from this
+        // operator's environment and files, as for any `run`).
+        use std::os::unix::process::CommandExt;
+        let exe = std::env::current_exe()?;
+        let err = std::process::Command::new(exe)
+            .args([
+                "run",
+                &runbook,
+                "--inventory",
+                &inventory,
+                "--journal",
+                &journal,
+            ])
+            .exec();
+        return Err(err.into());
+    }
     Ok(())
 }
 

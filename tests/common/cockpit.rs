@@ -108,7 +108,7 @@ impl Screen {
                 Err(r) => self.app.message = Some(refusal_hint(&r)),
             },
             Some(Request::Note(text)) => self.core.notes.push(("tester".into(), text)),
-            Some(Request::Approve { .. }) | None => {}
+            Some(Request::Approve { .. } | Request::HandOver) | None => {}
         }
         self.refresh(now);
         effects

@@ -213,6 +213,11 @@ pub enum Event {
     Detached {
         operator: String,
     },
+    /// The driver handed the session over to an attached operator, who takes the lock.
+    Handover {
+        from: String,
+        to: String,
+    },
     /// Someone tried to attach and was refused.
     AttachRefused {
         user: String,

@@ -167,6 +167,10 @@ impl Masker {
                 operator: m(operator),
                 pid: *pid,
             },
+            Event::Handover { from, to } => Event::Handover {
+                from: m(from),
+                to: m(to),
+            },
             Event::Detached { operator } => Event::Detached {
                 operator: m(operator),
             },

@@ -26,6 +26,8 @@ pub enum Request {
     Note(String),
     /// A second operator's approval of a four-eyes step, with what they typed.
     Approve { step: String, typed: String },
+    /// Offer the wheel to an attached operator.
+    HandOver,
 }
 
 /// What a front end feeds the cockpit besides the session's view.

@@ -38,6 +38,7 @@ impl RunApp {
                 });
                 return None;
             }
+            KeyCode::Char('h') if !self.observer => return Some(Request::HandOver),
             KeyCode::Char('a') if self.observer => {
                 self.ask_approval(view);
                 return None;

@@ -71,6 +71,10 @@ impl Prepared {
                         let me = self.driver.operator.clone();
                         self.driver.note(&me, &text)
                     }
+                    Some(Request::HandOver) => {
+                        self.app.message = Some(self.driver.offer(None));
+                        Ok(())
+                    }
                     Some(Request::Approve { step, typed }) => {
                         let me = self.driver.operator.clone();
                         self.driver
@@ -110,6 +114,10 @@ impl Prepared {
         }
         if self.app.quit_when_idle && self.driver.view().running.is_none() {
             self.app.quit = true;
+        }
+        if let Some(to) = self.driver.handed_over() {
+            self.app.quit = true;
+            self.app.quit_reason = Some(format!("handed over to {to}"));
         }
     }
 

@@ -126,6 +126,17 @@ pub async fn run_cockpit(
         .clone()
         .unwrap_or_else(|| "operator quit".into());
     p.driver.finish(&reason).await;
+    if p.driver.handed_over().is_some() {
+        // Roles swap: the former driver stays on as an observer of the same session.
+        use std::os::unix::process::CommandExt;
+        drop(p);
+        let exe = std::env::current_exe()?;
+        let err = std::process::Command::new(exe)
+            .arg("attach")
+            .arg(journal)
+            .exec();
+        return Err(CockpitError::Terminal(err));
+    }
     result.map_err(Into::into)
 }
 

@@ -119,6 +119,11 @@ pub fn help(f: &mut Frame, area: Rect, theme: &Theme) {
             "cycle the live panes: servers, replication, GTID, MaxScale",
         ),
         ("S", "the summary, once the run is complete"),
+        (
+            "n",
+            "add a note to the journal (every attached operator sees it)",
+        ),
+        ("h", "hand the wheel to an attached operator (they press y)"),
         ("q", "quit (not while a step runs); the journal resumes it"),
         (
             "",
