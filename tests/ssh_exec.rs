@@ -164,7 +164,7 @@ async fn ssh_runs_a_script_with_its_output_and_exit_code() {
     assert_eq!(stdout, "out1\nout2\nno newline");
     assert_eq!(stderr, "err1\nerr2\n");
 
-    // Quotes survive both layers of `sh -c '…'`; the exit status is the script's.
+    // The script reaches the remote `sh -s` as written; the exit status is the script's.
     let (result, stdout, _) =
         run_all(&pool, t.clone(), "echo \"it's\" 'a '\"'\"'quote'; exit 3").await;
     assert_eq!(result.expect("run"), exited(3));

@@ -1,19 +1,24 @@
-//! The host executor for `shell` steps: runs a script under `sh -c` on this machine or on a
+//! The host executor for `shell` steps: runs a script with `sh -s` on this machine or on a
 //! server over SSH, streams its output as it arrives, and on timeout or cancel stops the
 //! command itself — the remote process group, not just the local `ssh` — before it reports.
+//!
+//! The script, which holds revealed secrets, is written to the shell's standard input
+//! (framed as one `{ … } </dev/null` group, see `feed`), never put in argv: `ps` here and on
+//! the host shows `sh -s`, and a multiplexed `ssh` carries no command line of its own.
 //!
 //! SSH goes through the system `ssh` (the `openssh` crate): `~/.ssh/config`, the agent,
 //! `ProxyJump` and `known_hosts` behave as the DBA is used to. One multiplexed session
 //! (a ControlMaster) per (user, host, port) is opened on first use and reused by every run.
 //!
-//! How a remote command is stopped: it is started as
-//! `exec sh -c 'echo <marker>$$; exec sh -c '\''SCRIPT'\'''`. sshd starts every non-pty
-//! command in a new session, and the two `exec`s keep the pid, so the pid on that first line
-//! (stripped from the output) is the session's process group. On timeout or cancel a second
+//! How a remote command is stopped: it is started as the fixed command
+//! `exec sh -c 'echo <marker>$$; exec sh -s'`. sshd starts every non-pty command in a new
+//! session, and the two `exec`s keep the pid, so the pid on that first line (stripped from
+//! the output) is the session's process group. On timeout or cancel a second
 //! command on the same connection sends `kill -s TERM -- -PGID`, then `KILL` after
 //! [`SshOptions::stop_grace`] if the run has not ended. Local runs get their own process
 //! group and the same escalation through `killpg`.
 
+mod feed;
 mod local;
 mod pump;
 mod ssh;
@@ -27,14 +32,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub use ssh::shell_quote;
-
 /// Where a `shell` step runs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostTransport {
-    /// `sh -c SCRIPT` on this machine.
+    /// `sh -s` on this machine, the script on its stdin.
     Local,
-    /// `sh -c SCRIPT` on `host` through the system `ssh`; `host` may be an alias from
+    /// `sh -s` on `host` through the system `ssh`, the script on its stdin; `host` may be an alias from
     /// `~/.ssh/config`. `None` leaves user and port to the ssh config.
     Ssh {
         host: String,
@@ -188,6 +191,12 @@ pub enum HostError {
         #[source]
         source: std::io::Error,
     },
+    #[error("sending the script to {destination}: {source}")]
+    Input {
+        destination: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("reading the command's output on {destination}: {source}")]
     Output {
         destination: String,
@@ -225,7 +234,8 @@ impl HostPool {
         }
     }
 
-    /// Runs `script` under `sh -c` on `transport`, sending its output to `out` as it
+    /// Runs `script` with `sh -s` on `transport` (the script on its stdin, never in argv;
+    /// the commands in it read `/dev/null`), sending its output to `out` as it
     /// arrives. `timeout` covers connecting too. On timeout or cancel the command is stopped
     /// (TERM, then KILL) before this returns. A full `out` slows the command down; a dropped
     /// receiver only discards the output. Stop a run with `cancel`, not by dropping this

@@ -2,9 +2,12 @@
 //!
 //! A template is parsed once when the runbook loads, so an undefined variable or a
 //! misspelled reference is an error in `check`, not a surprise in the change window.
-//! Rendering escapes each value for where it lands: one shell word in a command, the
-//! inside of a quoted string literal in SQL. Secrets render as `****` unless the caller
-//! asks for the real value, which only executors do.
+//! Rendering escapes each value for where it lands: in a shell command, for the quoting
+//! around it ([`shell`]: one word unquoted, escaped between double quotes, refused where no
+//! quoting is safe); in SQL, the inside of a quoted string literal. Secrets render as `****`
+//! unless the caller asks for the real value, which only executors do.
+
+pub mod shell;
 
 use std::ops::Range;
 
@@ -13,7 +16,9 @@ use std::ops::Range;
 pub enum Escape {
     /// Free text shown to a person: inserted as is.
     None,
-    /// A shell command: each value becomes exactly one shell word.
+    /// A shell command: each value is quoted for where it sits ([`shell`]), so that it
+    /// arrives as literal data; a template with a reference where that is impossible does
+    /// not render.
     Shell,
     /// SQL: values are escaped for use inside a quoted string literal.
     SqlString,
@@ -91,6 +96,16 @@ pub struct TemplateError {
     pub range: Range<usize>,
 }
 
+/// A reference in a shell command where no quoting keeps its value literal.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ShellError {
+    pub message: String,
+    /// What to write instead.
+    pub help: String,
+    pub range: Range<usize>,
+}
+
 /// What a template needs from the world to render.
 pub trait Context {
     fn var(&self, name: &str) -> Option<String>;
@@ -139,40 +154,84 @@ impl Template {
         })
     }
 
+    /// Where each reference sits when this text is read as a shell command (in order), or
+    /// the first reference that sits where no quoting is safe.
+    pub fn shell_spots(&self) -> Result<Vec<shell::Spot>, ShellError> {
+        shell::spots(&self.parts).map_err(|u| {
+            let range = self
+                .references()
+                .nth(u.hole)
+                .map_or(0..self.source.len(), |(_, r)| r.clone());
+            let r = &self.source[range.clone()];
+            ShellError {
+                message: format!("`{r}` is {}", u.why.place()),
+                help: u.why.help(r),
+                range,
+            }
+        })
+    }
+
     pub fn render(
         &self,
         ctx: &dyn Context,
         escape: Escape,
         reveal: Reveal,
     ) -> Result<String, TemplateError> {
+        let spots = match escape {
+            Escape::Shell => self.shell_spots().map_err(|e| TemplateError {
+                message: format!("{}: {}", e.message, e.help),
+                range: e.range,
+            })?,
+            Escape::None | Escape::SqlString => Vec::new(),
+        };
         let mut out = String::with_capacity(self.source.len());
+        let mut refs = 0;
         for part in &self.parts {
-            match part {
-                Part::Text(t) => out.push_str(t),
-                Part::Ref(r, range) => {
-                    let fail = |what: &str| TemplateError {
-                        message: format!("{what} has no value"),
-                        range: range.clone(),
-                    };
-                    let value = match r {
-                        Reference::Var(n) => {
-                            ctx.var(n).ok_or_else(|| fail(&format!("vars.{n}")))?
-                        }
-                        Reference::Secret(n) => match reveal {
-                            // Masked text still says a secret stands there, never its value.
-                            Reveal::Masked => {
-                                out.push_str(MASK);
-                                continue;
-                            }
-                            Reveal::Secrets => {
-                                ctx.secret(n).ok_or_else(|| fail(&format!("secret.{n}")))?
-                            }
-                        },
-                        Reference::Fact { subject, field } => ctx
-                            .fact(subject, *field)
-                            .ok_or_else(|| fail(&format!("{subject}.{}", field.as_str())))?,
-                    };
-                    out.push_str(&escape_value(&value, escape));
+            let (r, range) = match part {
+                Part::Text(t) => {
+                    out.push_str(t);
+                    continue;
+                }
+                Part::Ref(r, range) => (r, range),
+            };
+            let index = refs;
+            refs += 1;
+            let fail = |what: String| TemplateError {
+                message: what,
+                range: range.clone(),
+            };
+            let missing = |what: String| fail(format!("{what} has no value"));
+            let value = match r {
+                Reference::Var(n) => ctx.var(n).ok_or_else(|| missing(format!("vars.{n}")))?,
+                Reference::Secret(n) => match reveal {
+                    // Masked text still says a secret stands there, never its value.
+                    Reveal::Masked => {
+                        out.push_str(MASK);
+                        continue;
+                    }
+                    Reveal::Secrets => ctx
+                        .secret(n)
+                        .ok_or_else(|| missing(format!("secret.{n}")))?,
+                },
+                Reference::Fact { subject, field } => ctx
+                    .fact(subject, *field)
+                    .ok_or_else(|| missing(format!("{subject}.{}", field.as_str())))?,
+            };
+            match escape {
+                Escape::None => out.push_str(&value),
+                Escape::SqlString => out.push_str(&sql_string_escape(&value)),
+                Escape::Shell => {
+                    let spot = spots
+                        .get(index)
+                        .copied()
+                        .ok_or_else(|| fail("cannot tell where this sits in the command".into()))?;
+                    let written = shell::write(&value, spot).map_err(|why| {
+                        fail(format!(
+                            "the value of `{}` {why}",
+                            &self.source[range.clone()]
+                        ))
+                    })?;
+                    out.push_str(&written);
                 }
             }
         }
@@ -206,27 +265,6 @@ fn parse_reference(inner: &str) -> Result<Reference, String> {
                 "`{tail}` is not a server field; known: name, host, port, ssh_host, maxscale_name"
             )),
         },
-    }
-}
-
-fn escape_value(value: &str, escape: Escape) -> String {
-    match escape {
-        Escape::None => value.to_string(),
-        Escape::Shell => shell_quote(value),
-        Escape::SqlString => sql_string_escape(value),
-    }
-}
-
-/// One shell word: left bare when it is plainly safe, else single-quoted.
-pub fn shell_quote(value: &str) -> String {
-    let safe = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c));
-    if safe {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
     }
 }
 

@@ -168,10 +168,16 @@ impl Validator<'_> {
                     }
                 }
             }
-            Action::Shell { command, .. } => self.template(command, step),
+            Action::Shell { command, .. } => {
+                self.template(command, step);
+                self.shell_quoting(command, step);
+            }
             Action::Manual {
                 command: Some(c), ..
-            } => self.template(c, step),
+            } => {
+                self.template(c, step);
+                self.shell_quoting(c, step);
+            }
             Action::Maxscale(m) => {
                 let servers = match m {
                     MaxscaleAction::Set { server, .. } | MaxscaleAction::Clear { server, .. } => {
@@ -273,6 +279,14 @@ impl Validator<'_> {
         {
             Some(i) => from + i + range.start..from + i + range.end,
             None => self.locate(t.source.get(range.clone()).unwrap_or(""), step),
+        }
+    }
+
+    /// A reference in a shell command where no quoting keeps its value literal (issue 11).
+    fn shell_quoting(&mut self, t: &Template, step: &Step) {
+        if let Err(e) = t.shell_spots() {
+            let span = self.locate_in(t, &e.range, step);
+            self.error(span, e.message, Some(e.help));
         }
     }
 

@@ -1,4 +1,5 @@
-//! `Local` transport: `sh -c SCRIPT` in its own process group on this machine.
+//! `Local` transport: `sh -s` in its own process group on this machine, the script on its
+//! standard input.
 
 use std::pin::pin;
 use std::process::Stdio;
@@ -11,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::feed::feed;
 use super::pump::pump;
 use super::stop::{self, Limits, Raced, StopSignal, Stopper};
 use super::{HostError, HostRun, OutputChunk, RunEnd, Stream};
@@ -56,9 +58,8 @@ pub(super) async fn run(
 ) -> Result<HostRun, HostError> {
     let deadline = Instant::now() + limits.timeout;
     let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
+        .arg("-s")
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -67,20 +68,26 @@ pub(super) async fn run(
         .map_err(|source| HostError::LocalSpawn { source })?;
     let pgid = child.id();
     let mut guard = KillOnDrop(pgid);
+    let stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let run = async {
-        let (o, e) = tokio::join!(
+        let (i, o, e) = tokio::join!(
+            feed(stdin, script),
             pump(stdout, Stream::Stdout, &out, None),
             pump(stderr, Stream::Stderr, &out, None),
         );
-        (o.and(e), child.wait().await)
+        (i, o.and(e), child.wait().await)
     };
     let mut run = pin!(run);
     let ended = match stop::race(&mut run, deadline, &cancel).await {
-        Raced::Finished((output, status)) => {
+        Raced::Finished((input, output, status)) => {
             guard.0 = None;
             let status = status.map_err(|source| HostError::Wait {
+                destination: DESTINATION.into(),
+                source,
+            })?;
+            input.map_err(|source| HostError::Input {
                 destination: DESTINATION.into(),
                 source,
             })?;
@@ -96,7 +103,7 @@ pub(super) async fn run(
         Raced::Stop(ended) => ended,
     };
     match stop::stop(&mut run, async { pgid }, &ProcessGroup, limits.grace).await {
-        Some((_, status)) => {
+        Some((_, _, status)) => {
             guard.0 = None;
             Ok(HostRun {
                 exit_code: status.ok().and_then(|s| s.code()),

@@ -1,5 +1,6 @@
-//! `Ssh` transport: one multiplexed `openssh` session per (user, host, port), the remote
-//! command wrapped so that its process group can be killed, and the kill itself.
+//! `Ssh` transport: one multiplexed `openssh` session per (user, host, port), a fixed remote
+//! command (`sh -s`, the script on its stdin) whose process group can be killed, and the
+//! kill itself.
 
 use std::collections::HashMap;
 use std::error::Error as _;
@@ -14,22 +15,21 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 
+use super::feed::feed;
 use super::pump::{PID_MARKER, pump};
 use super::stop::{self, Limits, Raced, StopSignal, Stopper};
 use super::{HostError, HostRun, KnownHostsPolicy, OutputChunk, RunEnd, SshOptions, Stream};
+use crate::runbook::template::shell::word;
 
-/// Quotes `s` as one POSIX shell word: `'…'`, with each `'` written as `'\''`.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// The command line sent to the remote login shell. The outer `exec sh -c` makes the
-/// session's first process (its process group leader, as sshd runs each non-pty command in a
-/// new session) a POSIX `sh`, whatever the login shell is; it prints its pid, then `exec`s
-/// the step's script under the same pid.
-pub(super) fn remote_command(script: &str) -> String {
-    let wrapper = format!("echo {PID_MARKER}$$; exec sh -c {}", shell_quote(script));
-    format!("exec sh -c {}", shell_quote(&wrapper))
+/// The command line sent to the remote login shell, the same for every script. `exec sh -c`
+/// makes the session's first process (its process group leader, as sshd runs each non-pty
+/// command in a new session) a POSIX `sh`, whatever the login shell is; it prints its pid,
+/// then `exec`s `sh -s` under the same pid, which reads the script from stdin.
+pub(super) fn remote_command() -> String {
+    format!(
+        "exec sh -c {}",
+        word(&format!("echo {PID_MARKER}$$; exec sh -s"))
+    )
 }
 
 /// Signals the process group `pid`, or the process alone if it leads no group.
@@ -37,7 +37,7 @@ pub(super) fn kill_command(pid: u32, signal: StopSignal) -> String {
     let sig = signal.name();
     let script =
         format!("kill -s {sig} -- -{pid} 2>/dev/null || kill -s {sig} {pid} 2>/dev/null; true");
-    format!("exec sh -c {}", shell_quote(&script))
+    format!("exec sh -c {}", word(&script))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -175,15 +175,15 @@ impl SshPool {
         }
     }
 
-    /// Starts `command`; if the session turns out to be dead, opens a new one and tries once
-    /// more (nothing ran on the dead one).
+    /// Starts [`remote_command`]; if the session turns out to be dead, opens a new one and
+    /// tries once more (nothing ran on the dead one).
     async fn spawn(
         &self,
         key: &SessionKey,
-        command: &str,
     ) -> Result<(Arc<Session>, openssh::Child<Arc<Session>>), HostError> {
+        let command = remote_command();
         let session = self.session(key).await?;
-        let first = match spawn_on(&session, command).await {
+        let first = match spawn_on(&session, &command).await {
             Ok(child) => return Ok((session, child)),
             Err(e) => e,
         };
@@ -196,7 +196,7 @@ impl SshPool {
         tracing::info!(destination = %key, "ssh session died ({first}); reconnecting");
         self.forget(key, &session).await;
         let session = self.session(key).await?;
-        let child = spawn_on(&session, command)
+        let child = spawn_on(&session, &command)
             .await
             .map_err(|e| HostError::Spawn {
                 destination: key.to_string(),
@@ -214,10 +214,9 @@ impl SshPool {
         out: mpsc::Sender<OutputChunk>,
     ) -> Result<HostRun, HostError> {
         let deadline = Instant::now() + limits.timeout;
-        let command = remote_command(script);
         // Connecting counts against the timeout and can be cancelled; nothing ran yet.
         let (session, mut child) = {
-            let mut spawning = pin!(self.spawn(key, &command));
+            let mut spawning = pin!(self.spawn(key));
             match stop::race(&mut spawning, deadline, &cancel).await {
                 Raced::Finished(spawned) => spawned?,
                 Raced::Stop(ended) => {
@@ -228,20 +227,26 @@ impl SshPool {
                 }
             }
         };
+        let stdin = child.stdin().take();
         let stdout = child.stdout().take();
         let stderr = child.stderr().take();
         let (pid_tx, mut pid_rx) = watch::channel(None);
         let run = async {
-            let (o, e) = tokio::join!(
+            let (i, o, e) = tokio::join!(
+                feed(stdin, script),
                 pump(stdout, Stream::Stdout, &out, Some(&pid_tx)),
                 pump(stderr, Stream::Stderr, &out, None),
             );
-            (o.and(e), child.wait().await)
+            (i, o.and(e), child.wait().await)
         };
         let mut run = pin!(run);
         let ended = match stop::race(&mut run, deadline, &cancel).await {
-            Raced::Finished((output, status)) => {
+            Raced::Finished((input, output, status)) => {
                 let exit_code = self.exit_code(key, &session, status).await?;
+                input.map_err(|source| HostError::Input {
+                    destination: key.to_string(),
+                    source,
+                })?;
                 output.map_err(|source| HostError::Output {
                     destination: key.to_string(),
                     source,
@@ -259,7 +264,7 @@ impl SshPool {
             grace: limits.grace,
         };
         match stop::stop(&mut run, pid, &killer, limits.grace).await {
-            Some((_, status)) => Ok(HostRun {
+            Some((_, _, status)) => Ok(HostRun {
                 exit_code: status.ok().and_then(|s| s.code()),
                 ended,
             }),
@@ -315,7 +320,7 @@ async fn spawn_on(
     command: &str,
 ) -> Result<openssh::Child<Arc<Session>>, openssh::Error> {
     Session::arc_raw_command(session.clone(), command)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -347,24 +352,27 @@ impl Stopper for RemoteKill<'_> {
 mod tests {
     use super::*;
 
-    fn sh(command: &str) -> String {
-        let out = std::process::Command::new("sh")
+    /// `sh -c COMMAND`, with `stdin` written to its standard input.
+    fn sh(command: &str, stdin: &str) -> String {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sh")
             .arg("-c")
             .arg(command)
-            .output()
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
             .expect("run sh");
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(stdin.as_bytes()).expect("write stdin");
+        drop(input);
+        let out = child.wait_with_output().expect("wait for sh");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     #[test]
-    fn quoting_survives_a_shell() {
-        let nasty = r#"it's "quoted" $HOME `x` \n ''"#;
-        assert_eq!(sh(&format!("printf %s {}", shell_quote(nasty))), nasty);
-    }
-
-    #[test]
-    fn remote_command_prints_its_pid_then_runs_the_script() {
-        let out = sh(&remote_command("echo \"it's $0\"; echo two"));
+    fn remote_command_prints_its_pid_then_runs_the_script_from_stdin() {
+        let script = super::super::feed::framed("echo \"it's $0\"; echo two");
+        let out = sh(&remote_command(), &script);
         let mut lines = out.lines();
         let first = lines.next().expect("marker line");
         assert!(
