@@ -16,13 +16,9 @@ use flightdeck::session::run::{Command, StepState};
 
 const DEADLINE: Duration = Duration::from_secs(120);
 
-const INVENTORY: &str = r#"
-[[server]]
-name = "db1"
-role = "primary"
-mysql = { host = "127.0.0.1", port = 1 }
-transport = "local"
-"#;
+mod common;
+
+const INVENTORY: &str = common::LOCAL_DB1;
 
 const RUNBOOK: &str = r#"
 [runbook]

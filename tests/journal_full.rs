@@ -71,13 +71,7 @@ target = "db1"
 command = "echo hello"
 "#;
 
-const INVENTORY: &str = r#"
-[[server]]
-name = "db1"
-role = "primary"
-mysql = { host = "127.0.0.1", port = 1 }
-transport = "local"
-"#;
+const INVENTORY: &str = common::LOCAL_DB1;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_stops_steps_from_starting_and_says_so() {

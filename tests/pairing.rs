@@ -25,13 +25,7 @@ mod common;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
-const INVENTORY: &str = r#"
-[[server]]
-name = "db1"
-role = "primary"
-mysql = { host = "127.0.0.1", port = 1 }
-transport = "local"
-"#;
+const INVENTORY: &str = common::LOCAL_DB1;
 
 const RUNBOOK: &str = r#"
 [runbook]

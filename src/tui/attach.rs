@@ -7,8 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crossterm::event::{Event as TermEvent, EventStream, MouseEventKind};
-use futures::StreamExt;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
@@ -121,25 +119,7 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
     let mut dash = Dashboard::new(&[], Duration::from_millis(250), Duration::from_secs(1));
     let mut app: Option<RunApp> = None;
     let (keys_tx, mut keys) = mpsc::channel::<Msg>(64);
-    let keyboard = tokio::spawn(async move {
-        let mut events = EventStream::new();
-        while let Some(Ok(ev)) = events.next().await {
-            let msg = match ev {
-                TermEvent::Key(k) => Msg::Key(k),
-                TermEvent::Paste(text) => Msg::Paste(text),
-                TermEvent::Mouse(m) => match m.kind {
-                    MouseEventKind::ScrollDown => Msg::Scroll(3),
-                    MouseEventKind::ScrollUp => Msg::Scroll(-3),
-                    _ => continue,
-                },
-                TermEvent::Resize(..) => Msg::Scroll(0),
-                _ => continue,
-            };
-            if keys_tx.send(msg).await.is_err() {
-                break;
-            }
-        }
-    });
+    let keyboard = terminal::keyboard(keys_tx, |m| m);
     let (mut term, guard) = terminal::enter_cockpit()?;
     let theme = Theme::from_env();
     let mut connected = true;

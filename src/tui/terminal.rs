@@ -77,3 +77,33 @@ fn install_panic_hook() {
         previous(info);
     }));
 }
+
+/// Reads the terminal's events on a task of its own and sends each as a cockpit message
+/// (keys, pastes, the wheel; a resize is a zero scroll, which redraws) until `tx` closes.
+pub fn keyboard<T: Send + 'static>(
+    tx: tokio::sync::mpsc::Sender<T>,
+    wrap: fn(crate::tui::run::app::Msg) -> T,
+) -> tokio::task::JoinHandle<()> {
+    use crate::tui::run::app::Msg;
+    use crossterm::event::{Event, EventStream, MouseEventKind};
+    use futures::StreamExt;
+    tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(Ok(ev)) = events.next().await {
+            let msg = match ev {
+                Event::Key(k) => Msg::Key(k),
+                Event::Paste(text) => Msg::Paste(text),
+                Event::Mouse(m) => match m.kind {
+                    MouseEventKind::ScrollDown => Msg::Scroll(3),
+                    MouseEventKind::ScrollUp => Msg::Scroll(-3),
+                    _ => continue,
+                },
+                Event::Resize(..) => Msg::Scroll(0),
+                _ => continue,
+            };
+            if tx.send(wrap(msg)).await.is_err() {
+                break;
+            }
+        }
+    })
+}

@@ -43,3 +43,13 @@ role = "replica"
 mysql = { host = "127.0.0.1", port = 3307 }
 transport = "local"
 "#;
+
+/// One server, `db1`, whose shell steps run here and whose MySQL port answers nothing:
+/// for sessions that need no database.
+pub const LOCAL_DB1: &str = r#"
+[[server]]
+name = "db1"
+role = "primary"
+mysql = { host = "127.0.0.1", port = 1 }
+transport = "local"
+"#;

@@ -4,11 +4,9 @@
 
 use std::path::Path;
 
-use crossterm::event::{Event as TermEvent, EventStream, MouseEventKind};
-use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::app::{Msg, RunApp};
+use super::app::RunApp;
 use super::runtime::{Input, RuntimeError};
 use crate::inventory::Inventory;
 use crate::poll::start::{PollIntervals, forward};
@@ -94,26 +92,7 @@ pub async fn run_cockpit(
     intervals: PollIntervals,
 ) -> Result<(), CockpitError> {
     let mut p = prepare(loaded, inv, journal, intervals).await?;
-    let keys = p.tx.clone();
-    let keyboard = tokio::spawn(async move {
-        let mut events = EventStream::new();
-        while let Some(Ok(ev)) = events.next().await {
-            let msg = match ev {
-                TermEvent::Key(k) => Msg::Key(k),
-                TermEvent::Paste(text) => Msg::Paste(text),
-                TermEvent::Mouse(m) => match m.kind {
-                    MouseEventKind::ScrollDown => Msg::Scroll(3),
-                    MouseEventKind::ScrollUp => Msg::Scroll(-3),
-                    _ => continue,
-                },
-                TermEvent::Resize(..) => Msg::Scroll(0),
-                _ => continue,
-            };
-            if keys.send(Input::Ui(msg)).await.is_err() {
-                break;
-            }
-        }
-    });
+    let keyboard = terminal::keyboard(p.tx.clone(), Input::Ui);
     signals(p.tx.clone());
     let (mut term, guard) = terminal::enter_cockpit()?;
     let mut rx = std::mem::replace(&mut p.rx, mpsc::channel(1).1);
