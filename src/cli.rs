@@ -106,6 +106,10 @@ pub enum Command {
         /// Instead of a cockpit: add this note to the journal and exit.
         #[arg(long, value_name = "TEXT", conflicts_with = "approve")]
         note: Option<String>,
+        /// Plain lines instead of the cockpit (chosen by itself when stdin or stdout is not
+        /// a terminal): steps as they change; `a STEP NAME`, `n TEXT`, `y`, `q` on stdin.
+        #[arg(long)]
+        no_tui: bool,
     },
 }
 
@@ -183,6 +187,7 @@ pub fn run(cli: Cli) -> ExitCode {
             approve,
             typed,
             note,
+            no_tui,
         } => {
             use crate::session::wire::ToDriver;
             let once = match (approve, typed, note) {
@@ -190,7 +195,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 (_, _, Some(text)) => Some(ToDriver::Note { text }),
                 _ => None,
             };
-            attach_cmd(&target, once)
+            attach_cmd(&target, once, crate::line::wanted(no_tui))
         }
         Command::Watch {
             inventory,
@@ -261,13 +266,20 @@ fn lab_cmd(args: crate::lab::LabArgs) -> ExitCode {
     }
 }
 
-fn attach_cmd(target: &Path, once: Option<crate::session::wire::ToDriver>) -> ExitCode {
+fn attach_cmd(
+    target: &Path,
+    once: Option<crate::session::wire::ToDriver>,
+    lines: bool,
+) -> ExitCode {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
     let result = match once {
         Some(request) => rt.block_on(crate::tui::attach::once(target, request)),
+        None if lines => rt
+            .block_on(crate::line::observe::run(target))
+            .map(|()| true),
         None => rt.block_on(crate::tui::attach::run(target)).map(|()| true),
     };
     match result {

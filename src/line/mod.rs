@@ -12,6 +12,7 @@
 //! cockpit; Ctrl-C cancels the running step, closes an open question, or quits.
 
 pub mod follow;
+pub mod observe;
 pub mod print;
 pub mod prompt;
 #[cfg(test)]
@@ -114,7 +115,7 @@ impl<W: Write> Printer<W> {
 /// Stdin, line by line, read on a thread of its own: a blocking read of a terminal
 /// cannot be interrupted, and this thread never holds up the exit. `Ok(None)` is the end
 /// of input.
-fn stdin_lines() -> mpsc::Receiver<std::io::Result<Option<String>>> {
+pub(crate) fn stdin_lines() -> mpsc::Receiver<std::io::Result<Option<String>>> {
     let (tx, rx) = mpsc::channel(16);
     let spawned = std::thread::Builder::new()
         .name("stdin".into())
