@@ -68,17 +68,29 @@ pub fn spawn(
                 _ = cancel.cancelled() => break,
                 r = poll_once(&client, &monitor) => r,
             };
-            tx.send_modify(|snap| {
+            // Receivers are woken only when what MaxScale said changed (or on the first
+            // poll); the poll time is in the channel for whoever reads it.
+            tx.send_if_modified(|snap| {
+                let first = !snap.polled;
                 snap.taken_at = Instant::now();
                 snap.wall_time = SystemTime::now();
                 snap.polled = true;
                 match polled {
                     Ok((servers, master)) => {
+                        let changed = first
+                            || snap.error.is_some()
+                            || snap.servers != servers
+                            || snap.monitor_master != master;
                         snap.servers = servers;
                         snap.monitor_master = master;
                         snap.error = None;
+                        changed
                     }
-                    Err(e) => snap.error = Some(e),
+                    Err(e) => {
+                        let changed = first || snap.error.as_ref() != Some(&e);
+                        snap.error = Some(e);
+                        changed
+                    }
                 }
             });
             if tx.is_closed() {

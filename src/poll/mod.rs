@@ -8,6 +8,7 @@ pub mod maxscale;
 pub mod mysql;
 pub mod snapshot;
 pub mod start;
+pub mod tier;
 
 pub use gtid::{Gtid, GtidPos};
 pub use heartbeat::HeartbeatLag;

@@ -23,6 +23,7 @@ use super::classify::{Failure, on_connect, on_open_connection};
 use super::gtid::GtidPos;
 use super::heartbeat::HeartbeatTable;
 use super::snapshot::{IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};
+use super::tier::Tiers;
 
 /// Everything a poller needs to reach one server. The password is resolved already.
 #[derive(Clone)]
@@ -45,6 +46,9 @@ pub struct SqlPollConfig {
     pub connect_timeout: Option<Duration>,
     /// A pt-heartbeat compatible table (`db.heartbeat`) to read lag from, if any.
     pub heartbeat: Option<HeartbeatTable>,
+    /// Settled replicas polled at a longer interval ([`super::tier`]); `None`: every
+    /// server at `interval`.
+    pub tiers: Option<Tiers>,
 }
 
 impl Default for SqlPollConfig {
@@ -54,6 +58,7 @@ impl Default for SqlPollConfig {
             timeout: Duration::from_secs(2),
             connect_timeout: None,
             heartbeat: None,
+            tiers: None,
         }
     }
 }
@@ -89,9 +94,13 @@ async fn run(
     tx: watch::Sender<ServerSnapshot>,
     cancel: CancellationToken,
 ) {
+    let mut schedule = config.tiers.as_ref().map(|t| t.schedule(&target.server));
     let mut poller = Poller::new(target, config);
     loop {
         let started = Instant::now();
+        if let Some(s) = schedule.as_mut() {
+            s.polling();
+        }
         let result = tokio::select! {
             _ = cancel.cancelled() => break,
             r = poller.cycle() => r,
@@ -103,6 +112,7 @@ async fn run(
         let wait = error.as_ref().map_or(poller.config.interval, |e| {
             e.retry_after(poller.config.interval)
         });
+        let relaxed = schedule.as_mut().is_some_and(|s| s.polled(info.as_ref()));
         if info.is_some() {
             poller.last_info = info;
         }
@@ -114,7 +124,7 @@ async fn run(
             error,
         };
         // Only wake receivers when something other than the time changed; the time is
-        // in the channel for whoever reads it (the UI loops do on every tick).
+        // in the channel for whoever reads it (the UI loops do before they draw).
         tx.send_if_modified(|old| {
             let changed = old.info != snapshot.info || old.error != snapshot.error;
             *old = snapshot;
@@ -123,10 +133,15 @@ async fn run(
         if tx.is_closed() {
             break;
         }
-        let next = started + wait;
+        let next = async {
+            match schedule.as_mut() {
+                Some(s) => s.wait(started, wait, relaxed).await,
+                None => tokio::time::sleep_until((started + wait).into()).await,
+            }
+        };
         tokio::select! {
             _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep_until(next.into()) => {}
+            _ = next => {}
         }
     }
     if let Some(c) = poller.conn.take() {

@@ -10,6 +10,7 @@ use super::heartbeat::{self, BadIdentifier, HeartbeatTable};
 use super::maxscale::{self as mxs_poll, MaxscaleSnapshot};
 use super::mysql::{self, SqlPollConfig, SqlTarget};
 use super::snapshot::ServerSnapshot;
+use super::tier::Tiers;
 use crate::inventory::{self, CredentialError, Inventory};
 use crate::maxscale::{MaxscaleClient, MaxscaleConfig, MaxscaleError};
 
@@ -32,6 +33,9 @@ impl Default for PollIntervals {
 pub struct Pollers {
     pub servers: Vec<watch::Receiver<ServerSnapshot>>,
     pub maxscale: Option<watch::Receiver<MaxscaleSnapshot>>,
+    /// The SQL pollers' tiers, when settled replicas are polled at a longer interval:
+    /// [`Tiers::set_hot`] keeps chosen servers fast.
+    pub tiers: Option<Tiers>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,10 +104,22 @@ pub fn maxscale_client(inv: &Inventory) -> Result<Option<MaxscaleClient>, StartE
     Ok(Some(client))
 }
 
-/// Starts one SQL poller per server and one MaxScale poller. Must run inside a runtime.
+/// Starts one SQL poller per server and one MaxScale poller, every server polled at the
+/// SQL interval. Must run inside a runtime.
 pub fn start(
     inv: &Inventory,
     intervals: PollIntervals,
+    cancel: &CancellationToken,
+) -> Result<Pollers, StartError> {
+    start_with(inv, intervals, None, cancel)
+}
+
+/// As [`start`]; with `tiers`, settled replicas are polled at its relaxed interval (see
+/// [`super::tier`]).
+pub fn start_with(
+    inv: &Inventory,
+    intervals: PollIntervals,
+    tiers: Option<Tiers>,
     cancel: &CancellationToken,
 ) -> Result<Pollers, StartError> {
     let targets = sql_targets(inv)?;
@@ -116,6 +132,7 @@ pub fn start(
     let config = SqlPollConfig {
         interval: intervals.sql,
         heartbeat: heartbeat.clone(),
+        tiers: tiers.clone(),
         ..SqlPollConfig::default()
     };
     let servers: Vec<_> = targets
@@ -142,7 +159,11 @@ pub fn start(
         )),
         _ => None,
     };
-    Ok(Pollers { servers, maxscale })
+    Ok(Pollers {
+        servers,
+        maxscale,
+        tiers,
+    })
 }
 
 /// Forwards every change of a `watch` channel as a message on an `mpsc` channel, until

@@ -1,11 +1,18 @@
-//! The one event loop of `watch`: terminal events, snapshot changes and a once-a-second
-//! tick (ages move on), applied to the state; one draw after each batch of messages.
+//! The one event loop of `watch`: terminal events, news from the pollers and a
+//! once-a-second tick (ages move on, the sparklines take a sample) change the state; the
+//! screen is drawn once for all that arrived together, at most every [`FRAME`], and at
+//! once after a key.
+//!
+//! A poller's news is only *which* poller has something new: the loop takes the latest
+//! snapshot from the poller's channel itself when it draws, so a snapshot is cloned once
+//! per frame at most, and a server that did not change costs a time stamp. Settled
+//! replicas are polled at the relaxed interval ([`crate::poll::tier`]).
 
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::dashboard::Dashboard;
@@ -13,7 +20,11 @@ use super::terminal;
 use super::theme::Theme;
 use super::watch::{Msg, WatchApp, view};
 use crate::inventory::Inventory;
-use crate::poll::start::{PollIntervals, StartError, forward, start};
+use crate::poll::start::{PollIntervals, Pollers, StartError, start_with};
+use crate::poll::tier::{RELAXED, Tiers};
+
+/// Draws at most this often for news from the pollers (keys draw at once).
+pub const FRAME: Duration = Duration::from_millis(100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
@@ -25,19 +36,22 @@ pub enum WatchError {
 
 pub async fn run(inv: &Inventory, intervals: PollIntervals) -> Result<(), WatchError> {
     let cancel = CancellationToken::new();
-    let pollers = start(inv, intervals, &cancel)?;
+    let tiers = Tiers::new(intervals.sql.max(RELAXED));
+    // Rows turn stale after three relaxed intervals, the longest a settled replica waits.
+    let stale_after = tiers.relaxed();
+    let pollers = start_with(inv, intervals, Some(tiers), &cancel)?;
     let names: Vec<(String, String)> = inv
         .servers
         .iter()
         .map(|s| (s.name.clone(), s.maxscale_name.clone()))
         .collect();
-    let mut app = WatchApp::new(Dashboard::new(&names, intervals.sql, intervals.maxscale));
-    let (tx, mut rx) = mpsc::channel(256);
+    let mut app = WatchApp::new(Dashboard::new(&names, stale_after, intervals.maxscale));
+    let (tx, mut news) = mpsc::channel(pollers.servers.len() + 1);
     for r in &pollers.servers {
-        forward(r.clone(), tx.clone(), Msg::Server);
+        notify(r.clone(), tx.clone());
     }
     if let Some(m) = &pollers.maxscale {
-        forward(m.clone(), tx.clone(), Msg::Maxscale);
+        notify(m.clone(), tx.clone());
     }
     drop(tx);
 
@@ -47,38 +61,168 @@ pub async fn run(inv: &Inventory, intervals: PollIntervals) -> Result<(), WatchE
     app.update(Msg::Resize(size.width, size.height));
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut receivers = Receivers::new(&pollers);
     let mut dirty = true;
+    let mut next_frame = tokio::time::Instant::now();
     while !app.quit {
-        if dirty {
-            // Pollers publish without waking us when only the poll time changed: take the
-            // latest times now, so ages are true and STALE means a poller has stalled.
-            for r in &pollers.servers {
-                app.dash.apply_server(r.borrow().clone());
-            }
-            if let Some(m) = &pollers.maxscale {
-                app.dash.apply_maxscale(m.borrow().clone());
-            }
-            term.draw(|f| view(&app, f, Instant::now(), &theme))?;
-            dirty = false;
-        }
-        let msg = tokio::select! {
+        let frame_due = tokio::time::sleep_until(next_frame);
+        tokio::select! {
             biased;
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) => Msg::Key(k),
-                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(e.into()),
-                None => break,
-            },
-            Some(msg) = rx.recv() => msg,
-            _ = tick.tick() => Msg::Tick,
-        };
-        dirty |= app.update(msg);
-        // Apply everything already queued before drawing once.
-        while let Ok(msg) = rx.try_recv() {
-            dirty |= app.update(msg);
+            ev = events.next() => {
+                let msg = match ev {
+                    Some(Ok(Event::Key(k))) => Msg::Key(k),
+                    Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => return Err(e.into()),
+                    None => break,
+                };
+                if app.update(msg) {
+                    dirty = true;
+                    next_frame = tokio::time::Instant::now();
+                }
+            }
+            // Before news: a draw takes the latest of every poller, news or not.
+            _ = frame_due, if dirty => {
+                receivers.latest(&mut app.dash);
+                term.draw(|f| view(&app, f, Instant::now(), &theme))?;
+                dirty = false;
+                next_frame = tokio::time::Instant::now() + FRAME;
+            }
+            Some(()) = news.recv() => {
+                while news.try_recv().is_ok() {}
+                dirty = true;
+            }
+            _ = tick.tick() => dirty |= app.update(Msg::Tick),
         }
     }
     cancel.cancel();
     Ok(())
+}
+
+/// Says on `tx` that `rx` has news, each time it has, until either side closes. Many
+/// changes before the loop reads the news are one piece of news.
+fn notify<T: Send + Sync + 'static>(mut rx: watch::Receiver<T>, tx: mpsc::Sender<()>) {
+    tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            rx.borrow_and_update();
+            if tx.send(()).await.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// The loop's own receivers of every poller, to take the latest snapshots before a draw.
+struct Receivers {
+    servers: Vec<watch::Receiver<crate::poll::ServerSnapshot>>,
+    maxscale: Option<watch::Receiver<crate::poll::maxscale::MaxscaleSnapshot>>,
+}
+
+impl Receivers {
+    fn new(pollers: &Pollers) -> Self {
+        Self {
+            servers: pollers.servers.clone(),
+            maxscale: pollers.maxscale.clone(),
+        }
+    }
+
+    /// Brings `dash` up to date: a snapshot that changed is applied whole; one that did
+    /// not only brings its newer poll time (pollers publish their time without waking
+    /// anyone), so ages are true and STALE means a poller has stalled.
+    fn latest(&mut self, dash: &mut Dashboard) {
+        for (i, rx) in self.servers.iter_mut().enumerate() {
+            let changed = rx.has_changed().unwrap_or(false);
+            let snap = rx.borrow_and_update();
+            match dash.servers.get_mut(i) {
+                // The same news as shown, polled again: only the time moves.
+                Some(shown)
+                    if !changed
+                        && shown.server == snap.server
+                        && shown.error == snap.error
+                        && shown.info.is_some() == snap.info.is_some() =>
+                {
+                    if shown.taken_at != snap.taken_at {
+                        shown.taken_at = snap.taken_at;
+                        shown.wall_time = snap.wall_time;
+                        if snap.is_up()
+                            && let Some(at) = dash.answered_at.get_mut(&snap.server)
+                        {
+                            *at = snap.taken_at;
+                        }
+                    }
+                }
+                _ => dash.apply_server(snap.clone()),
+            }
+        }
+        if let Some(rx) = &mut self.maxscale {
+            if rx.has_changed().unwrap_or(false) {
+                dash.apply_maxscale(rx.borrow_and_update().clone());
+            } else if let Some(shown) = dash.maxscale.as_mut() {
+                let snap = rx.borrow();
+                if shown.taken_at != snap.taken_at {
+                    shown.taken_at = snap.taken_at;
+                    shown.wall_time = snap.wall_time;
+                    if snap.polled && snap.error.is_none() {
+                        dash.maxscale_answered_at = Some(snap.taken_at);
+                    }
+                }
+            } else {
+                dash.apply_maxscale(rx.borrow_and_update().clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use tokio::sync::watch;
+
+    use super::Receivers;
+    use crate::poll::{ServerInfo, ServerSnapshot};
+    use crate::tui::dashboard::Dashboard;
+
+    fn snap(server: &str, at: Instant, server_id: u32) -> ServerSnapshot {
+        ServerSnapshot {
+            server: server.into(),
+            taken_at: at,
+            wall_time: std::time::SystemTime::now(),
+            info: Some(ServerInfo {
+                server_id,
+                ..ServerInfo::default()
+            }),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_draw_takes_what_changed_whole_and_only_the_poll_time_of_the_rest() {
+        let t0 = Instant::now();
+        let names = [("a", "a"), ("b", "b")].map(|(n, m)| (n.to_string(), m.to_string()));
+        let mut dash = Dashboard::new(&names, Duration::from_secs(1), Duration::from_secs(1));
+        let (a_tx, a_rx) = watch::channel(snap("a", t0, 1));
+        let (b_tx, b_rx) = watch::channel(snap("b", t0, 2));
+        let mut rx = Receivers {
+            servers: vec![a_rx, b_rx],
+            maxscale: None,
+        };
+        rx.latest(&mut dash);
+        assert_eq!(dash.answered("b"), Some(t0));
+
+        // `a` changes (woken); `b` only polled again (published without waking anyone).
+        let t1 = t0 + Duration::from_millis(300);
+        a_tx.send_replace(snap("a", t1, 7));
+        b_tx.send_if_modified(|s| {
+            s.taken_at = t1;
+            false
+        });
+        rx.latest(&mut dash);
+        let a = dash.server("a").expect("a");
+        assert_eq!(a.info.as_ref().map(|i| i.server_id), Some(7));
+        let b = dash.server("b").expect("b");
+        assert_eq!((b.taken_at, dash.answered("b")), (t1, Some(t1)));
+        assert_eq!(b.info.as_ref().map(|i| i.server_id), Some(2));
+    }
 }
