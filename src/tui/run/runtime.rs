@@ -134,15 +134,23 @@ impl Prepared {
         let mut last_draw = Instant::now();
         let mut next_frame = tokio::time::Instant::now();
         while !self.app.quit {
+            // A frame that is due is drawn before anything else is read: under a flood of
+            // executor news the channel is never empty, and a frame waiting for a lull
+            // would leave a key's effect unseen for seconds.
+            let due = dirty && tokio::time::Instant::now() >= next_frame;
             let frame_due = tokio::time::sleep_until(next_frame);
             // Keys first, then executor news, then snapshots, then time.
-            let input = tokio::select! {
-                biased;
-                i = inputs.recv() => match i { Some(i) => Some(i), None => break },
-                Some(e) = self.inputs.exec_rx.recv() => Some(Input::Exec(e)),
-                Some(n) = self.news.recv() => Some(n),
-                _ = tick.tick() => Some(Input::Tick),
-                _ = frame_due, if dirty => None,
+            let input = if due {
+                None
+            } else {
+                tokio::select! {
+                    biased;
+                    i = inputs.recv() => match i { Some(i) => Some(i), None => break },
+                    Some(e) = self.inputs.exec_rx.recv() => Some(Input::Exec(e)),
+                    Some(n) = self.news.recv() => Some(n),
+                    _ = tick.tick() => Some(Input::Tick),
+                    _ = frame_due, if dirty => None,
+                }
             };
             let now = Instant::now();
             match input {
