@@ -112,6 +112,7 @@ fn server(i: usize, at: Instant, tick: u64) -> ServerSnapshot {
             ("slave_parallel_mode".into(), "optimistic".into()),
         ],
         heartbeat_lag: None,
+        encryption: None,
     };
     if i > 0 {
         let broken = k == 2;

@@ -46,6 +46,7 @@ struct RawMysql {
     port: u16,
     user: Option<String>,
     password: Option<SecretSource>,
+    tls: Option<super::tls::TlsSpec>,
 }
 
 fn default_port() -> u16 {
@@ -190,6 +191,13 @@ fn convert_server(
             return None;
         }
     };
+    let tls = super::tls::resolve(
+        file,
+        raw.mysql.tls.as_ref(),
+        defaults.tls.as_ref(),
+        span.clone(),
+        diags,
+    )?;
     let name = raw.name.into_inner();
     Some(Server {
         maxscale_name: raw.maxscale_name.unwrap_or_else(|| name.clone()),
@@ -202,6 +210,7 @@ fn convert_server(
                 .or_else(|| defaults.user.clone())
                 .unwrap_or_else(|| "root".into()),
             password: raw.mysql.password.or_else(|| defaults.password.clone()),
+            tls,
         },
         name,
         role,

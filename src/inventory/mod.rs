@@ -4,8 +4,11 @@ mod audit;
 pub mod credentials;
 mod load;
 pub mod model;
+pub mod tls;
 
 use std::path::Path;
+
+pub use tls::{MysqlTls, TlsMode, maxscale_warning};
 
 pub use audit::{CredentialWarning, audit};
 pub use credentials::{CredentialError, Secret, Weakness, resolve, weakness};

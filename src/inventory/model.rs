@@ -58,6 +58,7 @@ pub struct MysqlEndpoint {
     pub port: u16,
     pub user: String,
     pub password: Option<SecretSource>,
+    pub tls: super::tls::MysqlTls,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -65,6 +66,8 @@ pub struct MysqlEndpoint {
 pub struct MysqlDefaults {
     pub user: Option<String>,
     pub password: Option<SecretSource>,
+    /// Every server's TLS unless its own `mysql.tls` says otherwise (key by key).
+    pub tls: Option<super::tls::TlsSpec>,
 }
 
 /// How commands reach a server's host.

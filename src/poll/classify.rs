@@ -56,6 +56,9 @@ pub(crate) fn words(e: &Error) -> String {
 
 /// Classifies a failed connection attempt.
 pub(crate) fn on_connect(e: &Error) -> Failure {
+    if let Some(why) = super::tls::tls_failure(e) {
+        return Failure::Other(PollError::Tls(why));
+    }
     match e {
         Error::Server(s) if ACCESS_DENIED.contains(&s.code) => {
             Failure::Other(PollError::AccessDenied(s.message.clone()))

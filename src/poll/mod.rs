@@ -9,7 +9,8 @@ pub mod mysql;
 pub mod snapshot;
 pub mod start;
 pub mod tier;
+mod tls;
 
 pub use gtid::{Gtid, GtidPos};
 pub use heartbeat::HeartbeatLag;
-pub use snapshot::{IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};
+pub use snapshot::{Encryption, IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};

@@ -15,15 +15,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures::future::BoxFuture;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder, Row};
+use mysql_async::{Conn, Row};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::classify::{Failure, on_connect, on_open_connection};
 use super::gtid::GtidPos;
 use super::heartbeat::HeartbeatTable;
-use super::snapshot::{IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};
+use super::snapshot::{Encryption, IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};
 use super::tier::Tiers;
+use super::tls::open;
 
 /// Everything a poller needs to reach one server. The password is resolved already.
 #[derive(Clone)]
@@ -33,6 +34,7 @@ pub struct SqlTarget {
     pub port: u16,
     pub user: String,
     pub password: Option<crate::inventory::Secret>,
+    pub tls: crate::inventory::MysqlTls,
 }
 
 #[derive(Clone, Debug)]
@@ -154,7 +156,7 @@ async fn run(
 /// connection; it is given up after the query timeout.
 struct Connecting {
     since: Instant,
-    future: BoxFuture<'static, Result<Conn, mysql_async::Error>>,
+    future: BoxFuture<'static, Result<(Conn, Encryption), mysql_async::Error>>,
 }
 
 /// One server's poller state: its connection and what the last cycles saw.
@@ -162,6 +164,8 @@ struct Poller {
     target: SqlTarget,
     config: SqlPollConfig,
     conn: Option<Conn>,
+    /// Whether `conn` is encrypted, read once when it opened.
+    encryption: Option<Encryption>,
     connecting: Option<Connecting>,
     last_info: Option<ServerInfo>,
     /// When and how the server closed our connection, while reconnecting has not
@@ -175,6 +179,7 @@ impl Poller {
             target,
             config,
             conn: None,
+            encryption: None,
             connecting: None,
             last_info: None,
             closed: None,
@@ -230,8 +235,9 @@ impl Poller {
 
     async fn attempt(&mut self) -> Result<ServerInfo, Failure> {
         if self.conn.is_none() {
-            let c = self.connect().await?;
+            let (c, encryption) = self.connect().await?;
             self.conn = Some(c);
+            self.encryption = Some(encryption);
         }
         let Some(conn) = self.conn.as_mut() else {
             return Err(Failure::NoConnection("no connection".into()));
@@ -239,7 +245,12 @@ impl Poller {
         let timeout = self.config.timeout;
         let heartbeat = self.config.heartbeat.as_ref();
         let result = match tokio::time::timeout(timeout, query(conn, heartbeat)).await {
-            Ok(Ok(info)) => return Ok(info),
+            Ok(Ok(info)) => {
+                return Ok(ServerInfo {
+                    encryption: self.encryption.clone(),
+                    ..info
+                });
+            }
             Ok(Err(e)) => Err(on_open_connection(&e)),
             Err(_) => Err(Failure::Other(PollError::Unreachable(format!(
                 "no answer within {timeout:?}"
@@ -251,12 +262,12 @@ impl Poller {
     }
 
     /// Waits for a connection for at most the connect timeout.
-    async fn connect(&mut self) -> Result<Conn, Failure> {
+    async fn connect(&mut self) -> Result<(Conn, Encryption), Failure> {
         let deadline = self.config.connect_timeout();
         let target = &self.target;
         let pending = self.connecting.get_or_insert_with(|| Connecting {
             since: Instant::now(),
-            future: Conn::new(options(target)),
+            future: open(target),
         });
         match tokio::time::timeout(deadline, &mut pending.future).await {
             Ok(result) => {
@@ -276,20 +287,10 @@ impl Poller {
     }
 }
 
-fn options(target: &SqlTarget) -> OptsBuilder {
-    OptsBuilder::default()
-        .ip_or_hostname(target.host.clone())
-        .tcp_port(target.port)
-        .user(Some(target.user.clone()))
-        .pass(target.password.as_ref().map(|p| p.expose().to_string()))
-        .prefer_socket(false)
-        .stmt_cache_size(0)
-}
-
 /// Connects for a one-off job (an executor's statements); failures as a pane shows them.
 pub async fn connect(target: &SqlTarget, timeout: Duration) -> Result<Conn, PollError> {
-    match tokio::time::timeout(timeout, Conn::new(options(target))).await {
-        Ok(Ok(c)) => Ok(c),
+    match tokio::time::timeout(timeout, open(target)).await {
+        Ok(Ok((c, _))) => Ok(c),
         Ok(Err(e)) => Err(match on_connect(&e) {
             Failure::NoConnection(e) | Failure::ConnectTimeout(e) => PollError::Unreachable(e),
             Failure::Lost(e) => PollError::Closed(e),
@@ -349,6 +350,7 @@ async fn query(
         replicas: slaves.iter().map(replica_status).collect(),
         settings,
         heartbeat_lag,
+        encryption: None, // the poller's, filled in by the caller
     })
 }
 

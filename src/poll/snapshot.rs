@@ -105,6 +105,16 @@ pub struct ServerInfo {
     /// Heartbeat lag read from a pt-heartbeat compatible table, when there is one; a
     /// heartbeat dated in the future is [`HeartbeatLag::Skew`], never 0.
     pub heartbeat_lag: Option<HeartbeatLag>,
+    /// Whether the poller's connection is encrypted; `None` when not known.
+    #[serde(default)]
+    pub encryption: Option<Encryption>,
+}
+
+/// How the poller's connection travels, read once per connection (`Ssl_cipher`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Encryption {
+    ClearText,
+    Tls { cipher: String },
 }
 
 impl ServerInfo {
@@ -137,6 +147,9 @@ pub enum PollError {
     Closed(String),
     /// Connected, but a query failed.
     Query(String),
+    /// The TLS the inventory asks for failed: a certificate from an unknown CA or for
+    /// another host name, or a server without TLS.
+    Tls(String),
 }
 
 impl PollError {
@@ -148,6 +161,7 @@ impl PollError {
             PollError::Refused(_) => "REFUSING CONNECTIONS",
             PollError::Closed(_) => "RECONNECTING",
             PollError::Query(_) => "QUERY FAILED",
+            PollError::Tls(_) => "TLS FAILED",
         }
     }
 
@@ -162,7 +176,8 @@ impl PollError {
             | PollError::AccessDenied(e)
             | PollError::Refused(e)
             | PollError::Closed(e)
-            | PollError::Query(e) => e,
+            | PollError::Query(e)
+            | PollError::Tls(e) => e,
         }
     }
 
@@ -178,7 +193,10 @@ impl PollError {
         match self {
             PollError::Unreachable(_) => Some(false),
             PollError::Query(_) => Some(true),
-            PollError::AccessDenied(_) | PollError::Refused(_) | PollError::Closed(_) => None,
+            PollError::AccessDenied(_)
+            | PollError::Refused(_)
+            | PollError::Closed(_)
+            | PollError::Tls(_) => None,
         }
     }
 
@@ -187,7 +205,8 @@ impl PollError {
     /// refused login.
     pub fn retry_after(&self, interval: Duration) -> Duration {
         match self {
-            PollError::AccessDenied(_) => interval.max(LOGIN_RETRY),
+            // A refused login or certificate stays refused until someone changes it.
+            PollError::AccessDenied(_) | PollError::Tls(_) => interval.max(LOGIN_RETRY),
             _ => interval,
         }
     }
@@ -202,6 +221,7 @@ impl std::fmt::Display for PollError {
             PollError::Refused(_) => write!(f, "refusing connections: {e}"),
             PollError::Closed(_) => write!(f, "reconnecting: {e}"),
             PollError::Query(_) => write!(f, "query failed: {e}"),
+            PollError::Tls(_) => write!(f, "TLS failed: {e}"),
         }
     }
 }

@@ -73,6 +73,7 @@ pub fn sql_targets(inv: &Inventory) -> Result<Vec<SqlTarget>, StartError> {
                 port: s.mysql.port,
                 user: s.mysql.user.clone(),
                 password,
+                tls: s.mysql.tls.clone(),
             })
         })
         .collect()
