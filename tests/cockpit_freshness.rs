@@ -93,9 +93,7 @@ fn panes_text(p: &Prepared) -> (String, String) {
 
 fn up(p: &Prepared, server: &str) -> FactValue {
     let core = &p.driver.core;
-    let succeeded = core.run.succeeded();
-    let facts = flightdeck::session::core::facts(&core.dash, &core.roles, &succeeded);
-    facts.fact(server, Fact::Up)
+    core.facts(&core.roles).fact(server, Fact::Up)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,8 @@
 //! [`Driver`]: crate::session::driver::Driver
 //! [`SessionView`]: crate::session::view::SessionView
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -19,7 +20,7 @@ use crate::runbook::eval::{Evaluation, evaluate};
 use crate::runbook::model::Located;
 use crate::runbook::roles::RoleMap;
 use crate::runbook::{Action, Step};
-use crate::session::facts::LiveFacts;
+use crate::session::facts::{LiveFacts, Succeeded};
 use crate::session::journal::Stream;
 use crate::session::live::Dashboard;
 use crate::session::run::{Command, Effect, Record, Refusal, Resolved, Run};
@@ -77,38 +78,38 @@ impl Core {
 
     /// The roles a step's subjects resolve with: as they were when it first started (so a
     /// retry or a resumed re-run means the same servers), or as they are now.
-    pub fn roles_for(&self, step: &Step) -> RoleMap {
+    pub fn roles_for(&self, step: &Step) -> Cow<'_, RoleMap> {
         match self.run.resolved.get(&step.id.value) {
-            Some(r) => RoleMap {
+            Some(r) => Cow::Owned(RoleMap {
                 servers: self.roles.servers.clone(),
                 primary: r.primary.clone(),
                 pins: self.roles.pins.clone(),
-            },
-            None => self.roles.clone(),
+            }),
+            None => Cow::Borrowed(&self.roles),
         }
+    }
+
+    /// The live facts under `roles`, for reading (the run's states say what succeeded).
+    pub fn facts<'a>(&'a self, roles: &'a RoleMap) -> LiveFacts<'a> {
+        facts(&self.dash, roles, Succeeded::States(&self.run.states))
     }
 
     /// Whether a step may run now, with its gates judged under its roles.
     pub fn may_run(&self, step: &Step) -> Result<(), Refusal> {
         let roles = self.roles_for(step);
-        let succeeded = self.run.succeeded();
-        self.run
-            .may_run(step, &facts(&self.dash, &roles, &succeeded))
+        self.run.may_run(step, &self.facts(&roles))
     }
 
     /// Each gate of a step with its live value, under the step's roles.
     pub fn gates(&self, step: &Step) -> Vec<(String, Evaluation)> {
         let roles = self.roles_for(step);
-        let succeeded = self.run.succeeded();
-        self.run.gates(step, &facts(&self.dash, &roles, &succeeded))
+        self.run.gates(step, &self.facts(&roles))
     }
 
     /// What a destructive step asks the operator to type.
     pub fn confirm_name(&self, step: &Step) -> Result<String, Refusal> {
         let roles = self.roles_for(step);
-        let succeeded = self.run.succeeded();
-        self.run
-            .confirm_name(step, &facts(&self.dash, &roles, &succeeded))
+        self.run.confirm_name(step, &self.facts(&roles))
     }
 
     /// A check's or wait's condition judged on the live facts now (before it runs).
@@ -119,8 +120,7 @@ impl Core {
             _ => return None,
         };
         let roles = self.roles_for(step);
-        let succeeded = self.run.succeeded();
-        Some(evaluate(condition, &facts(&self.dash, &roles, &succeeded)))
+        Some(evaluate(condition, &self.facts(&roles)))
     }
 
     /// An operator command, judged with facts under the step's roles. A step's first
@@ -134,11 +134,11 @@ impl Core {
             | Command::Cancel { step } => self.run.runbook.step(step).cloned(),
         };
         let roles = match &step {
-            Some(s) => self.roles_for(s),
+            Some(s) => self.roles_for(s).into_owned(),
             None => self.roles.clone(),
         };
         let succeeded = self.run.succeeded();
-        let facts = facts(&self.dash, &roles, &succeeded);
+        let facts = facts(&self.dash, &roles, Succeeded::Ids(&succeeded));
         let mut effects = self.run.command(cmd, &facts, now)?;
         for e in &effects {
             if let Effect::Start { step, servers, .. } = e {
@@ -236,10 +236,10 @@ impl Core {
         else {
             return Vec::new();
         };
-        let roles = self.roles_for(&step);
+        let roles = self.roles_for(&step).into_owned();
         let succeeded = self.run.succeeded();
         let since = self.facts_observed_since();
-        let facts = facts(&self.dash, &roles, &succeeded);
+        let facts = facts(&self.dash, &roles, Succeeded::Ids(&succeeded));
         let mut effects = self.run.poll_conditions(&facts, now, since);
         self.completed(&mut effects);
         effects
@@ -268,7 +268,7 @@ impl Core {
 pub fn facts<'a>(
     dash: &'a Dashboard,
     roles: &'a RoleMap,
-    succeeded: &'a HashSet<String>,
+    succeeded: Succeeded<'a>,
 ) -> LiveFacts<'a> {
     LiveFacts {
         servers: &dash.servers,

@@ -1,13 +1,14 @@
 //! Live facts for gates, `wait` and `check`: the pollers' latest snapshots, the roles as
 //! they are now, and which steps of this session succeeded.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::poll::maxscale::MaxscaleSnapshot;
 use crate::poll::{IoState, ServerSnapshot};
 use crate::runbook::condition::Fact;
 use crate::runbook::eval::{FactSource, FactValue};
 use crate::runbook::roles::{RoleError, RoleMap};
+use crate::session::run::StepState;
 
 pub struct LiveFacts<'a> {
     pub servers: &'a [ServerSnapshot],
@@ -15,7 +16,16 @@ pub struct LiveFacts<'a> {
     /// Inventory name → name in MaxScale.
     pub maxscale_names: &'a BTreeMap<String, String>,
     pub roles: &'a RoleMap,
-    pub succeeded: &'a HashSet<String>,
+    pub succeeded: Succeeded<'a>,
+}
+
+/// Which steps of this session succeeded: the run's own states where facts are only read
+/// (a screen judges every step's gates on every publish, and collecting the set for each
+/// was most of the cost), or a set taken beforehand where the run changes meanwhile.
+#[derive(Clone, Copy)]
+pub enum Succeeded<'a> {
+    Ids(&'a HashSet<String>),
+    States(&'a HashMap<String, StepState>),
 }
 
 impl LiveFacts<'_> {
@@ -110,7 +120,12 @@ impl FactSource for LiveFacts<'_> {
     }
 
     fn succeeded(&self, step_id: &str) -> bool {
-        self.succeeded.contains(step_id)
+        match self.succeeded {
+            Succeeded::Ids(ids) => ids.contains(step_id),
+            Succeeded::States(states) => {
+                matches!(states.get(step_id), Some(StepState::Succeeded { .. }))
+            }
+        }
     }
 }
 
@@ -131,7 +146,7 @@ mod tests {
             maxscale: None,
             maxscale_names: &names,
             roles: &roles,
-            succeeded: &succeeded,
+            succeeded: Succeeded::Ids(&succeeded),
         };
         facts.fact("db1", Fact::Up)
     }

@@ -329,8 +329,7 @@ struct Described {
 
 fn describe(core: &Core, step: &Step) -> Described {
     let roles = core.roles_for(step);
-    let succeeded = core.run.succeeded();
-    let facts = crate::session::core::facts(&core.dash, &roles, &succeeded);
+    let facts = core.facts(&roles);
     let resolved = core.run.resolved.get(&step.id.value);
     let servers = core.run.servers(step, &facts).unwrap_or_default();
     let no_secrets = Default::default();

@@ -79,6 +79,8 @@ pub struct RunApp {
     /// The most it can scroll, as the last frame found it (the view knows the pane's
     /// size; keys only clamp with it).
     pub detail_scroll_max: Cell<u16>,
+    /// How many rows the selected step's output wraps to, as the last frame counted it.
+    pub(crate) output_rows: super::view::detail::OutputRows,
     pub pane: PaneChoice,
     pub show_help: bool,
     /// The summary screen, once the run is complete, until the operator closes it.

@@ -3,6 +3,7 @@
 //! values, where it stands, its output, and then why and the notes. Scrolls with
 //! PgUp/PgDn and the mouse wheel; the title says when there is more.
 
+use std::cell::RefCell;
 use std::time::SystemTime;
 
 use ratatui::Frame;
@@ -19,12 +20,28 @@ pub fn render(app: &RunApp, session: &SessionView, f: &mut Frame, area: Rect, th
     let Some(step) = app.selected_step(session) else {
         return;
     };
-    let paragraph = Paragraph::new(lines(step, theme)).wrap(Wrap { trim: false });
+    let width = area.width.saturating_sub(2);
     let inner_height = area.height.saturating_sub(2);
-    let total = paragraph.line_count(area.width.saturating_sub(2)) as u16;
-    let max = total.saturating_sub(inner_height);
+    let (head, tail) = (head_lines(step, theme), tail_lines(step, theme));
+    let rows = |lines: &[Line<'static>]| {
+        Paragraph::new(lines.to_vec())
+            .wrap(Wrap { trim: false })
+            .line_count(width)
+    };
+    let total = rows(&head) + app.output_rows.count(step, width, theme) + rows(&tail);
+    let max = u16::try_from(total)
+        .unwrap_or(u16::MAX)
+        .saturating_sub(inner_height);
     app.detail_scroll_max.set(max);
     let scroll = app.detail_scroll.min(max);
+    // Only the output lines that can reach the pane are laid out: each takes at least one
+    // row, so none past `scroll + inner_height` can show.
+    let reach = usize::from(scroll) + usize::from(inner_height);
+    let mut lines = head;
+    lines.extend(output_lines(step, theme).take(reach));
+    if step.output.len() <= reach {
+        lines.extend(tail);
+    }
     let mut title = vec![Span::styled(" step ", theme.header())];
     if scroll > 0 {
         title.push(Span::styled(" ↑ PgUp ", theme.accent()));
@@ -36,7 +53,8 @@ pub fn render(app: &RunApp, session: &SessionView, f: &mut Frame, area: Rect, th
         ));
     }
     f.render_widget(
-        paragraph
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
             .block(
                 Block::default()
                     .borders(Borders::ALL)
@@ -47,7 +65,51 @@ pub fn render(app: &RunApp, session: &SessionView, f: &mut Frame, area: Rect, th
     );
 }
 
-fn lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
+/// The rows a step's output wraps to, kept between frames: wrapping a few hundred output
+/// lines on every frame was most of a frame's time, and the output of a step changes only
+/// when a line arrives.
+#[derive(Debug, Default)]
+pub struct OutputRows(RefCell<Option<(OutputKey, usize)>>);
+
+/// What the count depends on. Output only grows at its end (older lines are dropped from
+/// the front), so its length, the count dropped and the last line's length identify it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OutputKey {
+    step: String,
+    attempts: u32,
+    dropped: usize,
+    len: usize,
+    last: usize,
+    width: u16,
+}
+
+impl OutputRows {
+    fn count(&self, step: &StepView, width: u16, theme: &Theme) -> usize {
+        let key = OutputKey {
+            step: step.id.clone(),
+            attempts: step.attempts,
+            dropped: step.output_dropped,
+            len: step.output.len(),
+            last: step.output.last().map_or(0, |(_, text)| text.len()),
+            width,
+        };
+        let mut cached = self.0.borrow_mut();
+        match &*cached {
+            Some((k, rows)) if *k == key => *rows,
+            _ => {
+                let rows = Paragraph::new(output_lines(step, theme).collect::<Vec<_>>())
+                    .wrap(Wrap { trim: false })
+                    .line_count(width);
+                *cached = Some((key, rows));
+                rows
+            }
+        }
+    }
+}
+
+/// Everything above the output: what the step is, acts on and sends, its gates, where it
+/// stands.
+fn head_lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(
         format!("{} [{}] {}", s.id, s.kind, s.title),
         theme.header(),
@@ -137,14 +199,23 @@ fn lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
             theme.dim(),
         ));
     }
-    for (stream, text) in &s.output {
+    lines
+}
+
+fn output_lines<'a>(s: &'a StepView, theme: &'a Theme) -> impl Iterator<Item = Line<'static>> + 'a {
+    s.output.iter().map(|(stream, text)| {
         let style = if *stream == Stream::Stderr {
             theme.warn()
         } else {
             theme.dim()
         };
-        lines.push(Line::styled(format!("│ {text}"), style));
-    }
+        Line::styled(format!("│ {text}"), style)
+    })
+}
+
+/// Below the output: why, the notes, the rollback.
+fn tail_lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
     if let Some(w) = &s.why {
         lines.push(Line::raw(format!("why: {w}")));
     }

@@ -4,7 +4,7 @@
 //! server, `Tab` cycling the full panes. Below 80×24 it says so instead of drawing.
 
 mod checklist;
-mod detail;
+pub(crate) mod detail;
 mod overlay;
 
 use std::time::Instant;
