@@ -312,6 +312,36 @@ fn check_refuses_a_reference_no_quoting_makes_safe() {
             "right after `$`",
             "remove the `$`",
         ),
+        (
+            "bash -c \"ls {{ vars.dir }}\"",
+            "`sh -c` reads again as code",
+            "sh -c '… \"$1\"' sh {{ vars.dir }}",
+        ),
+        (
+            "eval \"ls {{ vars.dir }}\"",
+            "`eval` reads again as code",
+            "sh -c '… \"$1\"' sh {{ vars.dir }}",
+        ),
+        (
+            "su - mysql -c \"ls {{ vars.dir }}\"",
+            "`su -c` reads again as code",
+            "sh -c '… \"$1\"' sh {{ vars.dir }}",
+        ),
+        (
+            "ssh db2 \"ls {{ vars.dir }}\"",
+            "`ssh` reads again as code",
+            "give the step that target",
+        ),
+        (
+            "find /var/lib/mysql -name '*.err' -exec sh -c \"cp {} {{ vars.dir }}\" \\;",
+            "`sh -c` reads again as code",
+            "sh -c '… \"$1\"' sh {{ vars.dir }}",
+        ),
+        (
+            "ls | xargs -I{} sh -c \"cp {} {{ vars.dir }}\"",
+            "`sh -c` reads again as code",
+            "sh -c '… \"$1\"' sh {{ vars.dir }}",
+        ),
     ];
     for (command, place, help) in cases {
         let text = RUNBOOK.replace("{CMD}", command);

@@ -2,8 +2,9 @@
 //! `su -c COMMAND`, `ssh HOST COMMAND…`, `watch COMMAND…`, `mysql -e SQL`. Quoting a value
 //! for the shell that runs the step does not hold for that second reader, so a reference in
 //! such an argument is refused. Common spellings are recognised (wrappers like `sudo`,
-//! `env`, `timeout` and assignments before the command, combined flags like `-ec`); this is
-//! a net under the rule, not a parser of every program's options.
+//! `env`, `timeout`, `xargs` and assignments before the command, `find … -exec COMMAND`,
+//! combined flags like `-ec`); this is a net under the rule, not a parser of every
+//! program's options.
 
 /// Commands run through these keep their own arguments' meaning.
 const WRAPPERS: [&str; 11] = [
@@ -11,6 +12,10 @@ const WRAPPERS: [&str; 11] = [
 ];
 /// Options of the wrappers above that take the next word as their value.
 const WRAPPER_ARGS: [&str; 8] = ["-u", "-g", "-n", "-c", "-C", "-o", "-s", "-k"];
+/// `xargs`'s options that take the next word as their value (`xargs -I{} sh -c …`).
+const XARGS_ARGS: [&str; 8] = ["-I", "-L", "-n", "-P", "-s", "-d", "-E", "-a"];
+/// `find`'s actions whose following words are a command it runs.
+const FIND_EXEC: [&str; 4] = ["-exec", "-execdir", "-ok", "-okdir"];
 
 /// The program that reads the current word again, if any. `words` are the simple command's
 /// words before the current one, as written (quoted parts left out); `current` is the
@@ -53,21 +58,30 @@ pub(super) fn reread(words: &[String], current: &str) -> Option<&'static str> {
 /// The program a simple command runs (its base name), and the words after it.
 fn program<'a>(words: &'a [&'a str]) -> Option<(&'a str, &'a [&'a str])> {
     let mut i = 0;
-    let mut after_wrapper = false;
+    let mut wrapper: Option<&str> = None;
     let mut positional = 0; // a wrapper's own operands still to skip (timeout's duration)
     while let Some(w) = words.get(i) {
         let name = base_name(w);
         if is_assignment(w) {
             i += 1;
-        } else if WRAPPERS.contains(&name) || name == "timeout" {
-            after_wrapper = true;
+        } else if WRAPPERS.contains(&name) || name == "timeout" || name == "xargs" {
+            wrapper = Some(name);
             positional = usize::from(name == "timeout");
             i += 1;
-        } else if after_wrapper && w.starts_with('-') {
-            i += 1 + usize::from(WRAPPER_ARGS.contains(w));
+        } else if let Some(by) = wrapper.filter(|_| w.starts_with('-')) {
+            let takes_value = if by == "xargs" {
+                XARGS_ARGS.contains(w)
+            } else {
+                WRAPPER_ARGS.contains(w)
+            };
+            i += 1 + usize::from(takes_value);
         } else if positional > 0 {
             positional -= 1;
             i += 1;
+        } else if name == "find" {
+            // The command of find's last `-exec` so far (an earlier one ended at its `;`).
+            let exec = words.iter().rposition(|a| FIND_EXEC.contains(a))?;
+            return program(words.get(exec + 1..)?);
         } else {
             return Some((name, words.get(i + 1..).unwrap_or_default()));
         }

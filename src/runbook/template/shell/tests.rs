@@ -44,6 +44,8 @@ fn words_and_double_quotes() {
         ("mysql -u root -p{{ secret.pw }} -e 'SELECT 1'", &[WORD]),
         ("su - mysql -c 'ls' {{ vars.d }}", &[WORD]),
         ("echo eval {{ vars.d }}; sh {{ vars.d }}", &[WORD, WORD]),
+        ("find {{ vars.d }} -name '*.cnf' -exec ls {} +", &[WORD]),
+        ("xargs -n 1 sh -c 'ls \"$1\"' sh {{ vars.d }}", &[WORD]),
     ];
     for (source, want) in cases {
         assert_eq!(spots(source).as_deref(), Ok(*want), "{source}");
@@ -87,6 +89,24 @@ fn unsafe_places_are_refused() {
         ),
         ("out=$(sh -c \"ls {{ vars.d }}\")", Why::Reread("`sh -c`")),
         ("su - mysql -c \"ls {{ vars.d }}\"", Why::Reread("`su -c`")),
+        ("bash -c \"ls {{ vars.d }}\"", Why::Reread("`sh -c`")),
+        (
+            "find /tmp -name x -exec sh -c \"ls {{ vars.d }}\" \\;",
+            Why::Reread("`sh -c`"),
+        ),
+        (
+            "find . -execdir /bin/bash -ec \"rm {{ vars.d }}\" +",
+            Why::Reread("`sh -c`"),
+        ),
+        (
+            "ls | xargs -I{} -n 1 sh -c \"cp {} {{ vars.d }}\"",
+            Why::Reread("`sh -c`"),
+        ),
+        (
+            "xargs -0 bash -c \"ls {{ vars.d }}\"",
+            Why::Reread("`sh -c`"),
+        ),
+        ("ssh db2 \"ls {{ vars.d }}\"", Why::Reread("`ssh`")),
         ("ssh db2 ls {{ vars.d }}", Why::Reread("`ssh`")),
         ("watch ls {{ vars.d }}", Why::Reread("`watch`")),
         (
