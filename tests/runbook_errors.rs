@@ -135,6 +135,17 @@ fn condition_that_does_not_parse() {
 }
 
 #[test]
+fn expect_regex_that_does_not_compile_is_refused_at_load() {
+    let (msg, line, col) = only_error(
+        "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"db1\"\nsql = \"SELECT VERSION()\"\n\
+         expect = [{ column = \"VERSION()\", matches = \"^11\\\\.(4\" }]",
+    );
+    assert!(msg.starts_with("invalid regular expression: "), "{msg}");
+    assert!(msg.contains("unclosed group"), "{msg}");
+    assert_eq!((line, col), (27, 11), "{msg}");
+}
+
+#[test]
 fn gate_waiting_for_a_later_or_missing_step() {
     let (msg, line, col) = only_error(
         "id = \"s\"\ntitle = \"t\"\nkind = \"note\"\ntext = \"x\"\ngates = [\"succeeded(backup)\"]",

@@ -222,7 +222,8 @@ pub struct Expect {
 pub enum ExpectTest {
     Equals(String),
     StartsWith(String),
-    Matches(String),
+    /// Compiled when the runbook is read.
+    Matches(crate::runbook::condition::Pattern),
     AtLeast(f64),
     AtMost(f64),
     NotEmpty,
@@ -234,7 +235,7 @@ impl std::fmt::Display for Expect {
         match &self.test {
             ExpectTest::Equals(v) => write!(f, "{c} = {v:?}"),
             ExpectTest::StartsWith(v) => write!(f, "{c} starts with {v:?}"),
-            ExpectTest::Matches(v) => write!(f, "{c} matches /{v}/"),
+            ExpectTest::Matches(v) => write!(f, "{c} matches /{}/", v.as_str()),
             ExpectTest::AtLeast(v) => write!(f, "{c} ≥ {v}"),
             ExpectTest::AtMost(v) => write!(f, "{c} ≤ {v}"),
             ExpectTest::NotEmpty => write!(f, "{c} is not empty"),

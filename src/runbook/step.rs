@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use super::condition::Pattern;
 use super::duration::parse_bounded;
 use super::load::{Reader, condition, content_start, located};
 use super::model::{Action, Expect, ExpectTest, MaxscaleAction, ServerStateFlag, Step};
@@ -252,14 +253,18 @@ fn expectation(r: &mut Reader<'_>, e: Spanned<RawExpect>) -> Option<Expect> {
         tests.push(ExpectTest::StartsWith(v));
     }
     if let Some(v) = e.matches {
-        if let Err(err) = regex::Regex::new(&v) {
-            r.error(
-                span.clone(),
-                format!("invalid regular expression: {err}"),
-                None,
-            );
+        // Compiled here, once: a bad pattern is an error of `check`, never of a running step.
+        match Pattern::new(&v) {
+            Ok(pattern) => tests.push(ExpectTest::Matches(pattern)),
+            Err(err) => {
+                r.error(
+                    span.clone(),
+                    format!("invalid regular expression: {err}"),
+                    None,
+                );
+                return None;
+            }
         }
-        tests.push(ExpectTest::Matches(v));
     }
     if let Some(v) = e.at_least {
         tests.push(ExpectTest::AtLeast(v));
