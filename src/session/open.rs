@@ -86,6 +86,20 @@ pub fn masker(secrets: &BTreeMap<String, Secret>, inv: &Inventory) -> Masker {
     Masker::new(values)
 }
 
+/// Every password the inventory holds: its `[secrets]` (those that resolve) and its
+/// credentials. What `watch` masks, having no runbook to say which secrets it needs.
+pub fn inventory_masker(inv: &Inventory) -> Masker {
+    let secrets: BTreeMap<String, Secret> = inv
+        .secrets
+        .iter()
+        .filter_map(|(name, src)| {
+            let value = inventory::resolve(src, inv.base_dir()).ok()?;
+            Some((name.clone(), value))
+        })
+        .collect();
+    masker(&secrets, inv)
+}
+
 pub fn default_journal(runbook: &Path) -> PathBuf {
     let stem = runbook
         .file_stem()

@@ -39,7 +39,7 @@ pub async fn run(inv: &Inventory, intervals: PollIntervals) -> Result<(), WatchE
     let tiers = Tiers::new(intervals.sql.max(RELAXED));
     // Rows turn stale after three relaxed intervals, the longest a settled replica waits.
     let stale_after = tiers.relaxed();
-    let pollers = start_with(inv, intervals, Some(tiers), &cancel)?;
+    let pollers = start_pollers(inv, intervals, Some(tiers), &cancel)?;
     let names: Vec<(String, String)> = inv
         .servers
         .iter()
@@ -98,6 +98,19 @@ pub async fn run(inv: &Inventory, intervals: PollIntervals) -> Result<(), WatchE
     }
     cancel.cancel();
     Ok(())
+}
+
+/// Starts the pollers after teaching this process the inventory's secrets: server errors
+/// in the panes (a failed login, a `Last_SQL_Error` quoting a statement) are masked with
+/// what the process knows, and without a session nothing else would tell it.
+pub fn start_pollers(
+    inv: &Inventory,
+    intervals: PollIntervals,
+    tiers: Option<Tiers>,
+    cancel: &CancellationToken,
+) -> Result<Pollers, StartError> {
+    crate::session::mask::remember(&crate::session::open::inventory_masker(inv));
+    start_with(inv, intervals, tiers, cancel)
 }
 
 /// Says on `tx` that `rx` has news, each time it has, until either side closes. Many
