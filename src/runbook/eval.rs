@@ -139,6 +139,12 @@ fn eval(e: &Expr, facts: &dyn FactSource, need: Polarity, seen: &mut Vec<String>
                     ));
                     None
                 }
+                // No replica at all (`replicas` with every server primary): nothing was
+                // checked, so the gate must not open on an empty "all of them".
+                Ok((replicas, _)) if replicas.is_empty() => {
+                    seen.push(format!("? {}: no such server now", replica.name));
+                    None
+                }
                 Ok((replicas, p)) => replicas
                     .iter()
                     .map(|r| match facts.caught_up(r, &p) {
@@ -245,6 +251,7 @@ mod tests {
                 "primary" => Ok(vec!["db1".into()]),
                 "replica" => Ok(vec!["db2".into()]),
                 "all" => Ok(vec!["db1".into(), "db2".into()]),
+                "replicas_of_one_server" => Ok(Vec::new()),
                 s => Err(RoleError::Unknown(s.into())),
             }
         }
@@ -318,5 +325,19 @@ mod tests {
                 "✘ db2 has applied db1's gtid_binlog_pos"
             ]
         );
+    }
+
+    /// Found by `tests/fuzz_props.rs`: `caught_up(none, primary)`, with `none` naming no
+    /// server, held with nothing observed.
+    #[test]
+    fn caught_up_of_no_replicas_is_unknown_not_true() {
+        for src in [
+            "caught_up(replicas_of_one_server, primary)",
+            "not (not (caught_up(replicas_of_one_server, primary)))",
+        ] {
+            let e = eval(src);
+            assert!(!e.holds, "{src}");
+            assert_eq!(e.observed, ["? replicas_of_one_server: no such server now"]);
+        }
     }
 }
