@@ -118,6 +118,25 @@ fn usable_ca(path: &Path) -> Result<(), String> {
     }
 }
 
+/// A failed TLS handshake in a DBA's words: the CA, the host name, the dates; rustls's own
+/// words after them.
+pub fn certificate_problem(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let why = match e {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
+            "the server's certificate is not signed by a trusted CA (ca_file, or a built-in root)"
+        }
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => "the server's certificate is not valid for the host name connected to",
+        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            "the server's certificate has expired"
+        }
+        _ => "the TLS handshake failed",
+    };
+    format!("{why} ({e})")
+}
+
 /// The permanent header warning a MaxScale endpoint earns: certificates not verified
 /// (`insecure = true`), or `http://` to a host other than loopback. `None` when its traffic
 /// is protected or never leaves the machine. Both headers (cockpit and watch) show this text.

@@ -22,7 +22,8 @@ pub struct MaxscaleConfig {
     pub password: String,
     /// Whole-request timeout.
     pub timeout: Duration,
-    /// PEM file with the CA that signed MaxScale's certificate; when given, only it is trusted.
+    /// PEM file with the CA that signed MaxScale's certificate, trusted in addition to the
+    /// system's roots.
     pub ca_file: Option<PathBuf>,
     /// Accept any certificate (lab use only).
     pub insecure_tls: bool,
@@ -83,7 +84,8 @@ impl MaxscaleClient {
                     path: path.clone(),
                     reason: e.to_string(),
                 })?;
-            builder = builder.tls_certs_only(certs);
+            // Added to the system's roots (rustls-platform-verifier), not instead of them.
+            builder = builder.tls_certs_merge(certs);
         }
         if cfg.insecure_tls {
             builder = builder.tls_danger_accept_invalid_certs(true);
@@ -259,6 +261,13 @@ impl MaxscaleClient {
                 timeout: self.timeout,
             };
         }
+        if let Some(reason) = tls_problem(&e) {
+            return MaxscaleError::Tls {
+                request,
+                base_url,
+                reason,
+            };
+        }
         if e.is_connect() {
             if is_refused(&e) {
                 return MaxscaleError::ConnectionRefused {
@@ -279,6 +288,25 @@ impl MaxscaleClient {
             source: e,
         }
     }
+}
+
+/// A failed TLS handshake under a request error, in words that name the problem.
+fn tls_problem(e: &reqwest::Error) -> Option<String> {
+    let mut source = e.source();
+    while let Some(s) = source {
+        // An io::Error's `source` skips the error it wraps: look inside.
+        let inner = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        for candidate in [Some(s), inner].into_iter().flatten() {
+            if let Some(r) = candidate.downcast_ref::<rustls::Error>() {
+                return Some(crate::inventory::tls::certificate_problem(r));
+            }
+        }
+        source = s.source();
+    }
+    None
 }
 
 fn is_refused(e: &reqwest::Error) -> bool {

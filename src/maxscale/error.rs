@@ -29,6 +29,13 @@ pub enum MaxscaleError {
         #[source]
         source: reqwest::Error,
     },
+    /// MaxScale answered, but its certificate was not accepted (or TLS failed otherwise).
+    #[error("{request}: TLS with MaxScale at {base_url} failed: {reason}")]
+    Tls {
+        request: String,
+        base_url: String,
+        reason: String,
+    },
     #[error("{request}: MaxScale at {base_url} did not answer within {timeout:?}")]
     Timeout {
         request: String,

@@ -11,6 +11,7 @@ use mysql_async::{Conn, DriverError, Error, IoError, OptsBuilder, SslOpts};
 
 use super::mysql::SqlTarget;
 use super::snapshot::Encryption;
+use crate::inventory::tls::certificate_problem;
 use crate::inventory::{MysqlTls, TlsMode};
 
 /// The TLS options of a mode; `None`: clear text.
@@ -93,7 +94,6 @@ fn rustls_error(e: &Error) -> Option<&rustls::Error> {
 /// A failed connection attempt that is a TLS problem, in words that name it: the CA, the
 /// host name, a server without TLS. `None` for anything else.
 pub(crate) fn tls_failure(e: &Error) -> Option<String> {
-    use rustls::CertificateError as C;
     if let Error::Driver(DriverError::NoClientSslFlagFromServer) = e {
         return Some("the server does not offer TLS, and the inventory's tls mode needs it".into());
     }
@@ -102,20 +102,7 @@ pub(crate) fn tls_failure(e: &Error) -> Option<String> {
     {
         return Some(format!("TLS setup: {other}"));
     }
-    let r = rustls_error(e)?;
-    let why = match r {
-        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
-            "the server's certificate is not signed by a trusted CA (ca_file, or a built-in root)"
-        }
-        rustls::Error::InvalidCertificate(
-            C::NotValidForName | C::NotValidForNameContext { .. },
-        ) => "the server's certificate is not valid for the host name connected to",
-        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
-            "the server's certificate has expired"
-        }
-        _ => "the TLS handshake failed",
-    };
-    Some(format!("{why} ({r})"))
+    rustls_error(e).map(certificate_problem)
 }
 
 #[cfg(test)]

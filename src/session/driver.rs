@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::exec::host::{HostPool, SshOptions};
 use crate::exec::job::{JobContext, jobs};
 use crate::exec::spawn::{ExecMsg, Executors};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, maxscale_warning};
 use crate::poll::ServerSnapshot;
 use crate::poll::maxscale::MaxscaleSnapshot;
 use crate::poll::start::{PollIntervals, Pollers, StartError, sql_targets, start};
@@ -103,6 +103,7 @@ impl Driver {
             .map(|s| (s.name.clone(), s.maxscale_name.clone()))
             .collect();
         let mut dash = Dashboard::new(&names, intervals.sql, intervals.maxscale);
+        dash.maxscale_warning = inv.maxscale.as_ref().and_then(maxscale_warning);
         let begun = Instant::now();
         while begun.elapsed() < Duration::from_secs(5) {
             latest(&pollers, &mut dash);

@@ -36,6 +36,9 @@ pub struct Dashboard {
     pub maxscale_answered_at: Option<Instant>,
     pub sql_interval: Duration,
     pub maxscale_interval: Duration,
+    /// How MaxScale is reached is not protected (`insecure = true`, or `http://` off
+    /// loopback): a permanent warning in the header bar ([`crate::inventory::maxscale_warning`]).
+    pub maxscale_warning: Option<String>,
 }
 
 impl Dashboard {
@@ -56,6 +59,7 @@ impl Dashboard {
             maxscale_answered_at: None,
             sql_interval,
             maxscale_interval,
+            maxscale_warning: None,
         }
     }
 

@@ -136,6 +136,9 @@ pub struct DashWire {
     pub lag: BTreeMap<String, LagHistory>,
     pub sql_interval: Duration,
     pub maxscale_interval: Duration,
+    /// The driver's header warning about how MaxScale is reached (absent from older drivers).
+    #[serde(default)]
+    pub maxscale_warning: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -190,6 +193,7 @@ impl DashWire {
             lag: d.lag.clone(),
             sql_interval: d.sql_interval,
             maxscale_interval: d.maxscale_interval,
+            maxscale_warning: d.maxscale_warning.clone(),
         }
     }
 
@@ -231,6 +235,7 @@ impl DashWire {
             maxscale_answered_at,
             sql_interval: self.sql_interval,
             maxscale_interval: self.maxscale_interval,
+            maxscale_warning: self.maxscale_warning,
         }
     }
 }

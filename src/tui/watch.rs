@@ -73,7 +73,7 @@ impl WatchApp {
     fn max_scroll(&self) -> u16 {
         let (w, h) = self.size;
         let screen = Rect::new(0, 0, w, h);
-        let [body, _] = areas(screen);
+        let [_, body, _] = areas(screen, &self.dash);
         panes::layout::max_scroll(body, &self.dash, Instant::now(), &self.choice(), self.focus)
     }
 
@@ -119,13 +119,26 @@ impl WatchApp {
     }
 }
 
-/// The panes (under the summary) and the footer.
-fn areas(screen: Rect) -> [Rect; 2] {
-    Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(screen)
+/// The warning line (when MaxScale is reached unprotected), the panes (under the summary)
+/// and the footer.
+fn areas(screen: Rect, d: &Dashboard) -> [Rect; 3] {
+    let warning = u16::from(d.maxscale_warning.is_some());
+    Layout::vertical([
+        Constraint::Length(warning),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(screen)
 }
 
 pub fn view(app: &WatchApp, f: &mut Frame, now: Instant, theme: &Theme) {
-    let [body, footer] = areas(f.area());
+    let [warning, body, footer] = areas(f.area(), &app.dash);
+    if let Some(text) = &app.dash.maxscale_warning {
+        f.render_widget(
+            Paragraph::new(Line::styled(format!(" {text}"), theme.bad())),
+            warning,
+        );
+    }
     panes::layout::render(f, body, &app.dash, now, &app.choice(), theme);
     f.render_widget(
         Paragraph::new(Line::styled(

@@ -19,7 +19,7 @@ use super::dashboard::Dashboard;
 use super::terminal;
 use super::theme::Theme;
 use super::watch::{Msg, WatchApp, view};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, maxscale_warning};
 use crate::poll::start::{PollIntervals, Pollers, StartError, start_with};
 use crate::poll::tier::{RELAXED, Tiers};
 
@@ -45,7 +45,9 @@ pub async fn run(inv: &Inventory, intervals: PollIntervals) -> Result<(), WatchE
         .iter()
         .map(|s| (s.name.clone(), s.maxscale_name.clone()))
         .collect();
-    let mut app = WatchApp::new(Dashboard::new(&names, stale_after, intervals.maxscale));
+    let mut dash = Dashboard::new(&names, stale_after, intervals.maxscale);
+    dash.maxscale_warning = inv.maxscale.as_ref().and_then(maxscale_warning);
+    let mut app = WatchApp::new(dash);
     let (tx, mut news) = mpsc::channel(pollers.servers.len() + 1);
     for r in &pollers.servers {
         notify(r.clone(), tx.clone());

@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use super::frame::{self, Body, Row, Severity};
 use super::text::{fit, last_known, restyle};
 use super::{cell, failed_row};
-use crate::poll::{GtidPos, IoState, ServerSnapshot};
+use crate::poll::{Encryption, GtidPos, IoState, ServerSnapshot};
 use crate::tui::dashboard::Dashboard;
 use crate::tui::theme::Theme;
 
@@ -109,11 +109,15 @@ pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
             .or_else(|| snap.error.is_none().then_some(snap.taken_at));
         let stale = at.is_none_or(|t| now.saturating_duration_since(t) > d.sql_interval * 3);
         let last = snap.error.is_some() || stale;
-        let (spans, tail) = if last {
-            let mark = Span::styled(last_known(at, now), theme.warn());
-            (restyle(spans, theme.dim()), vec![mark])
+        let mut tail: Vec<Span<'static>> = encryption_mark(snap, theme).into_iter().collect();
+        let spans = if last {
+            if !tail.is_empty() {
+                tail.push(Span::raw(" "));
+            }
+            tail.push(Span::styled(last_known(at, now), theme.warn()));
+            restyle(spans, theme.dim())
         } else {
-            (spans, vec![])
+            spans
         };
         let severity = match &snap.error {
             Some(e) if e.is_down() => Severity::Bad,
@@ -131,6 +135,15 @@ pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
         });
     }
     body
+}
+
+/// `clear text` (a warning: passwords and statements readable on the wire) or `TLS`, as the
+/// poller's connection found it; nothing while that is not known.
+fn encryption_mark(snap: &ServerSnapshot, theme: &Theme) -> Option<Span<'static>> {
+    match snap.info.as_ref()?.encryption.as_ref()? {
+        Encryption::ClearText => Some(Span::styled("clear text", theme.warn())),
+        Encryption::Tls { .. } => Some(Span::styled("TLS", theme.dim())),
+    }
 }
 
 /// A server with no facts yet: waiting for its first poll, or what its polls say.

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::{PaneChoice, RunApp};
@@ -82,10 +82,12 @@ pub fn view_in(
     .areas(area);
     // Who drives, who watches, where to attach, and the latest note.
     let [header, top] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(top);
-    f.render_widget(
-        Paragraph::new(Line::styled(header_text(app, session), theme.dim())),
-        header,
-    );
+    let mut spans = Vec::new();
+    if let Some(warning) = &dash.maxscale_warning {
+        spans.push(Span::styled(format!(" {warning} ·"), theme.bad()));
+    }
+    spans.push(Span::styled(header_text(app, session), theme.dim()));
+    f.render_widget(Paragraph::new(Line::from(spans)), header);
     // Nothing runs unjournaled: while the journal cannot be written, say so on top.
     let top = match &session.journal_broken {
         Some(why) => {
