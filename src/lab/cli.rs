@@ -59,6 +59,11 @@ pub enum LabCommand {
         /// started again. --replicas, --from and the ports only apply to a new lab.
         #[arg(long)]
         resume: bool,
+        /// TLS everywhere: generate a lab CA and a server certificate (DIR/tls/), turn TLS on
+        /// in every mariadbd, serve the endpoint over https, and write an inventory that
+        /// verifies both against the lab CA (verify_identity). Only for a new lab.
+        #[arg(long)]
+        tls: bool,
     },
     /// Show each server (port, pid, up/down, version, role), the endpoint and its SQL router
     /// (pid, ports, up/down). Exits 1 when any of them is down.
@@ -135,6 +140,7 @@ pub async fn run(args: LabArgs) -> Result<ExitCode> {
             base_port,
             maxscale_port,
             resume,
+            tls,
         } => {
             let exe = std::env::current_exe().ok();
             let opts = LabOptions {
@@ -146,6 +152,7 @@ pub async fn run(args: LabArgs) -> Result<ExitCode> {
                 serve_exe: exe.clone(),
                 flightdeck_exe: exe,
                 quiet: false,
+                tls,
             };
             let begun = Instant::now();
             let (lab, resumed) = if resume {

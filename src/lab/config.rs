@@ -46,6 +46,7 @@ pub fn new_server(
         build: build.clone(),
         version: None,
         pid: None,
+        tls: None,
     })
 }
 
@@ -90,6 +91,17 @@ pub fn render_my_cnf(s: &ServerState) -> String {
     );
     if s.initial_role == Role::Replica {
         out.push_str("read_only               = 1\n");
+    }
+    if let Some(tls) = &s.tls {
+        // TLS offered, not required: the lab's own clients use the socket.
+        out.push_str(&format!(
+            "ssl_cert                = {}\n\
+             ssl_key                 = {}\n\
+             ssl_ca                  = {}\n",
+            tls.cert.display(),
+            tls.key.display(),
+            tls.ca.display()
+        ));
     }
     out
 }

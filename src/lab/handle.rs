@@ -37,6 +37,9 @@ pub struct LabOptions {
     pub flightdeck_exe: Option<PathBuf>,
     /// No progress lines on stderr.
     pub quiet: bool,
+    /// `--tls`: a lab CA, TLS on every server and https on the endpoint, and an inventory
+    /// that verifies them (`verify_identity`).
+    pub tls: bool,
 }
 
 impl LabOptions {
@@ -50,6 +53,7 @@ impl LabOptions {
             serve_exe: None,
             flightdeck_exe: None,
             quiet: true,
+            tls: false,
         }
     }
 }

@@ -29,6 +29,7 @@ pub fn render(state: &LabState) -> String {
          [mysql]\n\
          user = \"flightdeck\"\n\
          password = {{ file = {fd_pw} }}\n\
+         {mysql_tls}\
          \n\
          # The MaxScale-compatible endpoint also serves a SQL router on 127.0.0.1:{router_port}\n\
          # (like a readwritesplit listener: each connection goes to the current primary).\n\
@@ -37,6 +38,7 @@ pub fn render(state: &LabState) -> String {
          user = {user}\n\
          password = {{ file = {mxs_pw} }}\n\
          monitor = {monitor}\n\
+         {maxscale_tls}\
          \n\
          [secrets]\n\
          repl_password = {{ file = {repl_pw} }}\n\
@@ -49,6 +51,14 @@ pub fn render(state: &LabState) -> String {
         dir = dir.display(),
         name = q(&format!("flightdeck lab ({})", dir.display())),
         fd_pw = qp(&state.secret_path(secrets::FLIGHTDECK)),
+        mysql_tls = state.tls.as_ref().map_or(String::new(), |t| format!(
+            "# Every server's certificate is checked against the lab CA, host name included.\n\
+             tls = {{ mode = \"verify_identity\", ca_file = {} }}\n",
+            qp(&t.ca)
+        )),
+        maxscale_tls = state.tls.as_ref().map_or(String::new(), |t| {
+            format!("tls = {{ ca_file = {} }}\n", qp(&t.ca))
+        }),
         url = q(&state.endpoint.url),
         router_port = state.endpoint.router_port,
         user = q(&state.endpoint.user),
@@ -139,6 +149,7 @@ mod tests {
             flightdeck_exe: Some("/usr/bin/flightdeck".into()),
             upgrade_to: Some("10.11.19".into()),
             stopped_by_down: false,
+            tls: None,
             dir,
         }
     }
@@ -177,5 +188,30 @@ mod tests {
         assert_eq!(servers[1]["role"].as_str(), Some("replica"));
         assert_eq!(servers[1]["mysql"]["port"].as_integer(), Some(23002));
         assert_eq!(servers[1]["transport"].as_str(), Some("local"));
+        assert!(doc["mysql"].get("tls").is_none(), "no TLS unless asked for");
+    }
+
+    #[test]
+    fn a_tls_lab_inventory_verifies_servers_and_the_endpoint_against_the_lab_ca() {
+        let mut state = state();
+        state.tls = Some(crate::lab::tls::TlsFiles::in_dir(&state.dir));
+        state.endpoint.url = "https://127.0.0.1:8989".into();
+        let doc: toml::Table = render(&state).parse().expect("valid TOML");
+        assert_eq!(
+            doc["mysql"]["tls"]["mode"].as_str(),
+            Some("verify_identity")
+        );
+        assert_eq!(
+            doc["mysql"]["tls"]["ca_file"].as_str(),
+            Some("/tmp/lab/tls/ca.pem")
+        );
+        assert_eq!(
+            doc["maxscale"]["tls"]["ca_file"].as_str(),
+            Some("/tmp/lab/tls/ca.pem")
+        );
+        assert_eq!(
+            doc["maxscale"]["url"].as_str(),
+            Some("https://127.0.0.1:8989")
+        );
     }
 }

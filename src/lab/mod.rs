@@ -40,6 +40,7 @@ pub mod setup;
 pub mod sql;
 pub mod state;
 pub mod status;
+pub mod tls;
 mod up;
 pub mod versions;
 

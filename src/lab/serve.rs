@@ -75,6 +75,11 @@ pub fn serve_config(state: &LabState) -> Result<ServeConfig> {
     cfg.admin_password = state.secret(secrets::MAXSCALE_ADMIN)?;
     cfg.monitor_name = state.endpoint.monitor.clone();
     cfg.journal = Some(state.dir.join(JOURNAL_FILE));
+    cfg.tls = state
+        .tls
+        .as_ref()
+        .map(super::tls::server_config)
+        .transpose()?;
     Ok(cfg)
 }
 
@@ -179,7 +184,8 @@ pub async fn spawn(state: &mut LabState) -> Result<Option<Started>> {
                 });
                 state.endpoint.pid = None;
                 state.endpoint.port = ports::pick(None)?;
-                state.endpoint.url = format!("http://127.0.0.1:{}", state.endpoint.port);
+                state.endpoint.url =
+                    super::state::endpoint_url(state.tls.is_some(), state.endpoint.port);
                 state.endpoint.router_port = ports::pick(None)?;
             }
         }

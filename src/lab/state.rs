@@ -55,6 +55,9 @@ pub struct ServerState {
     pub version: Option<String>,
     /// Pid of its last start (check with `Lab::running_pid`: it may have died since).
     pub pid: Option<u32>,
+    /// `ssl_cert`/`ssl_key`/`ssl_ca` of its my.cnf (`lab up --tls`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<super::tls::TlsFiles>,
 }
 
 impl ServerState {
@@ -111,6 +114,16 @@ pub struct LabState {
     /// `lab up --resume` restarts such a lab, and never a server stopped one by one.
     #[serde(default)]
     pub stopped_by_down: bool,
+    /// The lab CA and server certificate (`lab up --tls`): mariadbd and the endpoint's
+    /// https use them, the inventory verifies against the CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<super::tls::TlsFiles>,
+}
+
+/// The endpoint's URL: https when the lab has TLS.
+pub fn endpoint_url(tls: bool, port: u16) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://127.0.0.1:{port}")
 }
 
 impl LabState {

@@ -13,7 +13,7 @@ use super::secrets::{self, Passwords};
 use super::serve;
 use super::setup;
 use super::sql;
-use super::state::{EndpointState, FORMAT, LabState, Role, ServerState};
+use super::state::{EndpointState, FORMAT, LabState, Role, ServerState, endpoint_url};
 use super::versions::{self, Build};
 
 const PORT_ATTEMPTS: usize = 5;
@@ -79,6 +79,10 @@ fn new_state(dir: &Path, opts: &LabOptions, build: &Build) -> Result<LabState> {
         servers.push(config::new_server(dir, k, role, port, build)?);
     }
     let port = ports::pick(opts.endpoint_port)?;
+    let tls = opts.tls.then(|| super::tls::TlsFiles::in_dir(dir));
+    for s in &mut servers {
+        s.tls = tls.clone();
+    }
     Ok(LabState {
         format: FORMAT,
         dir: dir.to_path_buf(),
@@ -89,7 +93,7 @@ fn new_state(dir: &Path, opts: &LabOptions, build: &Build) -> Result<LabState> {
         servers,
         endpoint: EndpointState {
             port,
-            url: format!("http://127.0.0.1:{port}"),
+            url: endpoint_url(opts.tls, port),
             router_port: ports::pick(None)?,
             user: "admin".into(),
             monitor: "MariaDB-Monitor".into(),
@@ -105,12 +109,17 @@ fn new_state(dir: &Path, opts: &LabOptions, build: &Build) -> Result<LabState> {
         flightdeck_exe: opts.flightdeck_exe.clone(),
         upgrade_to: None,
         stopped_by_down: false,
+        tls,
     })
 }
 
 async fn create(lab: &mut Lab) -> Result<()> {
     let pw = Passwords::generate()?;
     pw.write_all(&lab.state.secrets_dir)?;
+    if lab.state.tls.is_some() {
+        lab.state.tls = Some(super::tls::generate(&lab.state.dir)?);
+        lab.say("lab CA and server certificate written to tls/ (TLS on every server, https)");
+    }
     // The runbook's dump (which holds password hashes) goes here.
     secrets::private_dir(&lab.state.backup_dir)?;
     for s in &lab.state.servers {

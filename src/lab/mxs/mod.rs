@@ -9,6 +9,7 @@
 
 mod api;
 mod commands;
+pub mod https;
 mod journal;
 mod monitor;
 mod probe;
@@ -84,6 +85,8 @@ pub struct ServeConfig {
     pub journal: Option<PathBuf>,
     /// MaxScale's `journal_max_age` (default 8 h): an older journal is discarded at start.
     pub journal_max_age: Duration,
+    /// Serve the REST API over https with this configuration (`lab up --tls`); `None`: http.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl ServeConfig {
@@ -107,6 +110,7 @@ impl ServeConfig {
             switchover_timeout: Duration::from_secs(90),
             journal: None,
             journal_max_age: JOURNAL_MAX_AGE,
+            tls: None,
         }
     }
 
@@ -173,6 +177,8 @@ pub struct LabMxsHandle {
     cancel: CancellationToken,
     tasks: TaskTracker,
     rest: Option<JoinHandle<std::io::Result<()>>>,
+    /// `https` or `http`.
+    scheme: &'static str,
 }
 
 impl LabMxsHandle {
@@ -180,9 +186,9 @@ impl LabMxsHandle {
         self.rest_addr
     }
 
-    /// `http://127.0.0.1:PORT`, for `MaxscaleConfig::base_url`.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS), for `MaxscaleConfig::base_url`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.rest_addr)
+        format!("{}://{}", self.scheme, self.rest_addr)
     }
 
     pub fn router_addr(&self) -> Option<SocketAddr> {
@@ -242,6 +248,8 @@ pub async fn spawn(cfg: ServeConfig) -> Result<LabMxsHandle, LabMxsError> {
     };
     let router_addr = router_listener.as_ref().and_then(|l| l.local_addr().ok());
 
+    let tls = cfg.tls.clone();
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let cfg = Arc::new(cfg);
     let cancel = CancellationToken::new();
     let tasks = TaskTracker::new();
@@ -263,7 +271,7 @@ pub async fn spawn(cfg: ServeConfig) -> Result<LabMxsHandle, LabMxsError> {
     }
     let state = Arc::new(api::ApiState {
         cfg: Arc::clone(&cfg),
-        base: format!("http://{rest_addr}"),
+        base: format!("{scheme}://{rest_addr}"),
         view: view_rx.clone(),
         cmd_tx,
         cmd_state,
@@ -271,11 +279,26 @@ pub async fn spawn(cfg: ServeConfig) -> Result<LabMxsHandle, LabMxsError> {
     });
     let app = api::app(state);
     let shutdown = cancel.clone().cancelled_owned();
-    let rest = tokio::spawn(async move {
-        axum::serve(rest_listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-    });
+    let rest = match tls {
+        Some(config) => {
+            let listener = https::HttpsListener::new(rest_listener, config).map_err(|source| {
+                LabMxsError::BindRest {
+                    addr: rest_addr,
+                    source,
+                }
+            })?;
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            })
+        }
+        None => tokio::spawn(async move {
+            axum::serve(rest_listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }),
+    };
     tracing::info!(%rest_addr, ?router_addr, "lab MaxScale-compatible endpoint listening");
     Ok(LabMxsHandle {
         rest_addr,
@@ -284,6 +307,7 @@ pub async fn spawn(cfg: ServeConfig) -> Result<LabMxsHandle, LabMxsError> {
         cancel,
         tasks,
         rest: Some(rest),
+        scheme,
     })
 }
 
