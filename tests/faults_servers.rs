@@ -1,0 +1,360 @@
+//! Servers failing under the cockpit, on one lab, driven headless through the same
+//! `Prepared::apply` path the cockpit's loop uses: the primary killed during a `wait`, the
+//! replica killed during a running SQL step, and replication broken by a duplicate key.
+//! Each case checks what the operator sees (the session view, the panes as drawn) and what
+//! the journal holds; the cases run in turn because each one disturbs the lab.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use flightdeck::inventory;
+use flightdeck::lab::{Action, Lab, LabOptions};
+use flightdeck::poll::PollError;
+use flightdeck::poll::start::PollIntervals;
+use flightdeck::runbook;
+use flightdeck::session::journal::{Event, Outcome};
+use flightdeck::session::replay::replay;
+use flightdeck::session::run::StepState;
+use flightdeck::tui::panes;
+use flightdeck::tui::run::app::Msg;
+use flightdeck::tui::run::runtime::Input;
+use flightdeck::tui::run::start::{Prepared, prepare};
+use flightdeck::tui::theme::Theme;
+use mysql_async::prelude::Queryable;
+
+mod common;
+
+/// Generous: how long a lab may take to reach a state (never a property under test).
+const DEADLINE: Duration = Duration::from_secs(120);
+
+const GUIDANCE: &str = "If the SQL thread stopped on a duplicate key, compare the row on both \
+                        servers before skipping anything.";
+
+fn runbook_text() -> String {
+    format!(
+        r#"
+[runbook]
+name = "faults-servers"
+
+[[phase]]
+id = "p"
+title = "faults"
+
+[[phase.step]]
+id = "wait-read-only"
+title = "Wait for the primary to be read-only"
+kind = "wait"
+until = "primary.read_only"
+timeout = "10m"
+
+[[phase.step]]
+id = "sleep-replica"
+title = "A long statement on the replica"
+kind = "sql"
+target = "replica"
+sql = "SELECT SLEEP(300)"
+timeout = "10m"
+
+[[phase.step]]
+id = "needs-replication"
+title = "Needs a healthy replica"
+kind = "sql"
+target = "replica"
+gates = ["replica.io_running and replica.sql_running"]
+sql = "SELECT 1"
+notes = [{{ kind = "warning", text = "{GUIDANCE}" }}]
+"#
+    )
+}
+
+/// Every queued message applied, a tick every 250 ms, for `span`.
+async fn pump_for(p: &mut Prepared, span: Duration) {
+    let end = tokio::time::Instant::now() + span;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        let msg = tokio::select! {
+            biased;
+            _ = tokio::time::sleep_until(end) => return,
+            Some(i) = p.news.recv() => i,
+            Some(e) = p.inputs.exec_rx.recv() => Input::Exec(e),
+            _ = tick.tick() => Input::Tick,
+        };
+        p.apply(msg, Instant::now());
+    }
+}
+
+async fn pump_until(p: &mut Prepared, what: &str, done: impl Fn(&Prepared) -> bool) {
+    let begun = Instant::now();
+    while !done(p) {
+        assert!(
+            begun.elapsed() < DEADLINE,
+            "timed out waiting for {what}: {:?}",
+            p.app.message
+        );
+        pump_for(p, Duration::from_millis(100)).await;
+    }
+}
+
+fn key(p: &mut Prepared, code: KeyCode) {
+    let msg = Msg::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    p.apply(Input::Ui(msg), Instant::now());
+}
+
+/// The cursor on the current step `id`, once keys are taken again.
+async fn at(p: &mut Prepared, id: &str) {
+    pump_until(p, &format!("{id} current"), |p| {
+        p.driver.core.run.current().map(|s| s.id.value.as_str()) == Some(id)
+            && !p.app.guarded(Instant::now())
+    })
+    .await;
+    key(p, KeyCode::Char('g'));
+    let selected = p.app.selected_step(&p.driver.view()).map(|s| s.id.clone());
+    assert_eq!(selected.as_deref(), Some(id));
+}
+
+/// The replication pane and the whole cockpit as drawn now.
+fn screens(p: &Prepared) -> (String, String) {
+    let now = Instant::now();
+    let d = &p.driver.core.dash;
+    let repl = common::draw(160, 12, |f| {
+        panes::replication::render(f, f.area(), d, now, false, 0, &Theme::PLAIN)
+    });
+    let ctx = flightdeck::tui::run::view::ViewContext {
+        theme: Theme::PLAIN,
+    };
+    let view = p.driver.view();
+    let cockpit = common::draw(200, 50, |f| {
+        flightdeck::tui::run::view::view(&p.app, &view, d, &ctx, f, now)
+    });
+    (repl, cockpit)
+}
+
+fn down(p: &Prepared, server: &str) -> bool {
+    p.driver
+        .core
+        .dash
+        .server(server)
+        .is_some_and(|s| matches!(s.error, Some(PollError::Unreachable(_))))
+}
+
+fn live(p: &Prepared, server: &str) -> bool {
+    p.driver
+        .core
+        .dash
+        .server(server)
+        .is_some_and(|s| s.live().is_some())
+}
+
+async fn sql(lab: &Lab, server: &str, statement: &str) {
+    let mut conn = lab.connect(server, "root").await.expect("connect as root");
+    conn.query_drop(statement)
+        .await
+        .unwrap_or_else(|e| panic!("{server}: {statement}: {e}"));
+    conn.disconnect().await.expect("disconnect");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_that_die_or_break_replication_are_shown_and_journaled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_flightdeck"));
+    let mut opts = LabOptions::new(dir.path().join("lab"));
+    opts.serve_exe = Some(exe.clone());
+    opts.flightdeck_exe = Some(exe);
+    let mut lab = Lab::up(opts).await.expect("lab up").guard();
+    let inv = inventory::load_file(lab.inventory_path()).expect("lab inventory");
+    let rb = dir.path().join("faults.toml");
+    std::fs::write(&rb, runbook_text()).expect("runbook");
+    let loaded = runbook::load_checked(Path::new(&rb), Some(&inv)).expect("runbook is valid");
+    let journal = dir.path().join("faults.jsonl");
+    let mut p = prepare(loaded, inv, &journal, PollIntervals::default())
+        .await
+        .expect("cockpit starts");
+    pump_until(&mut p, "both servers live", |p| {
+        live(p, "server1") && live(p, "server2")
+    })
+    .await;
+
+    // 1. The primary killed during a wait: the wait keeps waiting (an unknown fact never
+    //    satisfies it), the primary shows DOWN, the cockpit keeps drawing; once the
+    //    primary is back and the condition holds, the wait ends.
+    at(&mut p, "wait-read-only").await;
+    key(&mut p, KeyCode::Enter);
+    key(&mut p, KeyCode::Char('y'));
+    pump_until(&mut p, "the wait running", |p| {
+        matches!(
+            p.driver.core.run.state("wait-read-only"),
+            StepState::Running { .. }
+        )
+    })
+    .await;
+    lab.ctl("server1", Action::Kill)
+        .await
+        .expect("kill server1");
+    pump_until(&mut p, "server1 down", |p| down(p, "server1")).await;
+    for _ in 0..8 {
+        pump_for(&mut p, Duration::from_millis(250)).await;
+        assert!(
+            matches!(
+                p.driver.core.run.state("wait-read-only"),
+                StepState::Running { .. }
+            ),
+            "the wait neither ends nor fails while the primary is down: {:?}",
+            p.driver.core.run.state("wait-read-only")
+        );
+        let (repl, cockpit) = screens(&p);
+        let row = repl.lines().find(|l| l.contains("server1")).unwrap_or("");
+        assert!(row.contains("DOWN"), "{repl}");
+        assert!(cockpit.contains("Wait for the primary"), "{cockpit}");
+    }
+    lab.ctl("server1", Action::Start)
+        .await
+        .expect("start server1");
+    sql(&lab, "server1", "SET GLOBAL read_only = 1").await;
+    pump_until(&mut p, "the wait to end", |p| {
+        matches!(
+            p.driver.core.run.state("wait-read-only"),
+            StepState::Succeeded { .. }
+        )
+    })
+    .await;
+    sql(&lab, "server1", "SET GLOBAL read_only = 0").await;
+    pump_until(&mut p, "both servers live again", |p| {
+        live(p, "server1") && live(p, "server2")
+    })
+    .await;
+
+    // 2. The replica killed while a statement runs on it: the step fails with the
+    //    driver's words, journaled as failed; the replica's row says DOWN.
+    at(&mut p, "sleep-replica").await;
+    key(&mut p, KeyCode::Enter);
+    key(&mut p, KeyCode::Char('y'));
+    pump_until(&mut p, "the statement running", |p| {
+        matches!(
+            p.driver.core.run.state("sleep-replica"),
+            StepState::Running { .. }
+        )
+    })
+    .await;
+    pump_for(&mut p, Duration::from_secs(1)).await;
+    lab.ctl("server2", Action::Kill)
+        .await
+        .expect("kill server2");
+    pump_until(&mut p, "the step to end", |p| {
+        !matches!(
+            p.driver.core.run.state("sleep-replica"),
+            StepState::Running { .. }
+        )
+    })
+    .await;
+    assert!(
+        matches!(
+            p.driver.core.run.state("sleep-replica"),
+            StepState::Failed { .. }
+        ),
+        "{:?}",
+        p.driver.core.run.state("sleep-replica")
+    );
+    pump_until(&mut p, "server2 down", |p| down(p, "server2")).await;
+    let (repl, _) = screens(&p);
+    let row = repl.lines().find(|l| l.contains("server2")).unwrap_or("");
+    assert!(row.contains("DOWN"), "{repl}");
+    lab.ctl("server2", Action::Start)
+        .await
+        .expect("start server2");
+    pump_until(&mut p, "server2 live again", |p| live(p, "server2")).await;
+    // Skipped, so the run moves on (a failed step is never passed silently).
+    at(&mut p, "sleep-replica").await;
+    key(&mut p, KeyCode::Char('s'));
+    for c in "the replica was killed on purpose".chars() {
+        key(&mut p, KeyCode::Char(c));
+    }
+    key(&mut p, KeyCode::Enter);
+    key(&mut p, KeyCode::Char('y'));
+
+    // 3. Replication broken by a duplicate key: the replica's row shows the error, the
+    //    gate refuses, and the runbook's guidance is on the step.
+    sql(&lab, "server1", "CREATE TABLE app.dup (id INT PRIMARY KEY)").await;
+    lab.wait_caught_up("server2", DEADLINE)
+        .await
+        .expect("caught up");
+    sql(
+        &lab,
+        "server2",
+        "SET SESSION sql_log_bin = 0; INSERT INTO app.dup VALUES (1)",
+    )
+    .await;
+    sql(&lab, "server1", "INSERT INTO app.dup VALUES (1)").await;
+    pump_until(&mut p, "the SQL thread stopped on 1062", |p| {
+        p.driver.core.dash.server("server2").is_some_and(|s| {
+            s.info.as_ref().is_some_and(|i| {
+                i.replicas
+                    .iter()
+                    .any(|r| !r.sql_running && r.last_sql_errno == 1062)
+            })
+        })
+    })
+    .await;
+    let (repl, _) = screens(&p);
+    assert!(repl.contains("1062"), "{repl}");
+    assert!(repl.contains("Duplicate entry"), "{repl}");
+    at(&mut p, "needs-replication").await;
+    key(&mut p, KeyCode::Enter);
+    assert!(p.app.modal.is_none(), "no question: {:?}", p.app.modal);
+    let refusal = p.app.message.clone().unwrap_or_default();
+    assert!(refusal.contains("gate does not hold"), "{refusal}");
+    let step = p
+        .app
+        .selected_step(&p.driver.view())
+        .expect("a step")
+        .clone();
+    assert!(step.blocked.is_some(), "{:?}", step.blocked);
+    assert!(
+        step.notes.iter().any(|n| n.warning && n.text == GUIDANCE),
+        "{:?}",
+        step.notes
+    );
+    let (_, cockpit) = screens(&p);
+    assert!(cockpit.contains("If the SQL thread stopped"), "{cockpit}");
+    assert_eq!(
+        p.driver.core.run.state("needs-replication"),
+        &StepState::Pending
+    );
+    p.driver.finish("test over").await;
+    drop(p);
+
+    // The journal holds every case: the wait's success, the failed statement with the
+    // replica's error, the skip; and nothing started the gated step.
+    let r = replay(&journal).expect("the journal replays");
+    let ends: Vec<(String, Outcome)> = r
+        .events
+        .iter()
+        .filter_map(|rec| match &rec.event {
+            Event::StepEnd { step, outcome, .. } => Some((step.clone(), *outcome)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        ends.contains(&("wait-read-only".into(), Outcome::Succeeded)),
+        "{ends:?}"
+    );
+    assert!(
+        ends.contains(&("sleep-replica".into(), Outcome::Failed)),
+        "{ends:?}"
+    );
+    assert!(
+        r.events
+            .iter()
+            .any(|rec| matches!(&rec.event, Event::Skip { step, .. } if step == "sleep-replica"))
+    );
+    assert!(!r.events.iter().any(
+        |rec| matches!(&rec.event, Event::StepStart { step, .. } if step == "needs-replication")
+    ));
+    sql(
+        &lab,
+        "server2",
+        "STOP SLAVE; SET GLOBAL sql_slave_skip_counter = 1; START SLAVE",
+    )
+    .await;
+    lab.down(true).await.expect("lab down");
+}
