@@ -1,0 +1,224 @@
+//! The lab's MaxScale endpoint stopped (`lab ctl endpoint stop`) under the cockpit: while
+//! its pane shows, the pane keeps its last known rows and says MaxScale is unreachable; a
+//! `maxscale` step sent meanwhile fails with the client's error, journaled, without a hang;
+//! once the endpoint is back, a retry (a fresh confirmation) succeeds.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use flightdeck::inventory;
+use flightdeck::lab::{Action, Lab, LabOptions};
+use flightdeck::poll::start::PollIntervals;
+use flightdeck::runbook;
+use flightdeck::session::journal::{Event, Outcome};
+use flightdeck::session::replay::replay;
+use flightdeck::session::run::StepState;
+use flightdeck::tui::panes;
+use flightdeck::tui::run::app::Msg;
+use flightdeck::tui::run::runtime::Input;
+use flightdeck::tui::run::start::{Prepared, prepare};
+use flightdeck::tui::theme::Theme;
+
+mod common;
+
+/// Generous: how long a lab may take to reach a state (never a property under test).
+const DEADLINE: Duration = Duration::from_secs(120);
+
+const RUNBOOK: &str = r#"
+[runbook]
+name = "faults-maxscale"
+
+[[phase]]
+id = "p"
+title = "maxscale"
+
+[[phase.step]]
+id = "maintenance"
+title = "Put the replica in maintenance"
+kind = "maxscale"
+action = "set"
+server = "replica"
+state = "maintenance"
+timeout = "1m"
+"#;
+
+/// Every queued message applied, a tick every 250 ms, for `span`.
+async fn pump_for(p: &mut Prepared, span: Duration) {
+    let end = tokio::time::Instant::now() + span;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        let msg = tokio::select! {
+            biased;
+            _ = tokio::time::sleep_until(end) => return,
+            Some(i) = p.news.recv() => i,
+            Some(e) = p.inputs.exec_rx.recv() => Input::Exec(e),
+            _ = tick.tick() => Input::Tick,
+        };
+        p.apply(msg, Instant::now());
+    }
+}
+
+async fn pump_until(p: &mut Prepared, what: &str, done: impl Fn(&Prepared) -> bool) {
+    let begun = Instant::now();
+    while !done(p) {
+        assert!(
+            begun.elapsed() < DEADLINE,
+            "timed out waiting for {what}: {:?}",
+            p.app.message
+        );
+        pump_for(p, Duration::from_millis(100)).await;
+    }
+}
+
+fn key(p: &mut Prepared, code: KeyCode) {
+    let msg = Msg::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    p.apply(Input::Ui(msg), Instant::now());
+}
+
+/// The cursor on the current step `id`, once keys are taken again.
+async fn at(p: &mut Prepared, id: &str) {
+    pump_until(p, &format!("{id} current"), |p| {
+        p.driver.core.run.current().map(|s| s.id.value.as_str()) == Some(id)
+            && !p.app.guarded(Instant::now())
+    })
+    .await;
+    key(p, KeyCode::Char('g'));
+    let selected = p.app.selected_step(&p.driver.view()).map(|s| s.id.clone());
+    assert_eq!(selected.as_deref(), Some(id));
+}
+
+/// The MaxScale pane and the whole cockpit as drawn now.
+fn screens(p: &Prepared) -> (String, String) {
+    let now = Instant::now();
+    let d = &p.driver.core.dash;
+    let repl = common::draw(160, 12, |f| {
+        panes::maxscale::render(f, f.area(), d, now, false, 0, &Theme::PLAIN)
+    });
+    let ctx = flightdeck::tui::run::view::ViewContext {
+        theme: Theme::PLAIN,
+    };
+    let view = p.driver.view();
+    let cockpit = common::draw(200, 50, |f| {
+        flightdeck::tui::run::view::view(&p.app, &view, d, &ctx, f, now)
+    });
+    (repl, cockpit)
+}
+
+fn live(p: &Prepared, server: &str) -> bool {
+    p.driver
+        .core
+        .dash
+        .server(server)
+        .is_some_and(|s| s.live().is_some())
+}
+
+fn maxscale_error(p: &Prepared) -> bool {
+    p.driver
+        .core
+        .dash
+        .maxscale
+        .as_ref()
+        .is_some_and(|m| m.error.is_some())
+}
+
+fn maxscale_answers(p: &Prepared) -> bool {
+    p.driver
+        .core
+        .dash
+        .maxscale
+        .as_ref()
+        .is_some_and(|m| m.error.is_none() && !m.servers.is_empty())
+}
+
+fn state(p: &Prepared) -> StepState {
+    p.driver.core.run.state("maintenance").clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_endpoint_keeps_the_last_rows_and_fails_the_step_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_flightdeck"));
+    let mut opts = LabOptions::new(dir.path().join("lab"));
+    opts.serve_exe = Some(exe.clone());
+    opts.flightdeck_exe = Some(exe);
+    let mut lab = Lab::up(opts).await.expect("lab up").guard();
+    let inv = inventory::load_file(lab.inventory_path()).expect("lab inventory");
+    let rb = dir.path().join("maxscale.toml");
+    std::fs::write(&rb, RUNBOOK).expect("runbook");
+    let loaded = runbook::load_checked(Path::new(&rb), Some(&inv)).expect("runbook is valid");
+    let journal = dir.path().join("maxscale.jsonl");
+    let mut p = prepare(loaded, inv, &journal, PollIntervals::default())
+        .await
+        .expect("cockpit starts");
+    pump_until(&mut p, "servers and MaxScale live", |p| {
+        live(p, "server1") && live(p, "server2") && maxscale_answers(p)
+    })
+    .await;
+
+    // The endpoint stopped while its pane shows: the last known rows stay, marked so,
+    // with MaxScale's error; the servers' own panes are untouched.
+    lab.ctl("endpoint", Action::Stop)
+        .await
+        .expect("stop the endpoint");
+    pump_until(&mut p, "MaxScale unreachable", maxscale_error).await;
+    pump_for(&mut p, Duration::from_secs(2)).await;
+    let (pane, cockpit) = screens(&p);
+    assert!(
+        pane.contains("server1") && pane.contains("server2"),
+        "{pane}"
+    );
+    assert!(pane.contains("last known"), "{pane}");
+    assert!(pane.to_lowercase().contains("unreachable"), "{pane}");
+    assert!(
+        cockpit.contains("Put the replica in maintenance"),
+        "{cockpit}"
+    );
+    assert!(live(&p, "server1") && live(&p, "server2"));
+
+    // A maxscale step sent to the stopped endpoint fails with the client's error.
+    at(&mut p, "maintenance").await;
+    key(&mut p, KeyCode::Enter);
+    key(&mut p, KeyCode::Char('y'));
+    pump_until(&mut p, "the step to end", |p| {
+        !matches!(state(p), StepState::Running { .. } | StepState::Pending)
+    })
+    .await;
+    assert!(
+        matches!(state(&p), StepState::Failed { .. }),
+        "{:?}",
+        state(&p)
+    );
+    let (_, cockpit) = screens(&p);
+    assert!(
+        cockpit.contains("Put the replica in maintenance"),
+        "{cockpit}"
+    );
+
+    // Back: the pane answers again and a retry, confirmed afresh, succeeds.
+    lab.ctl("endpoint", Action::Start)
+        .await
+        .expect("start the endpoint");
+    pump_until(&mut p, "MaxScale answers again", maxscale_answers).await;
+    at(&mut p, "maintenance").await;
+    key(&mut p, KeyCode::Enter);
+    key(&mut p, KeyCode::Char('y'));
+    pump_until(&mut p, "the retry to succeed", |p| {
+        matches!(state(p), StepState::Succeeded { .. })
+    })
+    .await;
+    p.driver.finish("test over").await;
+    drop(p);
+
+    let r = replay(&journal).expect("the journal replays");
+    let ends: Vec<Outcome> = r
+        .events
+        .iter()
+        .filter_map(|rec| match &rec.event {
+            Event::StepEnd { step, outcome, .. } if step == "maintenance" => Some(*outcome),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ends, [Outcome::Failed, Outcome::Succeeded]);
+    lab.down(true).await.expect("lab down");
+}
