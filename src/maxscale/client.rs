@@ -292,19 +292,19 @@ impl MaxscaleClient {
 
 /// A failed TLS handshake under a request error, in words that name the problem.
 fn tls_problem(e: &reqwest::Error) -> Option<String> {
-    let mut source = e.source();
-    while let Some(s) = source {
-        // An io::Error's `source` skips the error it wraps: look inside.
-        let inner = s
+    let mut pending: Vec<&(dyn std::error::Error + 'static)> = e.source().into_iter().collect();
+    while let Some(s) = pending.pop() {
+        if let Some(r) = s.downcast_ref::<rustls::Error>() {
+            return Some(crate::inventory::tls::certificate_problem(r));
+        }
+        // An io::Error's `source` skips the error it wraps (hyper wraps rustls's in two).
+        if let Some(inner) = s
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
-            .map(|i| i as &(dyn std::error::Error + 'static));
-        for candidate in [Some(s), inner].into_iter().flatten() {
-            if let Some(r) = candidate.downcast_ref::<rustls::Error>() {
-                return Some(crate::inventory::tls::certificate_problem(r));
-            }
+        {
+            pending.push(inner);
         }
-        source = s.source();
+        pending.extend(s.source());
     }
     None
 }

@@ -33,8 +33,12 @@ fn ssl_opts(tls: &MysqlTls) -> Option<SslOpts> {
 
 /// Every MySQL connection's options: TCP (TLS is never applied over a socket), no
 /// statement cache, and TLS as the target's mode asks (`with_tls` false: clear text, for
-/// `preferred` against a server without TLS).
-pub(crate) fn options(target: &SqlTarget, with_tls: bool) -> OptsBuilder {
+/// `preferred` against a server without TLS). `name`: the name the certificate is
+/// verified for, when not the host's (see [`open`]).
+pub(crate) fn options(target: &SqlTarget, with_tls: bool, name: Option<String>) -> OptsBuilder {
+    let ssl = ssl_opts(&target.tls)
+        .filter(|_| with_tls)
+        .map(|o| o.with_danger_tls_hostname_override(name));
     OptsBuilder::default()
         .ip_or_hostname(target.host.clone())
         .tcp_port(target.port)
@@ -42,7 +46,7 @@ pub(crate) fn options(target: &SqlTarget, with_tls: bool) -> OptsBuilder {
         .pass(target.password.as_ref().map(|p| p.expose().to_string()))
         .prefer_socket(false)
         .stmt_cache_size(0)
-        .ssl_opts(ssl_opts(&target.tls).filter(|_| with_tls))
+        .ssl_opts(ssl)
 }
 
 /// Opens a connection as the target's TLS mode asks, and reads once whether it is
@@ -51,12 +55,20 @@ pub(crate) fn options(target: &SqlTarget, with_tls: bool) -> OptsBuilder {
 pub(crate) fn open(target: &SqlTarget) -> BoxFuture<'static, Result<(Conn, Encryption), Error>> {
     let target = target.clone();
     Box::pin(async move {
-        let mut conn = match Conn::new(options(&target, true)).await {
+        let mut conn = match Conn::new(options(&target, true, None)).await {
             Err(Error::Driver(DriverError::NoClientSslFlagFromServer))
                 if target.tls.mode == TlsMode::Preferred =>
             {
-                Conn::new(options(&target, false)).await?
+                Conn::new(options(&target, false, None)).await?
             }
+            // verify_ca: the chain was good, only the name differs. mysql_async 0.37's
+            // skip_domain_validation looks for "NotValidForName" in rustls's message, which
+            // rustls 0.23.46 no longer prints; so the chain is verified again for a name the
+            // certificate holds.
+            Err(e) if target.tls.mode == TlsMode::VerifyCa => match presented_name(&e) {
+                Some(name) => Conn::new(options(&target, true, Some(name))).await?,
+                None => return Err(e),
+            },
             other => other?,
         };
         let cipher: Option<(String, String)> =
@@ -72,6 +84,28 @@ pub(crate) fn open(target: &SqlTarget) -> BoxFuture<'static, Result<(Conn, Encry
             _ => Encryption::ClearText,
         };
         Ok((conn, encryption))
+    })
+}
+
+/// A name the server's certificate holds, from a "not valid for this name" failure.
+fn presented_name(e: &Error) -> Option<String> {
+    let rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext {
+        presented,
+        ..
+    }) = rustls_error(e)?
+    else {
+        return None;
+    };
+    // webpki says `DnsName("db.example")` or `IpAddress(10.0.0.5)`.
+    presented.iter().find_map(|p| {
+        let inner = p
+            .strip_prefix("DnsName(\"")
+            .and_then(|r| r.strip_suffix("\")"))
+            .or_else(|| {
+                p.strip_prefix("IpAddress(")
+                    .and_then(|r| r.strip_suffix(')'))
+            })?;
+        Some(inner.to_string())
     })
 }
 
