@@ -23,15 +23,18 @@ pub type Verdict = Result<(), String>;
 /// The name every fuzzed file is loaded under, so locations can be checked as text.
 pub const FILE: &str = "fuzz.toml";
 
+/// How many diagnostics of one file are rendered with their excerpt.
+const RENDERED: usize = 8;
+
 /// Every diagnostic names a line and column that exist in `text` (one past the end of a
 /// line, or the line after the last, is where "expected more" errors point), has a
-/// message, and renders with its excerpt.
+/// message, and the first [`RENDERED`] render with their excerpt.
 pub fn diagnostics_inside(text: &str, diags: &Diagnostics) -> Verdict {
     if diags.is_empty() {
         return Err("a rejected file with no diagnostic".into());
     }
     let lines: Vec<&str> = text.split('\n').collect();
-    for e in &diags.errors {
+    for (i, e) in diags.errors.iter().enumerate() {
         let Some(line) = lines.get(e.line.wrapping_sub(1)) else {
             return Err(format!("{}: line {} of {}", e.message, e.line, lines.len()));
         };
@@ -44,6 +47,12 @@ pub fn diagnostics_inside(text: &str, diags: &Diagnostics) -> Verdict {
         }
         if e.location() != format!("{FILE}:{}:{}", e.line, e.column) {
             return Err(format!("location {} is not file:line:col", e.location()));
+        }
+        // miette reads each excerpt from the file's start: rendering hundreds of errors of
+        // a mangled 40 KB file made the fuzzer run 3 inputs a second. A few show whether
+        // spans render; every error's place is checked above.
+        if i >= RENDERED {
+            continue;
         }
         let rendered = e.render(false);
         if !rendered.contains(&e.location()) {
