@@ -6,6 +6,8 @@
 //!   edits of every shipped runbook and inventory;
 //! - GTID positions, conditions, MaxScale JSON: 512 cases each.
 //!
+//! The whole file runs in about 2.2 s in a debug build on 2 cores (measured 2026-11-26).
+//!
 //! Failures are not persisted to `proptest-regressions/`: an input that broke a promise
 //! becomes an explicit `#[test]` named after it, in the module that owns the code it broke.
 //! Inputs cargo fuzz finds go into `fuzz/seeds/TARGET/`, which `seeds.rs` replays here.
