@@ -18,6 +18,8 @@ use mysql_async::prelude::Queryable;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+mod common;
+
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// Waits until the latest snapshot satisfies `check`; panics with `what` after the deadline.
@@ -216,4 +218,36 @@ async fn without_tls_preferred_and_disabled_are_clear_text_and_required_refuses(
         failed.to_string().contains("does not offer TLS"),
         "{failed}"
     );
+}
+
+/// What watch shows: the permanent MaxScale warning on top, and `clear text` or `TLS` on
+/// each server's GTID row.
+#[test]
+fn watch_shows_the_maxscale_warning_and_each_connection_in_clear_text_or_tls() {
+    use flightdeck::tui::theme::Theme;
+    use flightdeck::tui::watch::{Msg, WatchApp, view};
+    let now = Instant::now();
+    let mut d = common::dash::live_pair(now);
+    d.servers[0].info.as_mut().expect("info").encryption = Some(Encryption::ClearText);
+    d.servers[1].info.as_mut().expect("info").encryption = Some(Encryption::Tls {
+        cipher: "TLS_AES_256_GCM_SHA384".into(),
+    });
+    d.maxscale_warning =
+        Some("⚠ MaxScale over http:// to 10.0.0.5: password and commands in clear text".into());
+    let mut app = WatchApp::new(d);
+    app.update(Msg::Resize(120, 30));
+    let text = common::draw(120, 30, |f| view(&app, f, now, &Theme::PLAIN));
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("MaxScale over http:// to 10.0.0.5"),
+        "{text}"
+    );
+    let gtid_row = |server: &str| {
+        text.lines()
+            .find(|l| l.contains(server) && l.contains("0-1-"))
+            .unwrap_or_else(|| panic!("{server}'s GTID row in\n{text}"))
+            .to_string()
+    };
+    assert!(gtid_row("server1").contains("clear text"), "{text}");
+    assert!(gtid_row("server2").contains("TLS"), "{text}");
 }
