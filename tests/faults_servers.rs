@@ -1,6 +1,7 @@
 //! Servers failing under the cockpit, on one lab, driven headless through the same
 //! `Prepared::apply` path the cockpit's loop uses: the primary killed during a `wait`, the
-//! replica killed during a running SQL step, and replication broken by a duplicate key.
+//! replica killed during a running SQL step, replication broken by a duplicate key, a
+//! server paused with SIGSTOP, and a wrong MySQL password.
 //! Each case checks what the operator sees (the session view, the panes as drawn) and what
 //! the journal holds; the cases run in turn because each one disturbs the lab.
 
@@ -22,6 +23,8 @@ use flightdeck::tui::run::runtime::Input;
 use flightdeck::tui::run::start::{Prepared, prepare};
 use flightdeck::tui::theme::Theme;
 use mysql_async::prelude::Queryable;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 mod common;
 
@@ -145,6 +148,31 @@ fn live(p: &Prepared, server: &str) -> bool {
         .server(server)
         .is_some_and(|s| s.live().is_some())
 }
+
+/// A SIGSTOPped server, sent SIGCONT when dropped (also when an assertion fails).
+struct Paused(Pid);
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        let _ = kill(self.0, Signal::SIGCONT);
+    }
+}
+
+const ONE_STEP: &str = r#"
+[runbook]
+name = "faults-password"
+
+[[phase]]
+id = "p"
+title = "login"
+
+[[phase.step]]
+id = "select-one"
+title = "A statement on the primary"
+kind = "sql"
+target = "primary"
+sql = "SELECT 1"
+"#;
 
 async fn sql(lab: &Lab, server: &str, statement: &str) {
     let mut conn = lab.connect(server, "root").await.expect("connect as root");
@@ -320,6 +348,28 @@ async fn servers_that_die_or_break_replication_are_shown_and_journaled() {
         p.driver.core.run.state("needs-replication"),
         &StepState::Pending
     );
+
+    // 4. The primary paused with SIGSTOP (it accepts, never answers): each poll times out
+    //    and its row says DOWN, the cockpit keeps drawing and the replica stays live;
+    //    after SIGCONT the primary is live again.
+    let pid = lab
+        .running_pid("server1")
+        .expect("server1")
+        .expect("server1 runs");
+    let pid = Pid::from_raw(i32::try_from(pid).expect("a pid"));
+    kill(pid, Signal::SIGSTOP).expect("SIGSTOP");
+    let paused = Paused(pid);
+    pump_until(&mut p, "server1 timed out", |p| down(p, "server1")).await;
+    for _ in 0..12 {
+        pump_for(&mut p, Duration::from_millis(250)).await;
+        let (repl, cockpit) = screens(&p);
+        let row = repl.lines().find(|l| l.contains("server1")).unwrap_or("");
+        assert!(row.contains("DOWN"), "{repl}");
+        assert!(cockpit.contains("Needs a healthy replica"), "{cockpit}");
+        assert!(live(&p, "server2"), "the replica stays live");
+    }
+    drop(paused);
+    pump_until(&mut p, "server1 live after SIGCONT", |p| live(p, "server1")).await;
     p.driver.finish("test over").await;
     drop(p);
 
@@ -356,5 +406,72 @@ async fn servers_that_die_or_break_replication_are_shown_and_journaled() {
         "STOP SLAVE; SET GLOBAL sql_slave_skip_counter = 1; START SLAVE",
     )
     .await;
+
+    // 5. A wrong MySQL password: the rows say LOGIN REFUSED (not DOWN), and a statement
+    //    fails saying access denied, journaled.
+    let text = std::fs::read_to_string(lab.inventory_path()).expect("inventory");
+    let wrong = dir.path().join("wrong.pw");
+    std::fs::write(&wrong, "wrong-secret-4711\n").expect("secret");
+    std::fs::set_permissions(&wrong, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("password = { file = "))
+        .expect("the [mysql] password line");
+    let wrong_line = format!(
+        "password = {{ file = {} }}",
+        toml::Value::String(wrong.display().to_string())
+    );
+    let inv_path = dir.path().join("wrong-password.toml");
+    std::fs::write(&inv_path, text.replacen(line, &wrong_line, 1)).expect("inventory");
+    let inv = inventory::load_file(&inv_path).expect("inventory with a wrong password");
+    let rb = dir.path().join("one.toml");
+    std::fs::write(&rb, ONE_STEP).expect("runbook");
+    let loaded = runbook::load_checked(&rb, Some(&inv)).expect("runbook is valid");
+    let journal = dir.path().join("password.jsonl");
+    let mut p = prepare(loaded, inv, &journal, PollIntervals::default())
+        .await
+        .expect("cockpit starts");
+    pump_until(&mut p, "login refused", |p| {
+        p.driver
+            .core
+            .dash
+            .server("server1")
+            .is_some_and(|s| matches!(s.error, Some(PollError::AccessDenied(_))))
+    })
+    .await;
+    let (repl, _) = screens(&p);
+    let row = repl.lines().find(|l| l.contains("server1")).unwrap_or("");
+    assert!(row.contains("LOGIN REFUSED"), "{repl}");
+    at(&mut p, "select-one").await;
+    key(&mut p, KeyCode::Enter);
+    if p.app.modal.is_none() {
+        // Its gates cannot be judged without the primary's facts: run it anyway.
+        key(&mut p, KeyCode::Char('o'));
+        for c in "testing a wrong password".chars() {
+            key(&mut p, KeyCode::Char(c));
+        }
+        key(&mut p, KeyCode::Enter);
+    }
+    key(&mut p, KeyCode::Char('y'));
+    pump_until(&mut p, "the statement to fail", |p| {
+        matches!(
+            p.driver.core.run.state("select-one"),
+            StepState::Failed { .. }
+        )
+    })
+    .await;
+    p.driver.finish("test over").await;
+    drop(p);
+    let r = replay(&journal).expect("the journal replays");
+    // A login refused at connect is a failed step whose detail says so (the server's
+    // error number is kept for statements, not for the connection).
+    assert!(
+        r.events.iter().any(|rec| matches!(&rec.event,
+            Event::StepEnd { step, outcome: Outcome::Failed, detail, .. }
+                if step == "select-one" && detail.contains("access denied"))),
+        "{:#?}",
+        r.events
+    );
     lab.down(true).await.expect("lab down");
 }
