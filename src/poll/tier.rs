@@ -1,5 +1,5 @@
-//! How often each server is polled when its pollers share [`Tiers`] (`watch` does; without
-//! them, as in the cockpit today, every server is polled at the fast interval).
+//! How often each server is polled when its pollers share [`Tiers`] (`watch` and the
+//! session driver do; without them every server is polled at the fast interval).
 //!
 //! - **Fast** (the SQL interval, 250 ms by default): a server that looks like the primary
 //!   (writable, replicating from nobody), one whose last poll failed, one that is not a

@@ -18,7 +18,8 @@ use crate::exec::spawn::{ExecMsg, Executors};
 use crate::inventory::{Inventory, maxscale_warning};
 use crate::poll::ServerSnapshot;
 use crate::poll::maxscale::MaxscaleSnapshot;
-use crate::poll::start::{PollIntervals, Pollers, StartError, sql_targets, start};
+use crate::poll::start::{PollIntervals, Pollers, StartError, sql_targets, start_with};
+use crate::poll::tier::{RELAXED, Tiers};
 use crate::runbook::Loaded;
 use crate::runbook::roles::RoleMap;
 use crate::runbook::template::Reveal;
@@ -84,6 +85,11 @@ pub struct Driver {
     paths: (PathBuf, PathBuf),
     /// Stops the pollers when the session ends.
     pub cancel: CancellationToken,
+    /// How often each server is polled: settled replicas relaxed, the servers of running
+    /// steps fast (all of them for a step that names none: a wait or check judges them all).
+    tiers: Tiers,
+    /// The servers each running step keeps hot.
+    hot: BTreeMap<String, Vec<String>>,
 }
 
 impl Driver {
@@ -96,13 +102,17 @@ impl Driver {
         intervals: PollIntervals,
     ) -> Result<(Driver, Inputs), DriverError> {
         let cancel = CancellationToken::new();
-        let pollers = start(&inv, intervals, &cancel)?;
+        // The cockpit spends its time waiting between steps; polling settled replicas once
+        // a second then, and every server fast while a step runs, costs a third of the CPU.
+        let tiers = Tiers::new(intervals.sql.max(RELAXED));
+        let pollers = start_with(&inv, intervals, Some(tiers.clone()), &cancel)?;
         let names: Vec<(String, String)> = inv
             .servers
             .iter()
             .map(|s| (s.name.clone(), s.maxscale_name.clone()))
             .collect();
-        let mut dash = Dashboard::new(&names, intervals.sql, intervals.maxscale);
+        // Rows turn stale after three relaxed intervals, the longest a settled replica waits.
+        let mut dash = Dashboard::new(&names, tiers.relaxed(), intervals.maxscale);
         dash.maxscale_warning = inv.maxscale.as_ref().and_then(maxscale_warning);
         let begun = Instant::now();
         while begun.elapsed() < Duration::from_secs(5) {
@@ -170,6 +180,8 @@ impl Driver {
             handed_over: None,
             paths,
             cancel,
+            tiers,
+            hot: BTreeMap::new(),
         };
         Ok((driver, Inputs { pollers, exec_rx }))
     }
@@ -507,6 +519,9 @@ impl Driver {
                 outcome,
             }) => {
                 self.cancels.remove(&step);
+                if self.hot.remove(&step).is_some() {
+                    self.tiers.set_hot(self.hot.values().flatten().cloned());
+                }
                 let (exit_code, sql_errno) = match &outcome {
                     Outcome::Failed {
                         code: Some(FailCode::Exit(c)),
@@ -557,6 +572,7 @@ impl Driver {
         let Some(s) = self.core.run.runbook.step(&step).cloned() else {
             return Ok(());
         };
+        self.heat(&step, &servers);
         let journal = &self.session.journal;
         for (gate, e) in self.core.gates(&s) {
             journal.append(&Event::Gate {
@@ -606,6 +622,24 @@ impl Driver {
             }
         }
         Ok(())
+    }
+}
+
+impl Driver {
+    /// Polls `servers` (every server when the step names none) fast while `step` runs.
+    fn heat(&mut self, step: &str, servers: &[String]) {
+        let servers = if servers.is_empty() {
+            self.core
+                .inventory
+                .servers
+                .iter()
+                .map(|s| s.name.clone())
+                .collect()
+        } else {
+            servers.to_vec()
+        };
+        self.hot.insert(step.to_string(), servers);
+        self.tiers.set_hot(self.hot.values().flatten().cloned());
     }
 }
 
