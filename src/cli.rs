@@ -48,6 +48,11 @@ pub enum Command {
         /// How to print the plan.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// A session's journal: the plan ends with its record (notes, confirmations,
+        /// four-eyes approvals and refusals, overrides with their justification, skips,
+        /// outcomes, handovers), for the change ticket.
+        #[arg(long, short, value_name = "FILE")]
+        journal: Option<PathBuf>,
     },
     /// The cockpit: run a runbook step by step, confirmed, gated and journaled.
     #[command(after_long_help = RUN_AFTER_HELP)]
@@ -168,7 +173,8 @@ pub fn run(cli: Cli) -> ExitCode {
             runbook,
             inventory,
             format,
-        } => plan_cmd(&runbook, &inventory, format),
+            journal,
+        } => plan_cmd(&runbook, &inventory, format, journal.as_deref()),
         Command::Lab(args) => lab_cmd(args),
         Command::Run {
             runbook,
@@ -410,7 +416,7 @@ fn check(path: &Path, inventory: Option<&Path>) -> ExitCode {
     }
 }
 
-fn plan_cmd(path: &Path, inventory: &Path, format: Format) -> ExitCode {
+fn plan_cmd(path: &Path, inventory: &Path, format: Format, journal: Option<&Path>) -> ExitCode {
     let inv = match load_inventory(inventory) {
         Ok(inv) => inv,
         Err(code) => return code,
@@ -419,11 +425,33 @@ fn plan_cmd(path: &Path, inventory: &Path, format: Format) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
+    // Read before anything is printed: a journal that cannot be read is an error, not half
+    // a plan.
+    let replayed = match journal.map(crate::session::replay::replay).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
     let plan = plan::resolve(&loaded, &inv);
-    let out = match format {
+    let mut out = match format {
         Format::Text => plan::render_text(&plan),
         Format::Markdown => plan::render_markdown(&plan),
     };
+    if let (Some(path), Some(replayed)) = (journal, &replayed) {
+        let path = path.display().to_string();
+        let sha = crate::session::journal::sha256_hex(loaded.file.text.as_bytes());
+        let section = crate::session::record::JournalSection {
+            path: &path,
+            replayed,
+            runbook_sha256: &sha,
+        };
+        out.push_str(&match format {
+            Format::Text => section.text(),
+            Format::Markdown => section.markdown(),
+        });
+    }
     print!("{out}");
     ExitCode::SUCCESS
 }

@@ -12,6 +12,7 @@ pub mod lock;
 pub mod mask;
 pub mod open;
 pub mod pair;
+pub mod record;
 pub mod replay;
 pub mod run;
 pub mod summary;
