@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use crate::exec::spawn::ExecMsg;
@@ -47,6 +47,18 @@ pub struct Core {
     pub notes: Vec<(String, String)>,
     /// Who else is attached to the session (OS user names).
     pub attached: Vec<String>,
+    /// Each step's command as shown, with what it was rendered from (see [`ShownCommand`]).
+    pub(crate) shown: Mutex<HashMap<String, ShownCommand>>,
+}
+
+/// A step's command rendered for showing (masked), kept while the roles and servers it was
+/// rendered with hold: a view is published at every frame, and rendering the templates of
+/// every step each time was a fifth of the idle cockpit's CPU. Vars and the inventory do
+/// not change during a session.
+pub(crate) struct ShownCommand {
+    pub roles: RoleMap,
+    pub servers: Vec<String>,
+    pub command: Result<Vec<String>, String>,
 }
 
 impl Core {
@@ -73,6 +85,7 @@ impl Core {
             completed_at: None,
             notes: Vec::new(),
             attached: Vec::new(),
+            shown: Mutex::new(HashMap::new()),
         }
     }
 

@@ -204,10 +204,16 @@ impl Driver {
         view.driver = self.operator.clone();
         view.socket = self.socket.as_ref().map(|s| s.display().to_string());
         self.view_tx.send_replace(view);
-        if self.dash_tx.receiver_count() > 0 {
-            self.dash_tx
-                .send_replace(DashWire::of(&self.core.dash, Instant::now()));
+        // The socket's server always holds a receiver; the panes (their lag history is
+        // the bulk) are copied only while someone is attached to see them.
+        if !self.clients.is_empty() {
+            self.send_dash();
         }
+    }
+
+    fn send_dash(&self) {
+        self.dash_tx
+            .send_replace(DashWire::of(&self.core.dash, Instant::now()));
     }
 
     /// Serves the session on `JOURNAL.sock` for second operators (see `session::pair`).
@@ -232,6 +238,7 @@ impl Driver {
             PairEvent::Attached { user, pid, to } => {
                 self.core.attached.push(user.clone());
                 self.clients.push((user.clone(), to));
+                self.send_dash();
                 journal.append(&Event::Attached {
                     operator: user,
                     pid,
@@ -388,12 +395,26 @@ impl Driver {
 
     /// The latest snapshot of every poller, including poll times that woke nobody.
     pub fn refresh(&mut self, pollers: &Pollers, now: Instant) -> Result<(), JournalError> {
+        // Most ticks bring only newer poll times: those are taken in place, and only news
+        // is applied (and judged) whole.
         let mut effects = Vec::new();
         for r in &pollers.servers {
-            effects.extend(self.core.server(r.borrow().clone(), now));
+            let news = {
+                let snap = r.borrow();
+                (!self.core.dash.touch_server(&snap)).then(|| snap.clone())
+            };
+            if let Some(snap) = news {
+                effects.extend(self.core.server(snap, now));
+            }
         }
         if let Some(m) = &pollers.maxscale {
-            effects.extend(self.core.maxscale(m.borrow().clone(), now));
+            let news = {
+                let snap = m.borrow();
+                (!self.core.dash.touch_maxscale(&snap)).then(|| snap.clone())
+            };
+            if let Some(snap) = news {
+                effects.extend(self.core.maxscale(snap, now));
+            }
         }
         self.perform_all(effects)
     }

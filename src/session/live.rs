@@ -111,6 +111,53 @@ impl Dashboard {
         self.maxscale = Some(snap);
     }
 
+    /// Takes only the newer poll time of `snap` when its news is what is shown (pollers
+    /// publish their time without waking anyone, so ages stay true); false when `snap`
+    /// says something new and must be applied whole.
+    pub fn touch_server(&mut self, snap: &ServerSnapshot) -> bool {
+        let Some(shown) = self.servers.iter_mut().find(|s| s.server == snap.server) else {
+            return false;
+        };
+        if shown.taken_at == snap.taken_at {
+            return true;
+        }
+        if shown.info != snap.info || shown.error != snap.error {
+            return false;
+        }
+        shown.taken_at = snap.taken_at;
+        shown.wall_time = snap.wall_time;
+        if snap.is_up()
+            && let Some(at) = self.answered_at.get_mut(&snap.server)
+        {
+            *at = snap.taken_at;
+        }
+        true
+    }
+
+    /// As [`Dashboard::touch_server`], for MaxScale.
+    pub fn touch_maxscale(&mut self, snap: &MaxscaleSnapshot) -> bool {
+        let Some(shown) = self.maxscale.as_mut() else {
+            return false;
+        };
+        if shown.taken_at == snap.taken_at {
+            return true;
+        }
+        if shown.polled != snap.polled
+            || shown.error != snap.error
+            || shown.monitor_master != snap.monitor_master
+            || shown.monitor != snap.monitor
+            || shown.servers != snap.servers
+        {
+            return false;
+        }
+        shown.taken_at = snap.taken_at;
+        shown.wall_time = snap.wall_time;
+        if snap.polled && snap.error.is_none() {
+            self.maxscale_answered_at = Some(snap.taken_at);
+        }
+        true
+    }
+
     pub fn server(&self, name: &str) -> Option<&ServerSnapshot> {
         self.servers.iter().find(|s| s.server == name)
     }

@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::exec::job::{JobContext, jobs};
 use crate::runbook::eval::Evaluation;
 use crate::runbook::model::MaxscaleAction;
+use crate::runbook::roles::RoleMap;
 use crate::runbook::template::{Escape, Reveal};
 use crate::runbook::{Action, Step};
-use crate::session::core::Core;
+use crate::session::core::{Core, ShownCommand};
 use crate::session::journal::Stream;
 use crate::session::run::{APPROVAL_GATE, Refusal, StepState};
 use crate::session::summary::Summary;
@@ -332,16 +333,75 @@ fn describe(core: &Core, step: &Step) -> Described {
     let facts = core.facts(&roles);
     let resolved = core.run.resolved.get(&step.id.value);
     let servers = core.run.servers(step, &facts).unwrap_or_default();
+    let command = shown_command(core, step, &roles, &servers);
+    let direction = match &step.action {
+        Action::Maxscale(MaxscaleAction::Switchover {
+            new_primary,
+            old_primary,
+        }) => match (
+            roles.resolve_one(&old_primary.value),
+            roles.resolve_one(&new_primary.value),
+        ) {
+            (Ok(from), Ok(to)) => Some(Direction { from, to }),
+            _ => None,
+        },
+        _ => None,
+    };
+    Described {
+        servers,
+        command,
+        direction,
+        frozen: resolved.is_some(),
+        sent: resolved.and_then(|r| r.sent.clone()),
+    }
+}
+
+/// The step's command as shown, from the cache while its roles and servers hold.
+fn shown_command(
+    core: &Core,
+    step: &Step,
+    roles: &RoleMap,
+    servers: &[String],
+) -> Result<Vec<String>, String> {
+    let id = &step.id.value;
+    // A poisoned lock only means a panic while rendering; render again without the cache.
+    let mut cache = core.shown.lock().ok();
+    if let Some(hit) = cache.as_ref().and_then(|c| c.get(id))
+        && hit.roles == *roles
+        && hit.servers == servers
+    {
+        return hit.command.clone();
+    }
+    let command = render_command(core, step, roles, servers);
+    if let Some(c) = cache.as_mut() {
+        c.insert(
+            id.clone(),
+            ShownCommand {
+                roles: roles.clone(),
+                servers: servers.to_vec(),
+                command: command.clone(),
+            },
+        );
+    }
+    command
+}
+
+fn render_command(
+    core: &Core,
+    step: &Step,
+    roles: &RoleMap,
+    servers: &[String],
+) -> Result<Vec<String>, String> {
     let no_secrets = Default::default();
     let mut ctx = JobContext {
         vars: &core.vars,
         secrets: &no_secrets,
         inventory: &core.inventory,
-        roles: &roles,
+        roles,
         target: None,
         reveal: Reveal::Masked,
     };
-    let command = match &step.action {
+    match &step.action {
         Action::Wait { until, .. } => Ok(vec![format!("wait until: {until}")]),
         Action::Check { condition } => Ok(vec![format!("must hold: {condition}")]),
         Action::Manual {
@@ -369,31 +429,11 @@ fn describe(core: &Core, step: &Step) -> Described {
             Ok(lines)
         }
         Action::Note { text } => Ok(vec![text.trim().to_string()]),
-        _ => jobs(step, &servers, &mut ctx).map(|js| {
+        _ => jobs(step, servers, &mut ctx).map(|js| {
             js.iter()
                 .flat_map(|j| j.shown().lines().map(str::to_string).collect::<Vec<_>>())
                 .collect()
         }),
-    };
-    let direction = match &step.action {
-        Action::Maxscale(MaxscaleAction::Switchover {
-            new_primary,
-            old_primary,
-        }) => match (
-            roles.resolve_one(&old_primary.value),
-            roles.resolve_one(&new_primary.value),
-        ) {
-            (Ok(from), Ok(to)) => Some(Direction { from, to }),
-            _ => None,
-        },
-        _ => None,
-    };
-    Described {
-        servers,
-        command,
-        direction,
-        frozen: resolved.is_some(),
-        sent: resolved.and_then(|r| r.sent.clone()),
     }
 }
 
