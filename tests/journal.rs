@@ -1,6 +1,9 @@
 //! The run journal against real files: round trips, masking, crash tolerance, output
 //! bounds, and the one-driver lock (including a writer killed with SIGKILL mid-run).
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
