@@ -22,6 +22,9 @@
 //! `cargo bench --bench cockpit_keys`; env RUNS (3), SESSIONS (8), FLOOD_MB (50), WIDTH
 //! and HEIGHT (120, 40).
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/stats.rs"]
 mod stats;
 

@@ -16,6 +16,9 @@
 //!
 //! `cargo bench --bench cockpit_render`; `FLIGHTDECK_BENCH_DUMP=1` also prints each screen.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/stats.rs"]
 mod stats;
 

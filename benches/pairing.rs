@@ -34,6 +34,9 @@
 //! loop (`Prepared::drive`) does instead: news is published at the next frame (at most one
 //! per 33 ms), and a tick alone publishes once a second.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/stats.rs"]
 mod stats;
 

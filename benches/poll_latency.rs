@@ -15,6 +15,9 @@
 //!
 //! `cargo bench --bench poll_latency` (about two minutes; needs mariadb-server).
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/stats.rs"]
 mod stats;
 

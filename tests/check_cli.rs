@@ -1,5 +1,8 @@
 //! `flightdeck check` as an operator runs it: exit codes and what it prints.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use assert_cmd::Command;
 
 fn flightdeck() -> Command {

@@ -3,6 +3,9 @@
 //! Driven headless through the same `Runtime::apply` the cockpit's loop uses, with a tick
 //! every 250 ms as the loop does.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 

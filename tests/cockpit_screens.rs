@@ -3,6 +3,9 @@
 //! go), the detail pane scrolling to what long notes push down, keys typed while a step
 //! finishes, and a step that keeps the targets it was started with.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, Instant};
 
 use common::cockpit::Screen;

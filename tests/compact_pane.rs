@@ -4,6 +4,9 @@
 //! Rendered with ratatui's TestBackend, without color (as with NO_COLOR), except where a
 //! test checks the styles.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, Instant, SystemTime};
 
 use flightdeck::maxscale::{MaxscaleServer, ServerState};

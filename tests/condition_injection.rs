@@ -2,6 +2,9 @@
 //! literal value after parsing, never as condition text. Nesting is capped with a located
 //! error, and the regular expression of `matches` is compiled (and refused) at load.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

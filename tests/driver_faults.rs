@@ -2,6 +2,9 @@
 //! shell runs here; no database is needed): an executor that panics, a wait cancelled by
 //! the operator, a command that floods its output, and outcomes journaled by kind.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -4,6 +4,9 @@
 //! again without a fresh answer, and every line journaled before the kill is still there.
 //! The binary runs in line mode (`run --no-tui` on pipes), as a real process.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "faults_kill9/line.rs"]
 mod line;
 

@@ -3,6 +3,9 @@
 //! `maxscale` step sent meanwhile fails with the client's error, journaled, without a hang;
 //! once the endpoint is back, a retry (a fresh confirmation) succeeds.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -5,6 +5,9 @@
 //! Each case checks what the operator sees (the session view, the panes as drawn) and what
 //! the journal holds; the cases run in turn because each one disturbs the lab.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 

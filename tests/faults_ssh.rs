@@ -11,6 +11,9 @@
 //! fixture's config (identity, known hosts) instead of the user's `~/.ssh`. Since that
 //! sshd runs on this machine, "the remote process is gone" is checked with `pgrep` here.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[allow(dead_code)] // not every helper of the sshd fixture is used here
 #[path = "ssh_exec/sshd.rs"]
 mod sshd;

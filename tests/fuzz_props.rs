@@ -12,6 +12,9 @@
 //! becomes an explicit `#[test]` named after it, in the module that owns the code it broke.
 //! Inputs cargo fuzz finds go into `fuzz/seeds/TARGET/`, which `seeds.rs` replays here.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "fuzz_props/checks.rs"]
 mod checks;
 #[path = "fuzz_props/conditions.rs"]

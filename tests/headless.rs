@@ -2,6 +2,9 @@
 //! driver's commands, as a line-mode front end or a second operator's tool would drive
 //! it, ends where the cockpit's rehearsal ends.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,9 @@
 //! The run journal against real files: round trips, masking, crash tolerance, output
 //! bounds, and the one-driver lock (including a writer killed with SIGKILL mid-run).
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -377,6 +380,42 @@ fn corruption_before_the_last_line_is_reported_with_its_line() {
     assert!(
         err.to_string()
             .contains(":1: starts with gate, not session_start"),
+        "{err}"
+    );
+}
+
+/// No writer numbers a line u64::MAX, but a damaged or crafted file may: resuming it is
+/// refused, and a line after it is out of sequence, rather than the number overflowing.
+#[test]
+fn a_journal_at_the_last_sequence_number_is_refused_not_overflowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.jsonl");
+    write_run(&path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let last = format!(r#""seq":{},"#, u64::MAX);
+    let start = lines[0].replace(r#""seq":1,"#, &last);
+
+    std::fs::write(&path, format!("{start}\n")).unwrap();
+    assert_eq!(replay(&path).unwrap().last_seq, u64::MAX);
+    let Err(err) = Journal::open_append(&path, Masker::none()) else {
+        panic!("a journal at u64::MAX was resumed");
+    };
+    assert!(
+        matches!(err, JournalError::Corrupt { line: 1, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("is the last a journal can hold"),
+        "{err}"
+    );
+
+    let next = lines[1].replace(r#""seq":2,"#, r#""seq":0,"#);
+    std::fs::write(&path, format!("{start}\n{next}\n")).unwrap();
+    let err = replay(&path).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("sequence number 0 follows {}", u64::MAX)),
         "{err}"
     );
 }

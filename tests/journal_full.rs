@@ -2,6 +2,9 @@
 //! goes on once the disk has room again. The journal lives on a 32 KiB tmpfs that the
 //! test fills (mounting needs root, as CI runs).
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::time::{Duration, Instant};

@@ -4,6 +4,9 @@
 //! states (maintenance, drain) kept across endpoint restarts as MaxScale's monitor journal
 //! keeps them.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

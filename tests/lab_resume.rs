@@ -3,6 +3,9 @@
 //! server stopped by a runbook step with the endpoint dead, and stopped with `lab down`.
 //! Also what the lab leaves on disk: no password in a binlog, consistent GTIDs, private files.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -5,6 +5,9 @@
 //! When MariaDB 10.11.18 can be fetched (apt-get download), the lab starts on it and the last
 //! phase upgrades the replica in place to the installed build.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, Instant};
 
 use flightdeck::lab::{Action, BuildSpec, Lab, LabError, LabOptions, versions};

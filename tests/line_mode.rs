@@ -3,6 +3,9 @@
 //! it is printed, as an operator would. The journal it writes is the cockpit's for the
 //! same decisions, taken with keys through the cockpit's own path.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};

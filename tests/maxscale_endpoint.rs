@@ -1,6 +1,9 @@
 //! The lab's MaxScale-compatible endpoint against real `mariadbd`s (a lab built by
 //! `flightdeck::lab::Lab`), read through flightdeck's own MaxScale client.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};

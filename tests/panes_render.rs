@@ -1,6 +1,9 @@
 //! What the live panes show, for healthy, lagging, broken, down and stale servers.
 //! Rendered with ratatui's TestBackend, without color (as with NO_COLOR).
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, Instant, SystemTime};
 
 use flightdeck::maxscale::MaxscaleServer;

@@ -1,6 +1,9 @@
 //! The SQL pollers against a real lab: what a DBA would see change in the panes.
 //! One 2-server lab for the whole file; it is torn down even if a phase panics.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, Instant};
 
 use std::sync::{Arc, Mutex};

@@ -3,6 +3,9 @@
 //! (`poll::start::start`): the other server's snapshots stay fresh, and the stopped one
 //! turns into a timeout error that keeps being republished, not a hang.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, Instant};
 
 use flightdeck::inventory;

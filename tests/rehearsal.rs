@@ -3,6 +3,9 @@
 //! the keyboard uses (key messages, not a bypass), while a writer writes through the lab's
 //! router. Then a crash mid-step and a resume on the journal.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

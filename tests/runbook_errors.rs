@@ -1,5 +1,8 @@
 //! Each class of runbook mistake is reported with its message at the right line and column.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 
 use flightdeck::diag::{Diagnostics, SourceFile};

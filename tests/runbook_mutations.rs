@@ -1,6 +1,9 @@
 //! Random damage to a real runbook yields diagnostics that point inside the file, never a
 //! panic.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use flightdeck::diag::SourceFile;
 use flightdeck::runbook::check_text;
 use proptest::prelude::*;

@@ -4,6 +4,9 @@
 //! secret in a running script is in no process's argv, here or on the host
 //! (`shell_injection/argv.rs`).
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[allow(dead_code)] // not every helper of the sshd fixture is used here
 #[path = "ssh_exec/sshd.rs"]
 mod sshd;

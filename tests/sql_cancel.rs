@@ -2,6 +2,9 @@
 //! running: the executor kills it from a side connection and says so on the `info`
 //! stream. Against a real one-server lab, torn down even if a phase panics.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

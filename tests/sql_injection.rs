@@ -6,6 +6,9 @@
 //! A value holding a backslash cannot be written inside `'…'` so that both modes read the
 //! same text: it is refused before anything is sent, in either mode.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

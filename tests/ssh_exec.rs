@@ -3,6 +3,9 @@
 //! it is done), so the user's `~/.ssh` is never read or written. Since that sshd runs on this
 //! machine, "the remote process is gone" is checked with `pgrep` here.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "ssh_exec/sshd.rs"]
 mod sshd;
 

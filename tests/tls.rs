@@ -2,6 +2,9 @@
 //! verifies every server and the endpoint against the lab CA, and a plain lab for what
 //! `preferred` and `disabled` do without TLS. One lab of each kind for the whole file.
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -5,6 +5,9 @@
 //! 80×24), a full sparkline at 80 columns (no row wraps), and bounded scrolling.
 //! Rendered with ratatui's TestBackend, without color (as with NO_COLOR).
 
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

@@ -66,9 +66,9 @@ impl<'a> Parser<'a> {
                 )
                 .help("split it into several gates, or simplify it"));
             }
-            self.depth += 1;
+            self.depth = self.depth.saturating_add(1);
             let inner = self.nested();
-            self.depth -= 1;
+            self.depth = self.depth.saturating_sub(1);
             return inner;
         }
         let name = self

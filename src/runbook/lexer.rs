@@ -5,7 +5,9 @@
 //! data: it is never read as condition text, so no value can add a term or end a string.
 
 use std::collections::BTreeMap;
+use std::iter::Peekable;
 use std::ops::Range;
+use std::str::CharIndices;
 
 use super::condition::{CmpOp, ConditionError, Literal, Subject, error};
 use super::template::{Reference, Template};
@@ -65,23 +67,23 @@ impl<'a> Lexer<'a> {
 
     pub fn peek(&self) -> &Token {
         // tokenize always ends with End, and pos never passes it.
-        &self.tokens[self.pos.min(self.tokens.len() - 1)]
+        &self.tokens[self.pos.min(self.tokens.len().saturating_sub(1))]
     }
 
     fn bump(&mut self) -> Token {
         let t = self.peek().clone();
         if t.tok != Tok::End {
-            self.pos += 1;
+            self.pos = self.pos.saturating_add(1);
         }
         t
     }
 
     /// End of the last consumed token.
     pub fn last_end(&self) -> usize {
-        match self.pos {
-            0 => 0,
-            n => self.tokens[n - 1].range.end,
-        }
+        self.pos
+            .checked_sub(1)
+            .and_then(|last| self.tokens.get(last))
+            .map_or(0, |t| t.range.end)
     }
 
     pub fn eat(&mut self, tok: Tok) -> bool {
@@ -203,15 +205,13 @@ fn tokenize(
         };
         if let Some(tok) = single {
             chars.next();
-            tokens.push(token(tok, source, start..start + 1));
+            tokens.push(token(tok, source, start..offset(&mut chars, source)));
             continue;
         }
         if "=!<>".contains(c) {
             chars.next();
-            let two = chars.peek().is_some_and(|&(_, n)| n == '=');
-            if two {
-                chars.next();
-            }
+            let two = chars.next_if(|&(_, n)| n == '=').is_some();
+            let end = offset(&mut chars, source);
             let op = match (c, two) {
                 ('=', true) => CmpOp::Eq,
                 ('!', true) => CmpOp::Ne,
@@ -220,14 +220,12 @@ fn tokenize(
                 ('>', false) => CmpOp::Gt,
                 ('>', true) => CmpOp::Ge,
                 _ => {
-                    let end = start + if two { 2 } else { 1 };
                     return Err(error(
                         format!("`{}` is not an operator; use ==", &source[start..end]),
                         start..end,
                     ));
                 }
             };
-            let end = start + if two { 2 } else { 1 };
             tokens.push(token(Tok::Op(op), source, start..end));
             continue;
         }
@@ -238,7 +236,7 @@ fn tokenize(
             while let Some((i, c)) = chars.next() {
                 match c {
                     '"' => {
-                        end = Some(i + 1);
+                        end = Some(offset(&mut chars, source));
                         break;
                     }
                     '\\' => match chars.next() {
@@ -261,14 +259,8 @@ fn tokenize(
             continue;
         }
         if is_word_char(c) {
-            let mut end = start;
-            while let Some(&(i, c)) = chars.peek() {
-                if !is_word_char(c) {
-                    break;
-                }
-                end = i + c.len_utf8();
-                chars.next();
-            }
+            while chars.next_if(|&(_, c)| is_word_char(c)).is_some() {}
+            let end = offset(&mut chars, source);
             let text = &source[start..end];
             let tok = if text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
                 match text.parse::<i64>() {
@@ -281,7 +273,8 @@ fn tokenize(
             tokens.push(token(tok, source, start..end));
             continue;
         }
-        let end = start + c.len_utf8();
+        chars.next();
+        let end = offset(&mut chars, source);
         return Err(error(format!("unexpected character `{c}`"), start..end));
     }
     tokens.push(token(Tok::End, source, source.len()..source.len()));
@@ -294,9 +287,10 @@ fn var_at(
     open: usize,
     vars: &BTreeMap<String, String>,
 ) -> Result<(String, Range<usize>), ConditionError> {
-    let Some(end) = source[open..].find("}}").map(|i| open + i + 2) else {
+    let Some(close) = source[open..].find("}}") else {
         return Err(error("`{{` is never closed with `}}`", open..source.len()));
     };
+    let end = open.saturating_add(close).saturating_add("}}".len());
     let range = open..end;
     let template = Template::parse(&source[range.clone()])
         .map_err(|e| error(format!("template: {}", e.message), range.clone()))?;
@@ -316,8 +310,13 @@ fn var_at(
     }
 }
 
-fn skip_to(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>, end: usize) {
+fn skip_to(chars: &mut Peekable<CharIndices<'_>>, end: usize) {
     while chars.next_if(|&(i, _)| i < end).is_some() {}
+}
+
+/// Where the next character starts: the end of what `chars` has read.
+fn offset(chars: &mut Peekable<CharIndices<'_>>, source: &str) -> usize {
+    chars.peek().map_or(source.len(), |&(i, _)| i)
 }
 
 /// A value written as the inside of a condition string.

@@ -234,7 +234,7 @@ impl Reader<'_> {
 fn phase_span(file: &SourceFile, id: &str) -> Range<usize> {
     let needle = format!("\"{id}\"");
     match file.text.rmatch_indices(&needle).next() {
-        Some((i, _)) => i..i + needle.len(),
+        Some((i, _)) => i..i.saturating_add(needle.len()),
         None => 0..0,
     }
 }
@@ -282,16 +282,16 @@ pub(super) fn value_offset(file: &SourceFile, span: &Range<usize>, at: usize) ->
         .get(span.clone())
         .is_some_and(|t| t.starts_with('"'));
     if !basic {
-        return start + at;
+        return start.saturating_add(at);
     }
     let mut chars = raw.char_indices().peekable();
     let mut decoded = 0;
     while let Some((i, c)) = chars.next() {
         if decoded >= at {
-            return start + i;
+            return start.saturating_add(i);
         }
         if c != '\\' {
-            decoded += c.len_utf8();
+            decoded = decoded.saturating_add(c.len_utf8());
             continue;
         }
         match chars.next() {
@@ -301,11 +301,11 @@ pub(super) fn value_offset(file: &SourceFile, span: &Range<usize>, at: usize) ->
             Some((_, w)) if w.is_whitespace() => {
                 while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
             }
-            Some(_) => decoded += 1,
+            Some(_) => decoded = decoded.saturating_add(1),
             None => {}
         }
     }
-    start + raw.len().min(at)
+    start.saturating_add(raw.len().min(at))
 }
 
 fn skip_escape(
@@ -316,10 +316,16 @@ fn skip_escape(
     let hex: String = (0..digits)
         .filter_map(|_| chars.next().map(|(_, c)| c))
         .collect();
-    *decoded += u32::from_str_radix(&hex, 16)
+    let len = u32::from_str_radix(&hex, 16)
         .ok()
         .and_then(char::from_u32)
         .map_or(1, char::len_utf8);
+    *decoded = decoded.saturating_add(len);
+}
+
+/// `range` of a value's text as a range of the file, the text starting at `by`.
+pub(super) fn shift(range: &Range<usize>, by: usize) -> Range<usize> {
+    by.saturating_add(range.start)..by.saturating_add(range.end)
 }
 
 /// Byte offset of a string value's first character, after its opening quotes.
@@ -328,18 +334,19 @@ fn skip_escape(
 pub(super) fn content_start(file: &SourceFile, span: &Range<usize>) -> usize {
     let raw = file.text.get(span.clone()).unwrap_or("");
     let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+        // The three quotes, and a line break right after them (not part of the string).
         let after = &raw[3..];
-        3 + if after.starts_with("\r\n") {
-            2
+        if after.starts_with("\r\n") {
+            5
         } else if after.starts_with('\n') {
-            1
+            4
         } else {
-            0
+            3
         }
     } else if raw.starts_with('"') || raw.starts_with('\'') {
         1
     } else {
         0
     };
-    span.start + quote
+    span.start.saturating_add(quote)
 }

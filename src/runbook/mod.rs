@@ -1,6 +1,9 @@
 //! Runbooks: the TOML format, loading with source spans, validation, templates,
 //! conditions and the printed plan. No I/O beyond reading the file.
 
+// Offsets and counts here come from runbook text, which anyone may write.
+#![deny(clippy::arithmetic_side_effects)]
+
 mod cond_parse;
 pub mod condition;
 mod duration;

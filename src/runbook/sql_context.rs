@@ -242,11 +242,13 @@ enum State {
 fn places(t: &Template, mode: Mode) -> Vec<Place> {
     let src = t.source.as_bytes();
     let refs: Vec<Range<usize>> = t.references().map(|(_, r)| r.clone()).collect();
-    let at = |i: usize| -> Option<u8> {
-        if refs.iter().any(|r| r.start == i) {
+    // The byte `ahead` bytes after `i`.
+    let at = |i: usize, ahead: usize| -> Option<u8> {
+        let j = i.checked_add(ahead)?;
+        if refs.iter().any(|r| r.start == j) {
             None // a template: not a quote, not a space
         } else {
-            src.get(i).copied()
+            src.get(j).copied()
         }
     };
     let mut out = Vec::with_capacity(refs.len());
@@ -265,7 +267,7 @@ fn places(t: &Template, mode: Mode) -> Vec<Place> {
             continue;
         }
         let c = src[i];
-        let next = at(i + 1);
+        let next = at(i, 1);
         let (new_state, step) = match state {
             State::Code => match (c, next) {
                 (b'\'', _) => (State::Single, 1),
@@ -273,14 +275,14 @@ fn places(t: &Template, mode: Mode) -> Vec<Place> {
                 (b'`', _) => (State::Backtick, 1),
                 (b'#', _) => (State::LineComment, 1),
                 (b'-', Some(b'-'))
-                    if i + 2 == src.len() || at(i + 2).is_some_and(|b| b <= b' ') =>
+                    if i.saturating_add(2) == src.len() || at(i, 2).is_some_and(|b| b <= b' ') =>
                 {
                     (State::LineComment, 2)
                 }
                 // `/*! … */` and `/*M! … */` are executed: their inside is code.
                 (b'/', Some(b'*'))
-                    if at(i + 2) == Some(b'!')
-                        || (at(i + 2) == Some(b'M') && at(i + 3) == Some(b'!')) =>
+                    if at(i, 2) == Some(b'!')
+                        || (at(i, 2) == Some(b'M') && at(i, 3) == Some(b'!')) =>
                 {
                     (State::Code, 2)
                 }
@@ -301,14 +303,15 @@ fn places(t: &Template, mode: Mode) -> Vec<Place> {
                     && mode.backslash_escapes
                     && (state == State::Single || (state == State::Double && !mode.ansi_quotes))
                 {
-                    if next.is_none() && i + 1 < src.len() {
+                    let after = i.saturating_add(1);
+                    if next.is_none() && after < src.len() {
                         out.push(Place::Escaped);
                         // The template after it is accounted for: skip it whole.
                         let end = refs
                             .iter()
-                            .find(|r| r.start == i + 1)
-                            .map_or(i + 2, |r| r.end);
-                        (state, end - i)
+                            .find(|r| r.start == after)
+                            .map_or(after.saturating_add(1), |r| r.end);
+                        (state, end.saturating_sub(i))
                     } else {
                         (state, 2)
                     }
@@ -321,7 +324,7 @@ fn places(t: &Template, mode: Mode) -> Vec<Place> {
             State::LineComment | State::BlockComment => (state, 1),
         };
         state = new_state;
-        i += step;
+        i = i.saturating_add(step);
     }
     out
 }

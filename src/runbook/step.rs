@@ -1,14 +1,13 @@
 //! Turning a flat `RawStep` into a typed `Step`: which fields each kind takes, and the
 //! parsing of the conditions, templates and durations inside it.
 
-use std::ops::Range;
 use std::time::Duration;
 
 use toml::Spanned;
 
 use super::condition::Pattern;
 use super::duration::parse_bounded;
-use super::load::{Reader, condition, content_start, located};
+use super::load::{Reader, condition, content_start, located, shift};
 use super::model::{Action, Expect, ExpectTest, MaxscaleAction, ServerStateFlag, Step};
 use super::raw::{RawExpect, RawStep, Texts};
 use std::collections::BTreeMap;
@@ -379,10 +378,6 @@ fn joined_template(r: &mut Reader<'_>, texts: Spanned<Texts>) -> Option<Template
     let parts = templates(r, texts);
     let source: Vec<&str> = parts.iter().map(|t| t.source.as_str()).collect();
     Template::parse(&source.join("\n")).ok()
-}
-
-fn shift(range: &Range<usize>, by: usize) -> Range<usize> {
-    range.start + by..range.end + by
 }
 
 fn duration(r: &mut Reader<'_>, s: &Spanned<String>) -> Option<Duration> {

@@ -117,25 +117,25 @@ impl Template {
     pub fn parse(source: &str) -> Result<Self, TemplateError> {
         let mut parts = Vec::new();
         let mut rest = 0;
-        while let Some(open) = source[rest..].find("{{").map(|i| rest + i) {
+        while let Some(open) = source[rest..].find("{{").map(|i| rest.saturating_add(i)) {
             if open > rest {
                 parts.push(Part::Text(source[rest..open].to_string()));
             }
-            let Some(close) = source[open..].find("}}").map(|i| open + i) else {
+            let Some(close) = source[open..].find("}}").map(|i| open.saturating_add(i)) else {
                 return Err(TemplateError {
                     message: "`{{` is never closed with `}}`".into(),
                     range: open..source.len(),
                 });
             };
-            let range = open..close + 2;
-            let reference = parse_reference(source[open + 2..close].trim()).map_err(|message| {
-                TemplateError {
-                    message,
-                    range: range.clone(),
-                }
+            let end = close.saturating_add("}}".len());
+            let inside = &source[open.saturating_add("{{".len())..close];
+            let range = open..end;
+            let reference = parse_reference(inside.trim()).map_err(|message| TemplateError {
+                message,
+                range: range.clone(),
             })?;
             parts.push(Part::Ref(reference, range));
-            rest = close + 2;
+            rest = end;
         }
         if rest < source.len() {
             parts.push(Part::Text(source[rest..].to_string()));
@@ -185,7 +185,7 @@ impl Template {
             Escape::None | Escape::SqlString => Vec::new(),
         };
         let mut out = String::with_capacity(self.source.len());
-        let mut refs = 0;
+        let mut refs = 0_usize;
         for part in &self.parts {
             let (r, range) = match part {
                 Part::Text(t) => {
@@ -195,7 +195,7 @@ impl Template {
                 Part::Ref(r, range) => (r, range),
             };
             let index = refs;
-            refs += 1;
+            refs = refs.saturating_add(1);
             let fail = |what: String| TemplateError {
                 message: what,
                 range: range.clone(),

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use super::condition::Condition;
-use super::load::content_start;
+use super::load::{content_start, shift};
 use super::model::{Action, MaxscaleAction, Runbook, Step};
 use super::template::{Reference, Template};
 use crate::diag::{Diagnostics, SourceError, SourceFile};
@@ -201,14 +201,10 @@ impl Validator<'_> {
     fn condition(&mut self, c: &Condition) {
         let at = content_start(self.file, &c.span);
         for s in c.subjects() {
-            self.subject(
-                &s.name,
-                at + s.range.start..at + s.range.end,
-                Want::AnyServers,
-            );
+            self.subject(&s.name, shift(&s.range, at), Want::AnyServers);
         }
         for s in c.step_refs() {
-            let span = at + s.range.start..at + s.range.end;
+            let span = shift(&s.range, at);
             if self.done.contains(&s.name) {
                 continue;
             }
@@ -277,7 +273,7 @@ impl Validator<'_> {
             .get(from..)
             .and_then(|rest| rest.find(&t.source))
         {
-            Some(i) => from + i + range.start..from + i + range.end,
+            Some(i) => shift(range, from.saturating_add(i)),
             None => self.locate(t.source.get(range.clone()).unwrap_or(""), step),
         }
     }
@@ -294,7 +290,7 @@ impl Validator<'_> {
     fn locate(&self, needle: &str, step: &Step) -> Range<usize> {
         let from = step.id.span.start;
         match self.file.text[from..].find(needle) {
-            Some(i) => from + i..from + i + needle.len(),
+            Some(i) => shift(&(0..needle.len()), from.saturating_add(i)),
             None => step.id.span.clone(),
         }
     }

@@ -73,11 +73,11 @@ impl Masker {
         S: AsRef<str>,
     {
         let mut needles = Vec::new();
-        let mut ignored = 0;
+        let mut ignored = 0_usize;
         for secret in secrets {
             let value = secret.as_ref();
             if weakness(value).is_some() {
-                ignored += usize::from(!value.is_empty());
+                ignored = ignored.saturating_add(usize::from(!value.is_empty()));
                 continue;
             }
             needles.push(value.to_string());
@@ -101,7 +101,7 @@ impl Masker {
         needles.dedup();
         Masker {
             needles,
-            ignored: self.ignored + other.ignored,
+            ignored: self.ignored.saturating_add(other.ignored),
         }
     }
 
@@ -143,15 +143,18 @@ impl Masker {
             .coverage(text)
             .unwrap_or_else(|| vec![false; text.len()]);
         // An occurrence only partly present starts after `cut`; everything before it is final.
-        let mut cut = text.len().saturating_sub(longest - 1);
+        let mut cut = text.len().saturating_sub(longest.saturating_sub(1));
         while !text.is_char_boundary(cut) {
-            cut -= 1;
+            cut = cut.saturating_sub(1);
         }
         // Do not split a masked run: hold the whole run back, it may still grow.
-        while cut > 0 && cut < text.len() && covered[cut - 1] && covered[cut] {
-            cut -= 1;
+        while let Some(before) = cut.checked_sub(1)
+            && covered.get(before) == Some(&true)
+            && covered.get(cut) == Some(&true)
+        {
+            cut = before;
         }
-        if text.len() - cut > STREAM_HOLD_LIMIT {
+        if text.len().saturating_sub(cut) > STREAM_HOLD_LIMIT {
             cut = text.len();
         }
         (render(text, &covered, cut), cut)
@@ -163,11 +166,11 @@ impl Masker {
         for needle in &self.needles {
             let mut from = 0;
             while let Some(at) = text[from..].find(needle.as_str()) {
-                let start = from + at;
-                covered.get_or_insert_with(|| vec![false; text.len()])[start..start + needle.len()]
-                    .fill(true);
+                let start = from.saturating_add(at);
+                let end = start.saturating_add(needle.len());
+                covered.get_or_insert_with(|| vec![false; text.len()])[start..end].fill(true);
                 // Step one character on, so overlapping occurrences are found too.
-                from = start + text[start..].chars().next().map_or(1, char::len_utf8);
+                from = start.saturating_add(text[start..].chars().next().map_or(1, char::len_utf8));
             }
         }
         covered

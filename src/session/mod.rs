@@ -1,6 +1,9 @@
 //! A run session, without UI: the state machine, live facts for gates, opening (lock,
 //! secrets, journal, resume), the journal itself, its replay, the lock, and masking.
 
+// Sequence numbers, times and offsets here come from journals, output and the clock.
+#![deny(clippy::arithmetic_side_effects)]
+
 pub mod clock;
 pub mod core;
 pub mod crash;

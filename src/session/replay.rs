@@ -132,7 +132,10 @@ impl Replayed {
 /// Reads the journal at `path` (see the module docs for what is tolerated).
 pub fn replay(path: &Path) -> Result<Replayed> {
     let bytes = std::fs::read(path).map_err(io_err(path))?;
-    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let complete = bytes
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i.saturating_add(1));
     let corrupt = |line: usize, message: String| JournalError::Corrupt {
         path: path.to_path_buf(),
         line,
@@ -141,13 +144,9 @@ pub fn replay(path: &Path) -> Result<Replayed> {
 
     let mut replayed: Option<Replayed> = None;
     let mut lines = 0;
-    for (index, raw) in bytes[..complete]
-        .split_inclusive(|&b| b == b'\n')
-        .enumerate()
-    {
-        let line = index + 1;
+    for (line, raw) in (1..).zip(bytes[..complete].split_inclusive(|&b| b == b'\n')) {
         lines = line;
-        let text = std::str::from_utf8(&raw[..raw.len() - 1])
+        let text = std::str::from_utf8(raw.strip_suffix(b"\n").unwrap_or(raw))
             .map_err(|e| corrupt(line, format!("not UTF-8 ({e})")))?;
         let record: Record = serde_json::from_str(text)
             .map_err(|e| corrupt(line, format!("not a journal event: {e}")))?;
@@ -184,7 +183,7 @@ pub fn replay(path: &Path) -> Result<Replayed> {
                 }
             },
             Some(r) => {
-                if record.seq != r.last_seq + 1 {
+                if r.last_seq.checked_add(1) != Some(record.seq) {
                     let message = format!(
                         "sequence number {} follows {}: lines are missing or out of order",
                         record.seq, r.last_seq
@@ -210,8 +209,8 @@ pub fn replay(path: &Path) -> Result<Replayed> {
         path: path.to_path_buf(),
     })?;
     replayed.torn_tail = (complete < bytes.len()).then(|| TornTail {
-        line: lines + 1,
-        bytes: (bytes.len() - complete) as u64,
+        line: lines.saturating_add(1),
+        bytes: bytes.len().saturating_sub(complete) as u64,
     });
     Ok(replayed)
 }

@@ -74,17 +74,17 @@ impl Summary {
             for step in &phase.steps {
                 let id = step.id.value.as_str();
                 let state = run.state(id);
-                p.finished += usize::from(state.is_finished());
+                p.finished = p.finished.saturating_add(usize::from(state.is_finished()));
                 if let StepState::Skipped { reason } = state {
-                    p.skipped += 1;
+                    p.skipped = p.skipped.saturating_add(1);
                     summary.skipped.push(deviation(id, "skipped", reason));
                 }
                 if let Some(j) = run.overrides.get(id) {
-                    p.deviated += 1;
+                    p.deviated = p.deviated.saturating_add(1);
                     summary.overridden.push(deviation(id, "overridden", j));
                 }
                 if let Some(r) = run.verified.get(id) {
-                    p.deviated += 1;
+                    p.deviated = p.deviated.saturating_add(1);
                     summary.verified.push(deviation(id, "verified by hand", r));
                 }
                 let attempts = run.attempts(id);

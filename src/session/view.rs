@@ -255,7 +255,7 @@ fn step_view(core: &Core, step: &Step, phase: usize, now: SystemTime) -> StepVie
         StepState::Running {
             started, progress, ..
         } => Status::Running {
-            since: now - started.elapsed(),
+            since: now.checked_sub(started.elapsed()).unwrap_or(now),
             progress: progress.clone(),
         },
         StepState::Succeeded { detail } => Status::Succeeded {

@@ -109,9 +109,10 @@ pub fn resolve(loaded: &Loaded, inv: &Inventory) -> Plan {
     let rb = &loaded.runbook;
     let mut roles = RoleMap::from_inventory(inv, &rb.pins);
     let mut phases = Vec::new();
-    for (pi, phase) in rb.phases.iter().enumerate() {
+    // Phases and steps are numbered from 1.
+    for (phase_no, phase) in (1_usize..).zip(&rb.phases) {
         let mut steps = Vec::new();
-        for (si, step) in phase.steps.iter().enumerate() {
+        for (step_no, step) in (1_usize..).zip(&phase.steps) {
             let servers = step
                 .target
                 .as_ref()
@@ -197,7 +198,7 @@ pub fn resolve(loaded: &Loaded, inv: &Inventory) -> Plan {
             }
             let waits = matches!(step.action, Action::Manual { .. } | Action::Note { .. });
             steps.push(PlanStep {
-                number: format!("{}.{}", pi + 1, si + 1),
+                number: format!("{phase_no}.{step_no}"),
                 id: step.id.value.clone(),
                 title: step.title.clone(),
                 kind: step.action.kind(),
@@ -214,7 +215,7 @@ pub fn resolve(loaded: &Loaded, inv: &Inventory) -> Plan {
             });
         }
         phases.push(PlanPhase {
-            number: pi + 1,
+            number: phase_no,
             id: phase.id.clone(),
             title: phase.title.clone(),
             why: phase.why.clone(),

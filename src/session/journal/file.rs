@@ -33,13 +33,14 @@ impl Attempt {
         let room = OUTPUT_LIMIT_PER_ATTEMPT.saturating_sub(self.written);
         let mut keep = room.min(masked.len());
         while !masked.is_char_boundary(keep) {
-            keep -= 1;
+            keep = keep.saturating_sub(1);
         }
         if keep < masked.len() {
-            self.dropped += (masked.len() - keep) as u64;
+            let cut = masked.len().saturating_sub(keep) as u64;
+            self.dropped = self.dropped.saturating_add(cut);
             self.written = OUTPUT_LIMIT_PER_ATTEMPT;
         } else {
-            self.written += keep;
+            self.written = self.written.saturating_add(keep);
         }
         masked.truncate(keep);
         (!masked.is_empty()).then_some(masked)
@@ -59,9 +60,14 @@ struct Writer {
 
 impl Writer {
     fn write(&mut self, event: &Event) -> Result<()> {
+        let seq = self.next_seq;
+        let next_seq = seq.checked_add(1).ok_or_else(|| JournalError::Writer {
+            path: self.path.clone(),
+            message: format!("sequence number {seq} is the last a journal can hold"),
+        })?;
         let event = self.masker.mask_event(event);
         let record = Record {
-            seq: self.next_seq,
+            seq,
             ts: now_rfc3339(),
             event,
         };
@@ -74,7 +80,7 @@ impl Writer {
         // also makes the output before it durable): it is durable when we return. Output
         // waits for the next event or `sync`, so a chatty command costs no fsync a line.
         self.file.write_all(&line).map_err(io_err(&self.path))?;
-        self.next_seq += 1;
+        self.next_seq = next_seq;
         if matches!(record.event, Event::Output { .. }) {
             self.unsynced = true;
             Ok(())
@@ -150,7 +156,16 @@ impl Journal {
             file.set_len(replayed.valid_len).map_err(io_err(path))?;
             file.sync_all().map_err(io_err(path))?;
         }
-        let next_seq = replayed.last_seq + 1;
+        let Some(next_seq) = replayed.last_seq.checked_add(1) else {
+            return Err(JournalError::Corrupt {
+                path: path.to_path_buf(),
+                line: replayed.events.len(),
+                message: format!(
+                    "sequence number {} is the last a journal can hold",
+                    replayed.last_seq
+                ),
+            });
+        };
         let w = Writer {
             file,
             path: path.to_path_buf(),
@@ -222,7 +237,7 @@ impl Journal {
         pending.push_str(text);
         // Whole lines only, so a line split across two reads is journaled as one; a
         // secret cannot straddle a line end unless it holds a newline itself.
-        let line_end = pending.rfind('\n').map(|i| i + 1);
+        let line_end = pending.rfind('\n').map(|i| i.saturating_add(1));
         let (masked, used) = match line_end {
             _ if self.w.masker.has_multiline() => self.w.masker.mask_prefix(pending),
             Some(end) => (self.w.masker.mask(&pending[..end]), end),

@@ -17,7 +17,9 @@ impl Masker {
         if self.needles.is_empty() {
             return text.to_string();
         }
+        // Windows of `min` characters are `min + 1` character boundaries.
         let min = min_chars.max(1);
+        let span = min.saturating_add(1);
         let mut covered = self
             .coverage(text)
             .unwrap_or_else(|| vec![false; text.len()]);
@@ -30,7 +32,7 @@ impl Masker {
                 .map(|(i, _)| i)
                 .chain([needle.len()])
                 .collect();
-            for pair in bounds.windows(min + 1) {
+            for pair in bounds.windows(span) {
                 if let [first, .., last] = pair {
                     windows.insert(&needle[*first..*last]);
                 }
@@ -42,7 +44,7 @@ impl Masker {
             .chain([text.len()])
             .collect();
         let mut any = covered.contains(&true);
-        for pair in bounds.windows(min + 1) {
+        for pair in bounds.windows(span) {
             if let [first, .., last] = pair
                 && windows.contains(&text[*first..*last])
             {
@@ -115,8 +117,8 @@ mod tests {
         ) {
             prop_assume!(crate::inventory::weakness(&secret).is_none());
             let chars: Vec<char> = secret.chars().collect();
-            let from = from.min(chars.len() - 8);
-            let to = (from + len).min(chars.len());
+            let from = from.min(chars.len().saturating_sub(8));
+            let to = from.saturating_add(len).min(chars.len());
             let piece: String = chars[from..to].iter().collect();
             let m = Masker::new([secret.as_str()]);
             let text = format!("{before}{piece}{after}");

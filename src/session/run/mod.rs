@@ -260,7 +260,7 @@ impl Run {
 
     fn next_attempt(&mut self, id: &str) -> u32 {
         let n = self.attempts.entry(id.to_string()).or_insert(0);
-        *n += 1;
+        *n = n.saturating_add(1);
         *n
     }
 

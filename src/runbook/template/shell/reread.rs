@@ -33,7 +33,8 @@ pub(super) fn reread(words: &[String], current: &str) -> Option<&'static str> {
                 .iter()
                 .position(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c'))?;
             // The first word after `-c` that is not an option is the script.
-            let script_is_current = args.get(c + 1..)?.iter().all(|a| a.starts_with('-'));
+            let (_, after_c) = args.get(c..)?.split_first()?;
+            let script_is_current = after_c.iter().all(|a| a.starts_with('-'));
             script_is_current.then_some("`sh -c`")
         }
         "su" | "runuser" => {
@@ -57,33 +58,38 @@ pub(super) fn reread(words: &[String], current: &str) -> Option<&'static str> {
 
 /// The program a simple command runs (its base name), and the words after it.
 fn program<'a>(words: &'a [&'a str]) -> Option<(&'a str, &'a [&'a str])> {
-    let mut i = 0;
+    let mut rest = words;
     let mut wrapper: Option<&str> = None;
-    let mut positional = 0; // a wrapper's own operands still to skip (timeout's duration)
-    while let Some(w) = words.get(i) {
+    let mut positional = 0_usize; // a wrapper's own operands still to skip (timeout's duration)
+    while let [w, after @ ..] = rest {
         let name = base_name(w);
         if is_assignment(w) {
-            i += 1;
+            rest = after;
         } else if WRAPPERS.contains(&name) || name == "timeout" || name == "xargs" {
             wrapper = Some(name);
             positional = usize::from(name == "timeout");
-            i += 1;
+            rest = after;
         } else if let Some(by) = wrapper.filter(|_| w.starts_with('-')) {
             let takes_value = if by == "xargs" {
                 XARGS_ARGS.contains(w)
             } else {
                 WRAPPER_ARGS.contains(w)
             };
-            i += 1 + usize::from(takes_value);
-        } else if positional > 0 {
-            positional -= 1;
-            i += 1;
+            rest = if takes_value {
+                after.get(1..).unwrap_or_default()
+            } else {
+                after
+            };
+        } else if let Some(left) = positional.checked_sub(1) {
+            positional = left;
+            rest = after;
         } else if name == "find" {
             // The command of find's last `-exec` so far (an earlier one ended at its `;`).
             let exec = words.iter().rposition(|a| FIND_EXEC.contains(a))?;
-            return program(words.get(exec + 1..)?);
+            let (_, after_exec) = words.get(exec..)?.split_first()?;
+            return program(after_exec);
         } else {
-            return Some((name, words.get(i + 1..).unwrap_or_default()));
+            return Some((name, after));
         }
     }
     None

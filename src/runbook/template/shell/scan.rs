@@ -62,8 +62,24 @@ impl Scan<'_> {
 
     fn next(&mut self) -> Option<Tok> {
         let t = self.peek();
-        self.i += usize::from(t.is_some());
+        if t.is_some() {
+            self.skip();
+        }
         t
+    }
+
+    /// Steps over the next token.
+    fn skip(&mut self) {
+        self.i = self.i.saturating_add(1);
+    }
+
+    /// Steps over the next token if it is `t`.
+    fn eat(&mut self, t: Tok) -> bool {
+        let next_is_t = self.peek() == Some(t);
+        if next_is_t {
+            self.skip();
+        }
+        next_is_t
     }
 
     fn reject(&self, why: Why) -> Unsafe {
@@ -104,9 +120,9 @@ impl Scan<'_> {
         }
         let saved = self.forbid;
         self.forbid = self.forbid.or(why);
-        self.depth += 1;
+        self.depth = self.depth.saturating_add(1);
         let result = f(self);
-        self.depth -= 1;
+        self.depth = self.depth.saturating_sub(1);
         self.forbid = saved;
         result
     }
@@ -172,19 +188,18 @@ impl Scan<'_> {
                 '\n' => self.heredoc_bodies()?,
                 // `(( … ))`, bash's arithmetic command (or two subshells: refused alike).
                 '(' if starts && self.peek() == Some(C('(')) => {
-                    self.i += 1;
+                    self.skip();
                     self.nested(Some(Why::Arithmetic), |s| s.arithmetic())?;
                 }
-                '(' if in_subst => parens += 1,
+                '(' if in_subst => parens = parens.saturating_add(1),
                 ')' if in_subst => match parens.checked_sub(1) {
                     Some(p) => parens = p,
                     None => return Ok(()),
                 },
                 '<' if self.peek() == Some(C('<')) => {
-                    self.i += 1;
-                    if self.peek() == Some(C('<')) {
-                        self.i += 1; // a here-string: its word is a word like any other
-                    } else {
+                    self.skip();
+                    // `<<<` is a here-string: its word is a word like any other.
+                    if !self.eat(C('<')) {
                         self.heredoc_delimiter()?;
                     }
                 }
@@ -247,22 +262,21 @@ impl Scan<'_> {
         match self.peek() {
             Some(Tok::Hole) => Err(self.reject(Why::Dollar)),
             Some(C('(')) => {
-                self.i += 1;
-                if self.peek() == Some(C('(')) {
-                    self.i += 1;
+                self.skip();
+                if self.eat(C('(')) {
                     self.nested(Some(Why::Arithmetic), |s| s.arithmetic())
                 } else {
                     self.nested(None, |s| s.unquoted(true))
                 }
             }
             Some(C('{')) => {
-                self.i += 1;
+                self.skip();
                 self.nested(Some(Why::Parameter), |s| s.parameter(in_double))
             }
             // `$NAME` then the value: its first characters would lengthen the name.
             Some(C(c)) if c == '_' || c.is_ascii_alphabetic() => {
                 while matches!(self.peek(), Some(C(c)) if c == '_' || c.is_ascii_alphanumeric()) {
-                    self.i += 1;
+                    self.skip();
                 }
                 if self.peek() == Some(Tok::Hole) {
                     if in_double {
@@ -274,7 +288,7 @@ impl Scan<'_> {
             }
             Some(C('\'')) if !in_double => {
                 // bash reads `$'…'` with backslash escapes, dash as `$` and `'…'`.
-                self.i += 1;
+                self.skip();
                 self.single()?;
                 self.unsure.get_or_insert("`$'…'`");
                 Ok(())
@@ -292,7 +306,7 @@ impl Scan<'_> {
                     Some(0) | None => return Ok(()),
                     Some(b) => braces = b,
                 },
-                C('{') => braces += 1,
+                C('{') => braces = braces.saturating_add(1),
                 C('\\') => {
                     if self.next() == Some(Tok::Hole) {
                         return Err(self.reject(Why::Parameter));
@@ -317,7 +331,7 @@ impl Scan<'_> {
         while let Some(t) = self.next() {
             match t {
                 Tok::Hole => return Err(self.reject(Why::Arithmetic)),
-                C('(') => parens += 1,
+                C('(') => parens = parens.saturating_add(1),
                 C(')') => match parens.checked_sub(1) {
                     Some(0) | None => return Ok(()),
                     Some(p) => parens = p,
@@ -338,7 +352,7 @@ impl Scan<'_> {
             match t {
                 C('\n') => return Ok(()),
                 Tok::Hole => return Err(self.reject(Why::Comment)),
-                C(_) => self.i += 1,
+                C(_) => self.skip(),
             }
         }
         Ok(())

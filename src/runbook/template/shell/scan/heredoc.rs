@@ -14,10 +14,9 @@ pub(super) struct Heredoc {
 impl Scan<'_> {
     /// After `<<` or `<<-`: the delimiter word, its quotes removed.
     pub(super) fn heredoc_delimiter(&mut self) -> Step {
-        let strip_tabs = self.peek() == Some(C('-'));
-        self.i += usize::from(strip_tabs);
+        let strip_tabs = self.eat(C('-'));
         while matches!(self.peek(), Some(C(' ' | '\t'))) {
-            self.i += 1;
+            self.skip();
         }
         let mut delimiter = String::new();
         while let Some(t) = self.peek() {
@@ -27,7 +26,7 @@ impl Scan<'_> {
             if " \t\n;&|<>()".contains(c) {
                 break;
             }
-            self.i += 1;
+            self.skip();
             match c {
                 '\'' | '"' => loop {
                     match self.next() {
