@@ -21,6 +21,9 @@ use crate::tui::theme::Theme;
 const FRAME: Duration = Duration::from_millis(33);
 /// With nothing else new, ages and spinners move this often.
 const AGES: Duration = Duration::from_secs(1);
+/// A poller's news waits this long for the others' (the primary's heartbeat, the replica
+/// that follows it, MaxScale's list) so that they make one frame, not three.
+const NEWS: Duration = Duration::from_millis(200);
 
 /// Everything the loop reacts to.
 #[derive(Debug)]
@@ -159,8 +162,12 @@ impl Prepared {
                     // redraws (ages, spinners) once a second.
                     let key = matches!(i, Input::Ui(_));
                     let tick = matches!(i, Input::Tick);
+                    let polled = matches!(i, Input::Server(_) | Input::Maxscale(_));
                     self.feed(i, now);
                     if !tick || last_draw.elapsed() >= AGES {
+                        if polled && !dirty {
+                            next_frame = next_frame.max(tokio::time::Instant::now() + NEWS);
+                        }
                         dirty = true;
                     }
                     if key {
