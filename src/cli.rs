@@ -115,6 +115,10 @@ pub enum Command {
         /// a terminal): steps as they change; `a STEP NAME`, `n TEXT`, `y`, `q` on stdin.
         #[arg(long)]
         no_tui: bool,
+        /// Waits up to SECS for a driver to serve the session (the former driver of a
+        /// handover attaches while the new one starts).
+        #[arg(long, hide = true, value_name = "SECS", default_value_t = 0)]
+        wait: u64,
     },
 }
 
@@ -194,6 +198,7 @@ pub fn run(cli: Cli) -> ExitCode {
             typed,
             note,
             no_tui,
+            wait,
         } => {
             use crate::session::wire::ToDriver;
             let once = match (approve, typed, note) {
@@ -201,7 +206,8 @@ pub fn run(cli: Cli) -> ExitCode {
                 (_, _, Some(text)) => Some(ToDriver::Note { text }),
                 _ => None,
             };
-            attach_cmd(&target, once, crate::line::wanted(no_tui))
+            let wait = Duration::from_secs(wait);
+            attach_cmd(&target, once, crate::line::wanted(no_tui), wait)
         }
         Command::Watch {
             inventory,
@@ -276,6 +282,7 @@ fn attach_cmd(
     target: &Path,
     once: Option<crate::session::wire::ToDriver>,
     lines: bool,
+    wait: Duration,
 ) -> ExitCode {
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -284,9 +291,11 @@ fn attach_cmd(
     let result = match once {
         Some(request) => rt.block_on(crate::tui::attach::once(target, request)),
         None if lines => rt
-            .block_on(crate::line::observe::run(target))
+            .block_on(crate::line::observe::run(target, wait))
             .map(|()| true),
-        None => rt.block_on(crate::tui::attach::run(target)).map(|()| true),
+        None => rt
+            .block_on(crate::tui::attach::run(target, wait))
+            .map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

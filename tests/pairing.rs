@@ -451,8 +451,13 @@ async fn a_handover_moves_the_lock() {
     loop {
         assert!(begun.elapsed() < DEADLINE, "the offer arrives");
         match tokio::time::timeout(DEADLINE, observer.news.recv()).await {
-            Ok(Some(ToObserver::Offer { from })) => {
+            Ok(Some(ToObserver::Offer { from, journal, .. })) => {
                 assert_eq!(from, "root");
+                // The offer names the files, so the observer can check it could drive.
+                assert_eq!(
+                    std::fs::canonicalize(&s.journal).expect("journal"),
+                    PathBuf::from(&journal)
+                );
                 break;
             }
             Ok(Some(_)) => {}
@@ -495,4 +500,52 @@ async fn a_handover_moves_the_lock() {
     let text = std::fs::read_to_string(&s.journal).expect("journal");
     assert!(text.contains("\"event\":\"handover\""), "{text}");
     assert!(text.contains("handed over to root"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_who_could_not_drive_declines_and_the_driver_keeps_the_wheel() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = open(dir.path()).await;
+    let mut observer = attach::connect(&s.journal).await.expect("attach");
+    s.pump("the observer attached", |d| !d.core.attached.is_empty())
+        .await;
+
+    s.d.offer(None);
+    let files = loop {
+        match tokio::time::timeout(DEADLINE, observer.news.recv()).await {
+            Ok(Some(ToObserver::Offer {
+                runbook, journal, ..
+            })) => {
+                // As if this operator's inventory could not be read.
+                break attach::Offered {
+                    runbook,
+                    inventory: dir.path().join("not-mine.toml").display().to_string(),
+                    journal,
+                };
+            }
+            Ok(Some(_)) => {}
+            other => panic!("the observer hears the offer: {other:?}"),
+        }
+    };
+    let (said, request) = attach::take_wheel(true, &files);
+    assert!(said.contains("you cannot drive this session"), "{said}");
+    assert!(said.contains("not-mine.toml"), "{said}");
+    let Some(decline @ ToDriver::Decline { .. }) = request else {
+        panic!("a decline is sent, not an accept: {request:?}");
+    };
+    observer.requests.send(decline).await.expect("send");
+    s.pump("the decline is noted", |d| {
+        d.core
+            .notes
+            .iter()
+            .any(|(_, text)| text.starts_with("declined the wheel: the inventory"))
+    })
+    .await;
+
+    // Nothing was let go: the driver still drives and journals.
+    assert!(s.d.handed_over().is_none());
+    s.run("one").await;
+    let text = std::fs::read_to_string(&s.journal).expect("journal");
+    assert!(text.contains("declined the wheel"), "{text}");
+    assert!(!text.contains("\"event\":\"handover\""), "{text}");
 }

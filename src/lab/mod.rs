@@ -13,7 +13,8 @@
 //! DIR/mxs-state.json        the endpoint's monitor journal: maintenance, drain, the primary
 //! ```
 //!
-//! DIR, DIR/serverK, DIR/secrets and DIR/backup are 0700; secrets, mxs-state.json, client.cnf
+//! DIR gives others nothing and its group what the owner chose (see `secrets::lab_dir`:
+//! the operators' group reaches a journal and its socket); DIR/serverK, DIR/secrets and DIR/backup are 0700; secrets, mxs-state.json, client.cnf
 //! and every file a server writes (datadir, binlogs, master.info) are 0600. The lab's users are
 //! created on each server with `sql_log_bin = 0`, so no password is in a binary log.
 //!

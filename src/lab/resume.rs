@@ -113,7 +113,7 @@ impl Lab {
 
     /// A lab made by an older flightdeck gets private directories too (see mod.rs).
     fn make_dirs_private(&self) -> Result<()> {
-        secrets::private_dir(&self.state.dir)?;
+        secrets::lab_dir(&self.state.dir)?;
         secrets::private_dir(&self.state.backup_dir)?;
         for s in self.servers() {
             secrets::private_dir(&s.dir)?;

@@ -93,6 +93,24 @@ pub fn private_dir(dir: &Path) -> Result<()> {
         .map_err(io(format!("chmod 0700 {}", dir.display())))
 }
 
+/// Creates the lab's own directory if needed (mode 0710: its group may reach the
+/// session's journal and socket inside by name), or takes away what others may do in an
+/// existing one, keeping what its owner chose for its group (e.g. `chmod 3770`, so an
+/// operator of the group can take the wheel: see the README's pairing section). Nothing
+/// here that holds a password is readable by the group: those are in 0700 directories and
+/// 0600 files.
+pub fn lab_dir(dir: &Path) -> Result<()> {
+    let mode = match fs::metadata(dir) {
+        Ok(m) => 0o700 | (m.permissions().mode() & 0o3070),
+        Err(_) => {
+            fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+            0o710
+        }
+    };
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode))
+        .map_err(io(format!("chmod {mode:o} {}", dir.display())))
+}
+
 /// Writes `dir/name` with mode 0600 (creating `dir` with mode 0700).
 pub fn write(dir: &Path, name: &str, value: &str) -> Result<PathBuf> {
     private_dir(dir)?;

@@ -45,8 +45,9 @@ impl Lab {
                 detail: "not empty, and holds no lab.json".into(),
             });
         }
-        // Datadirs, binlogs and master.info hold password hashes and the replication password.
-        secrets::private_dir(&dir)?;
+        // Datadirs, binlogs and master.info hold password hashes and the replication
+        // password: they are private below it (see secrets::lab_dir).
+        secrets::lab_dir(&dir)?;
         let say = |m: &str| {
             if !opts.quiet {
                 eprintln!("{m}");

@@ -11,7 +11,7 @@ use crate::line::{print, stdin_lines};
 use crate::session::run::APPROVAL_GATE;
 use crate::session::view::SessionView;
 use crate::session::wire::{ToDriver, ToObserver};
-use crate::tui::attach::{AttachError, connect, disconnected_text};
+use crate::tui::attach::{AttachError, Offered, connect_within, disconnected_text, take_wheel};
 
 /// What a typed line asks.
 #[derive(Debug, PartialEq)]
@@ -79,12 +79,13 @@ pub fn news(
     out
 }
 
-pub async fn run(target: &Path) -> Result<(), AttachError> {
-    let mut a = connect(target).await?;
+pub async fn run(target: &Path, wait: std::time::Duration) -> Result<(), AttachError> {
+    let mut a = connect_within(target, wait).await?;
     println!("observing {}'s session ({})", a.driver, a.journal);
     let mut lines = stdin_lines();
     let mut seen = HashMap::new();
     let mut reached = None;
+    let mut offer: Option<Offered> = None;
     loop {
         tokio::select! {
             msg = a.news.recv() => match msg {
@@ -94,7 +95,10 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
                     }
                 }
                 Some(ToObserver::Said { text }) if !text.is_empty() => println!("{text}"),
-                Some(ToObserver::Offer { from }) => println!("{from} offers you the wheel: y takes it"),
+                Some(ToObserver::Offer { from, runbook, inventory, journal }) => {
+                    offer = Some(Offered { runbook, inventory, journal });
+                    println!("{from} offers you the wheel: y takes it");
+                }
                 Some(ToObserver::HandedOver { runbook, inventory, journal }) => {
                     use std::os::unix::process::CommandExt;
                     let exe = std::env::current_exe()?;
@@ -114,7 +118,14 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
                     Some(Ok(Some(l))) => match parse(&l) {
                         Typed::Approve { step, typed } => Some(ToDriver::Approve { step, typed }),
                         Typed::Note(text) => Some(ToDriver::Note { text }),
-                        Typed::Accept => Some(ToDriver::Accept),
+                        Typed::Accept => match offer.take() {
+                            Some(files) => {
+                                let (said, request) = take_wheel(true, &files);
+                                println!("{said}");
+                                request
+                            }
+                            None => Some(ToDriver::Accept),
+                        },
                         Typed::Quit => return Ok(()),
                         Typed::Unknown(help) => { println!("{help}"); None }
                     },

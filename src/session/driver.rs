@@ -268,6 +268,14 @@ impl Driver {
                         })
                         .map(|()| format!("your refusal to approve {step} is journaled")),
                     ToDriver::Accept => return self.accept(&user, &reply),
+                    ToDriver::Decline { reason } => {
+                        if self.offered_to.as_deref() == Some(user.as_str()) {
+                            self.offered_to = None;
+                        }
+                        // A note, so the driver's screen and the record both say it.
+                        let text = format!("declined the wheel: {reason}");
+                        self.note(&user, &text).map(|()| String::new())
+                    }
                     ToDriver::Hello { .. } => Ok(String::new()),
                 };
                 let text = match answer {
@@ -292,7 +300,13 @@ impl Driver {
                 .into();
         };
         let from = self.operator.clone();
-        let _ = channel.send(ToObserver::Offer { from });
+        let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let _ = channel.send(ToObserver::Offer {
+            from,
+            runbook: abs(&self.paths.0).display().to_string(),
+            inventory: abs(&self.paths.1).display().to_string(),
+            journal: abs(self.session.journal.path()).display().to_string(),
+        });
         self.offered_to = Some(user.clone());
         format!("offered the wheel to {user}: they press y to take it")
     }
@@ -329,6 +343,12 @@ impl Driver {
         })?;
         journal.close()?;
         self.session.lock = None;
+        // The new driver serves the session on the same path; in a shared directory with
+        // the sticky bit it could not remove a socket of ours. Clients already connected
+        // keep their connections until the session ends here.
+        if let Some(socket) = &self.socket {
+            let _ = std::fs::remove_file(socket);
+        }
         let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         let _ = reply.send(ToObserver::HandedOver {
             runbook: abs(&self.paths.0).display().to_string(),

@@ -19,5 +19,6 @@ pub mod record;
 pub mod replay;
 pub mod run;
 pub mod summary;
+pub mod takeover;
 pub mod view;
 pub mod wire;

@@ -43,9 +43,16 @@ pub enum ToObserver {
     Said {
         text: String,
     },
-    /// The driver offers this observer the wheel.
+    /// The driver offers this observer the wheel, with the files its `run` would take
+    /// (absolute paths), so the observer can check it could drive before it accepts.
     Offer {
         from: String,
+        #[serde(default)]
+        runbook: String,
+        #[serde(default)]
+        inventory: String,
+        #[serde(default)]
+        journal: String,
     },
     /// The wheel is yours: the driver has let go of the session; drive it with these.
     HandedOver {
@@ -79,6 +86,10 @@ pub enum ToDriver {
     },
     /// Accept the driver's offer of the wheel.
     Accept,
+    /// Decline it: this operator could not drive the session (`reason` says why).
+    Decline {
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

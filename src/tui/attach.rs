@@ -57,6 +57,27 @@ pub struct Attached {
     pub requests: mpsc::Sender<ToDriver>,
 }
 
+/// As [`connect`], trying again for up to `wait` while nobody serves the socket yet (a
+/// new driver takes a few seconds to start).
+pub async fn connect_within(target: &Path, wait: Duration) -> Result<Attached, AttachError> {
+    let deadline = Instant::now() + wait;
+    let mut said = false;
+    loop {
+        match connect(target).await {
+            Err(AttachError::Connect { .. }) if Instant::now() < deadline => {
+                if !std::mem::replace(&mut said, true) {
+                    eprintln!(
+                        "waiting for the driver at {}…",
+                        socket_for(target).display()
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Connects and greets; then reads and writes on tasks of their own.
 pub async fn connect(target: &Path) -> Result<Attached, AttachError> {
     let path = socket_for(target);
@@ -113,8 +134,8 @@ pub async fn connect(target: &Path) -> Result<Attached, AttachError> {
 }
 
 /// `flightdeck attach`: the observer's cockpit in the terminal.
-pub async fn run(target: &Path) -> Result<(), AttachError> {
-    let mut a = connect(target).await?;
+pub async fn run(target: &Path, wait: Duration) -> Result<(), AttachError> {
+    let mut a = connect_within(target, wait).await?;
     let mut session = SessionView::default();
     let mut dash = Dashboard::new(&[], Duration::from_millis(250), Duration::from_secs(1));
     let mut app: Option<RunApp> = None;
@@ -123,7 +144,7 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
     let (mut term, guard) = terminal::enter_cockpit()?;
     let theme = Theme::from_env();
     let mut connected = true;
-    let mut offer = false;
+    let mut offer: Option<Offered> = None;
     let mut handed: Option<(String, String, String)> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -155,11 +176,12 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
         tokio::select! {
             Some(k) = keys.recv() => {
                 let Some(app) = app.as_mut() else { continue };
-                if std::mem::take(&mut offer) {
+                if let Some(files) = offer.take() {
                     let yes = matches!(&k, Msg::Key(key) if super::run::modal::is_yes(key));
-                    app.message = Some(if yes { "taking the wheel…".into() } else { "declined".into() });
-                    if yes && connected {
-                        let _ = a.requests.send(ToDriver::Accept).await;
+                    let (said, request) = take_wheel(yes, &files);
+                    app.message = Some(said);
+                    if let Some(r) = request && connected {
+                        let _ = a.requests.send(r).await;
                     }
                     continue;
                 }
@@ -196,8 +218,8 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
                         app.message = Some(text);
                     }
                 }
-                Some(ToObserver::Offer { from }) => {
-                    offer = true;
+                Some(ToObserver::Offer { from, runbook, inventory, journal }) => {
+                    offer = Some(Offered { runbook, inventory, journal });
                     if let Some(app) = app.as_mut() {
                         app.message = Some(format!(
                             "{from} offers you the wheel: y takes it (you then drive), any other key declines"
@@ -234,6 +256,37 @@ pub async fn run(target: &Path) -> Result<(), AttachError> {
         return Err(err.into());
     }
     Ok(())
+}
+
+/// The files of an offered wheel, as the driver runs them.
+pub struct Offered {
+    pub runbook: String,
+    pub inventory: String,
+    pub journal: String,
+}
+
+/// The answer to an offer of the wheel: what to tell this operator and what to send. A
+/// yes is sent only when this process could drive the session (see
+/// [`crate::session::takeover`]); otherwise the offer is declined with the reason.
+pub fn take_wheel(yes: bool, files: &Offered) -> (String, Option<ToDriver>) {
+    if !yes {
+        return ("declined".into(), None);
+    }
+    // A driver of an older build sends no files: accept, as it did.
+    if files.runbook.is_empty() {
+        return ("taking the wheel…".into(), Some(ToDriver::Accept));
+    }
+    match crate::session::takeover::can_drive(
+        Path::new(&files.runbook),
+        Path::new(&files.inventory),
+        Path::new(&files.journal),
+    ) {
+        Ok(()) => ("taking the wheel…".into(), Some(ToDriver::Accept)),
+        Err(reason) => (
+            format!("you cannot drive this session, so the offer is declined: {reason}"),
+            Some(ToDriver::Decline { reason }),
+        ),
+    }
 }
 
 /// Sends one request (an approval or a note) and prints the driver's answer: for scripts,

@@ -106,12 +106,14 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Creates a new journal (mode 0600; an error if `path` exists) starting with `header`.
+    /// Creates a new journal (mode 0660; an error if `path` exists) starting with `header`.
+    /// Its group may append: an operator of the journal's group who takes the wheel at a
+    /// handover drives the same journal (it is masked; the umask may narrow it further).
     pub fn create(path: &Path, header: SessionStart, masker: Masker) -> Result<Journal> {
         let file = OpenOptions::new()
             .append(true)
             .create_new(true)
-            .mode(0o600)
+            .mode(0o660)
             .open(path)
             .map_err(|source| match source.kind() {
                 io::ErrorKind::AlreadyExists => JournalError::Exists {

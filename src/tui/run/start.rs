@@ -112,6 +112,7 @@ pub async fn run_cockpit(
         let exe = std::env::current_exe()?;
         let err = std::process::Command::new(exe)
             .arg("attach")
+            .args(["--wait", "30"])
             .arg(journal)
             .exec();
         return Err(CockpitError::Terminal(err));
