@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::exec::host::{HostPool, SshOptions};
 use crate::exec::job::{JobContext, jobs};
@@ -90,6 +91,8 @@ pub struct Driver {
     tiers: Tiers,
     /// The servers each running step keeps hot.
     hot: BTreeMap<String, Vec<String>>,
+    /// The pairing socket's client tasks.
+    pair_tasks: TaskTracker,
 }
 
 impl Driver {
@@ -182,6 +185,7 @@ impl Driver {
             cancel,
             tiers,
             hot: BTreeMap::new(),
+            pair_tasks: TaskTracker::new(),
         };
         Ok((driver, Inputs { pollers, exec_rx }))
     }
@@ -224,6 +228,7 @@ impl Driver {
             dash: self.dash_tx.subscribe(),
             driver: self.operator.clone(),
             journal: self.session.journal.path().to_path_buf(),
+            tasks: self.pair_tasks.clone(),
         };
         let path = pair::serve(feeds, tx, self.cancel.child_token())?;
         self.socket = Some(path);
@@ -505,6 +510,11 @@ impl Driver {
         let _ = self.session.journal.close();
         self.cancel.cancel();
         self.executors.hosts.close().await;
+        // Attached operators get the last state (and a handover its files) before this
+        // process ends or becomes an observer; a client that stopped reading is not waited
+        // for long.
+        self.pair_tasks.close();
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.pair_tasks.wait()).await;
     }
 
     fn perform_all(&mut self, effects: Vec<Effect>) -> Result<(), JournalError> {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::session::view::SessionView;
 use crate::session::wire::{self, DashWire, PROTOCOL, ToDriver, ToObserver};
@@ -48,6 +49,8 @@ pub struct Feeds {
     pub dash: watch::Receiver<DashWire>,
     pub driver: String,
     pub journal: PathBuf,
+    /// The clients' tasks, so the driver can let their last words out before it ends.
+    pub tasks: TaskTracker,
 }
 
 /// The socket a journal is served on.
@@ -75,6 +78,7 @@ pub fn serve(
     let owner = (meta.uid(), meta.gid());
     std::os::unix::fs::chown(&path, None, Some(owner.1))?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))?;
+    let bound = std::fs::metadata(&path)?.ino();
     let served = path.clone();
     tokio::spawn(async move {
         loop {
@@ -82,7 +86,7 @@ pub fn serve(
                 _ = cancel.cancelled() => break,
                 s = listener.accept() => match s { Ok((s, _)) => s, Err(_) => continue },
             };
-            tokio::spawn(client(
+            feeds.tasks.spawn(client(
                 stream,
                 owner,
                 feeds.clone(),
@@ -90,7 +94,10 @@ pub fn serve(
                 cancel.child_token(),
             ));
         }
-        let _ = std::fs::remove_file(&served);
+        // Only our own socket: after a handover the path may already be the new driver's.
+        if std::fs::metadata(&served).is_ok_and(|m| m.ino() == bound) {
+            let _ = std::fs::remove_file(&served);
+        }
     });
     Ok(path)
 }
@@ -220,9 +227,13 @@ async fn client(
     loop {
         let msg = tokio::select! {
             _ = cancel.cancelled() => {
-                // The driver is ending: its last state goes out before the connection ends.
+                // The driver is ending: its last state goes out before the connection ends,
+                // then whatever it still had to say (the wheel handed over).
                 let last = ToObserver::View(Box::new(feeds.views.borrow().clone()));
                 let _ = wire::send(&mut wr, &last).await;
+                while let Ok(direct) = replies.try_recv() {
+                    let _ = wire::send(&mut wr, &direct).await;
+                }
                 break;
             }
             r = feeds.views.changed() => match r {
