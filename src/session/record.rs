@@ -78,7 +78,8 @@ impl JournalSection<'_> {
             } else {
                 format!(": {}", one_line(&e.detail))
             };
-            let _ = writeln!(o, "  {}  {:<9}{step}{who}{detail}", e.ts, e.what);
+            let head = format!("{:<9}{step}{who}", e.what);
+            let _ = writeln!(o, "  {}  {}{detail}", e.ts, head.trim_end());
         }
         o
     }

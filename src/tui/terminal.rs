@@ -8,7 +8,7 @@ use crossterm::event::{
 };
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -42,6 +42,13 @@ fn enter_with(paste_and_mouse: bool) -> io::Result<(Term, TerminalGuard)> {
         execute!(stdout, EnterAlternateScreen)
     };
     if let Err(e) = entered {
+        let _ = disable_raw_mode();
+        return Err(e);
+    }
+    // A terminal left in the alternate screen (a cockpit killed with -9) is already there:
+    // entering again does not clear it, and what was printed since (the lab's status)
+    // would show through every blank cell of the first frames.
+    if let Err(e) = execute!(stdout, Clear(ClearType::All)) {
         let _ = disable_raw_mode();
         return Err(e);
     }
