@@ -306,3 +306,23 @@ fn timeouts_up_to_a_day_pass_in_any_documented_form() {
         assert_eq!(step.timeout.as_secs(), secs, "{text}");
     }
 }
+
+#[test]
+fn a_maxscale_url_without_a_scheme_is_named_at_its_place() {
+    // Without this, check and plan passed and watch failed with "relative URL without a base".
+    inventory::parse(Path::new("inv.toml"), INVENTORY).expect("a URL with a scheme is fine");
+    for bad in [
+        "127.0.0.1:8989",
+        "maxscale.example:8989",
+        "ftp://maxscale.example",
+    ] {
+        let text = INVENTORY.replace("http://127.0.0.1:8989", bad);
+        let d = inventory::parse(Path::new("inv.toml"), &text).unwrap_err();
+        assert_eq!(d.len(), 1, "{bad}: {d}");
+        assert_eq!(
+            d.errors[0].message,
+            "MaxScale's `url` needs a scheme and a host"
+        );
+        assert_eq!((d.errors[0].line, d.errors[0].column), (3, 7), "{bad}");
+    }
+}

@@ -74,7 +74,13 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
                 inv.name = deserialize_at::<RawHeader>(&file, value, d).and_then(|h| h.name)
             }
             "mysql" => inv.mysql = deserialize_at(&file, value, d).unwrap_or_default(),
-            "maxscale" => inv.maxscale = deserialize_at::<MaxscaleEndpoint>(&file, value, d),
+            "maxscale" => {
+                let url = value_span(&value, "url");
+                inv.maxscale = deserialize_at::<MaxscaleEndpoint>(&file, value, d);
+                if let (Some(m), Some(span)) = (&inv.maxscale, url) {
+                    check_url(&file, &m.url, span, d);
+                }
+            }
             "secrets" => inv.secrets = deserialize_at(&file, value, d).unwrap_or_default(),
             "vars" => inv.vars = deserialize_at(&file, value, d).unwrap_or_default(),
             "heartbeat" => inv.heartbeat = deserialize_at(&file, value, d),
@@ -112,6 +118,35 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
         Ok(inv)
     } else {
         Err(diags)
+    }
+}
+
+/// The span of `key`'s value in a table.
+fn value_span(table: &Spanned<DeValue<'_>>, key: &str) -> Option<std::ops::Range<usize>> {
+    let DeValue::Table(t) = table.get_ref() else {
+        return None;
+    };
+    t.iter()
+        .find(|(k, _)| k.get_ref() == key)
+        .map(|(_, v)| v.span())
+}
+
+/// MaxScale's REST API is reached at an absolute http(s) URL; without a scheme the
+/// client fails only when `watch` or `run` first calls it ("relative URL without a base").
+fn check_url(file: &SourceFile, url: &str, span: std::ops::Range<usize>, d: &mut Diagnostics) {
+    let parsed = reqwest::Url::parse(url);
+    let ok = parsed
+        .as_ref()
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    if !ok {
+        d.push(
+            SourceError::new(
+                file,
+                span,
+                "MaxScale's `url` needs a scheme and a host".to_string(),
+            )
+            .help("e.g. url = \"https://maxscale.example:8989\" (or http:// on loopback)"),
+        );
     }
 }
 
