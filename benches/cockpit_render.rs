@@ -241,6 +241,7 @@ fn maxscale(at: Instant) -> MaxscaleSnapshot {
         monitor_master: Some("server1".into()),
         monitor: "MariaDB-Monitor".into(),
         error: None,
+        said_no: false,
         polled: true,
     }
 }

@@ -187,6 +187,7 @@ fn maxscale(servers: usize, at: Instant) -> MaxscaleSnapshot {
         monitor_master: Some(name(1)),
         monitor: "MariaDB-Monitor".into(),
         error: None,
+        said_no: false,
         polled: true,
     }
 }

@@ -131,6 +131,7 @@ fn pair(
         monitor_master: Some("server1".into()),
         monitor: "MariaDB-Monitor".into(),
         error: None,
+        said_no: false,
         polled: true,
     });
     d

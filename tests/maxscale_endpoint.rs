@@ -393,6 +393,43 @@ async fn states_maintenance_switchover_and_router() {
         api_error(wrong.servers().await),
         (401, vec!["Access denied".to_owned()])
     );
+    // The poller says MaxScale answered and refused the credentials, not that it is down.
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let mut rx = flightdeck::poll::maxscale::spawn(
+        wrong,
+        MON.to_string(),
+        Duration::from_millis(200),
+        cancel.clone(),
+    );
+    let snap = eventually("the wrong password's poll", || {
+        let snap = rx.borrow_and_update().clone();
+        async move {
+            if snap.polled {
+                Ok(snap)
+            } else {
+                Err("not polled yet".to_string())
+            }
+        }
+    })
+    .await;
+    cancel.cancel();
+    let err = snap.error.clone().expect("the poll failed");
+    assert!(snap.said_no, "{err}");
+    assert!(
+        err.contains("HTTP 401: MaxScale rejected the credentials"),
+        "{err}"
+    );
+    let mut dash = flightdeck::session::live::Dashboard::new(
+        &[("server1".to_string(), "server1".to_string())],
+        Duration::from_millis(250),
+        Duration::from_secs(1),
+    );
+    dash.apply_maxscale(snap);
+    let theme = flightdeck::tui::theme::Theme::PLAIN;
+    let shown = flightdeck::tui::panes::summary::line(&dash, Instant::now(), 200, &theme);
+    let shown: String = shown.spans.iter().map(|s| s.content.as_ref()).collect();
+    assert!(shown.contains("MaxScale answers with an error"), "{shown}");
+    assert!(!shown.contains("unreachable"), "{shown}");
     assert_eq!(
         api_error(
             client

@@ -262,6 +262,7 @@ fn maxscale_list_from_a_real_sample() {
         monitor_master: Some("server1".into()),
         monitor: "MariaDB-Monitor".into(),
         error: None,
+        said_no: false,
         polled: true,
     });
     insta::assert_snapshot!("maxscale_broken_replica", render(&d, now, "maxscale"));

@@ -9,7 +9,7 @@ use std::time::Duration;
 /// down (refused, unreachable, silent) apart from one that said no.
 #[derive(Debug, thiserror::Error)]
 pub enum MaxscaleError {
-    #[error("{request}: HTTP {status}: {}", display_messages(.messages))]
+    #[error("{request}: HTTP {status}: {}{}", credentials_hint(*.status), display_messages(.messages))]
     Api {
         request: String,
         status: u16,
@@ -65,6 +65,16 @@ pub enum MaxscaleError {
     CaFile { path: PathBuf, reason: String },
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
+}
+
+/// A 401 or 403 is MaxScale up and saying no to the inventory's `[maxscale]` user.
+fn credentials_hint(status: u16) -> &'static str {
+    match status {
+        401 | 403 => {
+            "MaxScale rejected the credentials (the inventory's [maxscale] user and password): "
+        }
+        _ => "",
+    }
 }
 
 fn display_messages(messages: &[String]) -> String {

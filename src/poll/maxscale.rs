@@ -19,6 +19,9 @@ pub struct MaxscaleSnapshot {
     pub monitor: String,
     /// The last poll's error, verbatim.
     pub error: Option<String>,
+    /// MaxScale answered the last poll, with an error (it is up, and said no: bad
+    /// credentials, an unknown monitor); false when it could not be reached.
+    pub said_no: bool,
     /// False until the first poll finished.
     pub polled: bool,
 }
@@ -32,6 +35,7 @@ impl MaxscaleSnapshot {
             monitor_master: None,
             monitor: monitor.to_string(),
             error: None,
+            said_no: false,
             polled: false,
         }
     }
@@ -84,11 +88,13 @@ pub fn spawn(
                         snap.servers = servers;
                         snap.monitor_master = master;
                         snap.error = None;
+                        snap.said_no = false;
                         changed
                     }
-                    Err(e) => {
+                    Err((e, said_no)) => {
                         let changed = first || snap.error.as_ref() != Some(&e);
                         snap.error = Some(e);
+                        snap.said_no = said_no;
                         changed
                     }
                 }
@@ -108,10 +114,10 @@ pub fn spawn(
 async fn poll_once(
     client: &MaxscaleClient,
     monitor: &str,
-) -> Result<(Vec<MaxscaleServer>, Option<String>), String> {
+) -> Result<(Vec<MaxscaleServer>, Option<String>), (String, bool)> {
     // Both requests in flight at once: one cycle costs one round trip of latency.
     let (servers, mon) = tokio::join!(client.servers(), client.monitor(monitor));
-    let servers = servers.map_err(|e| e.to_string())?;
+    let servers = servers.map_err(|e| (e.to_string(), e.status().is_some()))?;
     let master = mon.ok().and_then(|m| m.master().map(str::to_string));
     Ok((servers, master))
 }

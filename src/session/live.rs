@@ -144,6 +144,7 @@ impl Dashboard {
         }
         if shown.polled != snap.polled
             || shown.error != snap.error
+            || shown.said_no != snap.said_no
             || shown.monitor_master != snap.monitor_master
             || shown.monitor != snap.monitor
             || shown.servers != snap.servers

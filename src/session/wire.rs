@@ -170,6 +170,8 @@ pub struct MaxscaleWire {
     pub monitor_master: Option<String>,
     pub monitor: String,
     pub error: Option<String>,
+    #[serde(default)]
+    pub said_no: bool,
     pub polled: bool,
     pub answered_age: Option<Duration>,
 }
@@ -198,6 +200,7 @@ impl DashWire {
                 monitor_master: m.monitor_master.clone(),
                 monitor: m.monitor.clone(),
                 error: m.error.clone(),
+                said_no: m.said_no,
                 polled: m.polled,
                 answered_age: d.maxscale_answered_at.map(age),
             }),
@@ -239,6 +242,7 @@ impl DashWire {
                 monitor_master: m.monitor_master,
                 monitor: m.monitor,
                 error: m.error,
+                said_no: m.said_no,
                 polled: m.polled,
             }),
             lag: self.lag,

@@ -72,6 +72,7 @@ pub fn maxscale(at: Instant) -> MaxscaleSnapshot {
         monitor_master: Some("server1".into()),
         monitor: "MariaDB-Monitor".into(),
         error: None,
+        said_no: false,
         polled: true,
     }
 }
@@ -142,6 +143,7 @@ pub fn maxscale_list(at: Instant, states: &[(String, &str)], primary: &str) -> M
         monitor_master: Some(primary.into()),
         monitor: "MariaDB-Monitor".into(),
         error: None,
+        said_no: false,
         polled: true,
     }
 }

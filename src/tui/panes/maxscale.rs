@@ -27,7 +27,11 @@ pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
     if let Some(err) = &m.error {
         body.top.push(fit(
             vec![Span::styled(
-                format!("MaxScale unreachable: {err}"),
+                if m.said_no {
+                    format!("MaxScale answered with an error: {err}")
+                } else {
+                    format!("MaxScale unreachable: {err}")
+                },
                 theme.bad(),
             )],
             vec![],

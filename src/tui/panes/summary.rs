@@ -201,7 +201,11 @@ fn maxscale(d: &Dashboard, now: Instant, theme: &Theme) -> Option<Part> {
             })
             .unwrap_or_default();
         return Some(Part {
-            text: format!("MaxScale unreachable{known}"),
+            text: if m.said_no {
+                format!("MaxScale answers with an error{known}")
+            } else {
+                format!("MaxScale unreachable{known}")
+            },
             style: theme.bad(),
         });
     }

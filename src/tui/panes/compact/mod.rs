@@ -121,7 +121,9 @@ fn lines(d: &Dashboard, width: usize, now: Instant, theme: &Theme) -> Vec<Line<'
 /// MaxScale's own freshness, which the title's age (the SQL pollers') does not cover.
 fn maxscale_mark(d: &Dashboard, now: Instant, theme: &Theme) -> Option<Line<'static>> {
     let m = d.maxscale.as_ref().filter(|m| m.polled)?;
-    let text = if m.error.is_some() {
+    let text = if m.error.is_some() && m.said_no {
+        " MaxScale says no ".to_string()
+    } else if m.error.is_some() {
         " MaxScale unreachable ".to_string()
     } else if m.is_stale(now, d.maxscale_interval) {
         format!(
