@@ -299,3 +299,18 @@ fn watch_screen_at_80x24_and_wide_with_help() {
     app.update(key(KeyCode::Char('q')));
     assert!(app.quit);
 }
+
+#[test]
+fn a_monitor_that_names_no_primary_says_so() {
+    // After a switchover that died halfway every server is read-only and the monitor
+    // names no primary: the pane must not read as if all were well.
+    let now = Instant::now();
+    let r = replica_info("0-1-30", replica(IoState::Yes, true, Some(0), ""));
+    let mut d = dashboard(now, primary_info("0-1-30"), snap("server2", now, r, None));
+    let mut m = common::dash::maxscale(now);
+    m.monitor_master = None;
+    d.apply_maxscale(m);
+    let screen = render(&d, now, "maxscale");
+    assert!(screen.contains(": no primary"), "{screen}");
+    assert!(!screen.contains("primary none"), "{screen}");
+}

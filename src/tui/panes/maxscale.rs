@@ -110,16 +110,21 @@ pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
             stale,
         });
     }
-    let primary = m.monitor_master.as_deref().unwrap_or("none");
     let known = if last { " (last known)" } else { "" };
-    body.bottom.push(fit(
-        vec![Span::styled(
-            format!("monitor {}: primary {primary}{known}", m.monitor),
+    // A monitor that names no primary (a switchover that died halfway leaves every server
+    // read-only) is said in red: writes go nowhere.
+    let (text, style) = match m.monitor_master.as_deref() {
+        Some(p) => (
+            format!("monitor {}: primary {p}{known}", m.monitor),
             theme.dim(),
-        )],
-        vec![],
-        width,
-    ));
+        ),
+        None => (
+            format!("monitor {}: no primary{known}", m.monitor),
+            theme.bad(),
+        ),
+    };
+    body.bottom
+        .push(fit(vec![Span::styled(text, style)], vec![], width));
     body
 }
 
