@@ -1,7 +1,8 @@
 //! The lab's MaxScale endpoint stopped (`lab ctl endpoint stop`) under the cockpit: while
 //! its pane shows, the pane keeps its last known rows and says MaxScale is unreachable; a
 //! `maxscale` step sent meanwhile fails with the client's error, journaled, without a hang;
-//! once the endpoint is back, a retry (a fresh confirmation) succeeds.
+//! once the endpoint is back, a retry (a fresh confirmation) succeeds. The endpoint
+//! stopped while a switchover is pending leaves the step's outcome unknown, not failed.
 
 // Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -223,5 +224,100 @@ async fn a_stopped_endpoint_keeps_the_last_rows_and_fails_the_step_cleanly() {
         })
         .collect();
     assert_eq!(ends, [Outcome::Failed, Outcome::Succeeded]);
+    lab.down(true).await.expect("lab down");
+}
+
+const SWITCHOVER: &str = r#"
+[runbook]
+name = "faults-maxscale-switchover"
+
+[[phase]]
+id = "p"
+title = "switchover"
+
+[[phase.step]]
+id = "switchover"
+title = "Switch writes over to the replica"
+kind = "maxscale"
+action = "switchover"
+new_primary = "replica"
+old_primary = "primary"
+timeout = "1m"
+rollback = "Switch back once MaxScale answers; check read_only on both servers first."
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maxscale_dying_while_a_switchover_is_pending_leaves_its_outcome_unknown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_flightdeck"));
+    let mut opts = LabOptions::new(dir.path().join("lab"));
+    opts.serve_exe = Some(exe.clone());
+    opts.flightdeck_exe = Some(exe);
+    let mut lab = Lab::up(opts).await.expect("lab up").guard();
+    let inv = inventory::load_file(lab.inventory_path()).expect("lab inventory");
+    let rb = dir.path().join("switchover.toml");
+    std::fs::write(&rb, SWITCHOVER).expect("runbook");
+    let loaded = runbook::load_checked(Path::new(&rb), Some(&inv)).expect("runbook is valid");
+    let journal = dir.path().join("switchover.jsonl");
+    let mut p = prepare(loaded, inv, &journal, PollIntervals::default())
+        .await
+        .expect("cockpit starts");
+    pump_until(&mut p, "servers and MaxScale live", |p| {
+        live(p, "server1") && live(p, "server2") && maxscale_answers(p)
+    })
+    .await;
+    let state = |p: &Prepared| p.driver.core.run.state("switchover").clone();
+
+    // MaxScale accepted the switchover and says it is running (the lab, as mariadbmon,
+    // waits 500 ms after kicking the old primary's privileged connections): then it dies.
+    at(&mut p, "switchover").await;
+    key(&mut p, KeyCode::Enter);
+    key(&mut p, KeyCode::Char('y'));
+    pump_until(&mut p, "MaxScale to report the switchover running", |p| {
+        matches!(
+            p.driver.core.run.state("switchover"),
+            StepState::Running {
+                progress: Some(_),
+                ..
+            }
+        )
+    })
+    .await;
+    lab.ctl("endpoint", Action::Stop)
+        .await
+        .expect("stop the endpoint");
+    pump_until(&mut p, "the step to end", |p| {
+        !matches!(state(p), StepState::Running { .. } | StepState::Pending)
+    })
+    .await;
+    assert_eq!(state(&p), StepState::Unknown, "not failed: nobody knows");
+    let (_, cockpit) = screens(&p);
+    assert!(cockpit.contains("outcome unknown"), "{cockpit}");
+    assert!(
+        cockpit.contains("MaxScale stopped answering while the switchover was pending"),
+        "{cockpit}"
+    );
+    p.driver.finish("test over").await;
+    drop(p);
+
+    let r = replay(&journal).expect("the journal replays");
+    let ends: Vec<(Outcome, String)> = r
+        .events
+        .iter()
+        .filter_map(|rec| match &rec.event {
+            Event::StepEnd {
+                step,
+                outcome,
+                detail,
+                ..
+            } if step == "switchover" => Some((*outcome, detail.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    assert_eq!(ends[0].0, Outcome::Unknown, "{ends:?}");
+    assert!(ends[0].1.contains("outcome unknown"), "{ends:?}");
+    // A resume treats it as a step whose process died: verify, never re-run unasked.
+    assert_eq!(r.unknown_outcomes().collect::<Vec<_>>(), ["switchover"]);
     lab.down(true).await.expect("lab down");
 }

@@ -14,6 +14,14 @@ pub enum MaxscaleStepError {
     Refused(Vec<String>),
     #[error("switchover did not finish within {0:?}; check MaxScale before retrying")]
     Timeout(Duration),
+    /// MaxScale went away after it accepted the switchover: it may have finished, stopped
+    /// halfway (every server read-only, no primary) or never begun.
+    #[error(
+        "outcome unknown: MaxScale stopped answering while the switchover was pending ({0}); \
+         the cluster may have no primary: check which server is writable (read_only) and \
+         what MaxScale says once it is back, before anything else"
+    )]
+    Lost(MaxscaleError),
     #[error("{0} is not a step's action")]
     NotAStep(String),
 }
@@ -39,12 +47,24 @@ pub async fn run(
             Ok(format!("{server}: {} cleared", state.as_str()))
         }
         MaxscaleAction::AsyncSwitchover { monitor, new, old } => {
+            // Refused, or never connected: nothing was asked. A request that went out and
+            // got no answer (a timeout, a connection dropped) may have been taken.
             client
                 .async_switchover(monitor, new, old.as_deref())
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    MaxscaleError::Timeout { .. } | MaxscaleError::Transport { .. } => {
+                        MaxscaleStepError::Lost(e)
+                    }
+                    other => MaxscaleStepError::Api(other),
+                })?;
             let begun = Instant::now();
             loop {
-                match client.fetch_cmd_result(monitor).await? {
+                let result = client
+                    .fetch_cmd_result(monitor)
+                    .await
+                    .map_err(MaxscaleStepError::Lost)?;
+                match result {
                     CommandResult::Done(msg) => return Ok(msg),
                     CommandResult::Failed(details) => {
                         return Err(MaxscaleStepError::Refused(details));

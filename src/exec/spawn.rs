@@ -166,6 +166,7 @@ impl Executors {
             },
             Outcome::Cancelled(d) => Outcome::Cancelled(m(d)),
             Outcome::TimedOut(d) => Outcome::TimedOut(m(d)),
+            Outcome::Unknown(d) => Outcome::Unknown(m(d)),
         }
     }
 
@@ -350,6 +351,7 @@ impl Executors {
                 };
                 let message = result.map_err(|e| match e {
                     maxscale::MaxscaleStepError::Timeout(_) => Outcome::TimedOut(e.to_string()),
+                    maxscale::MaxscaleStepError::Lost(_) => Outcome::Unknown(e.to_string()),
                     other => Outcome::failed(other.to_string()),
                 })?;
                 self.say(said, "info", message.clone()).await;

@@ -570,6 +570,10 @@ impl Driver {
                 outcome,
             }) => {
                 self.cancels.remove(&step);
+                // Why nobody knows, on screen with the step (the journal has it as detail).
+                if let Outcome::Unknown(why) = &outcome {
+                    self.core.push_output(&step, Stream::Info, why);
+                }
                 if self.hot.remove(&step).is_some() {
                     self.tiers.set_hot(self.hot.values().flatten().cloned());
                 }
@@ -589,6 +593,7 @@ impl Driver {
                     Outcome::Failed { .. } => JOutcome::Failed,
                     Outcome::Cancelled(_) => JOutcome::Cancelled,
                     Outcome::TimedOut(_) => JOutcome::TimedOut,
+                    Outcome::Unknown(_) => JOutcome::Unknown,
                 };
                 journal.append(&Event::StepEnd {
                     step,

@@ -183,6 +183,7 @@ fn entry(r: &Record) -> Option<Entry> {
                 Outcome::Failed => "FAILED",
                 Outcome::Cancelled => "cancelled",
                 Outcome::TimedOut => "TIMED OUT",
+                Outcome::Unknown => "UNKNOWN",
             };
             let detail = match (attempt, detail.is_empty()) {
                 (1, _) => detail.clone(),

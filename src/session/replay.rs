@@ -295,6 +295,7 @@ impl Replayed {
             }
             Event::StepEnd {
                 step,
+                attempt,
                 outcome,
                 detail,
                 exit_code,
@@ -303,6 +304,8 @@ impl Replayed {
                 self.details.insert(step.clone(), detail.clone());
                 let state = match outcome {
                     Outcome::Succeeded => StepState::Succeeded,
+                    // Nobody knows whether it happened: as for a process that died mid-step.
+                    Outcome::Unknown => StepState::Running { attempt: *attempt },
                     _ => StepState::Failed {
                         outcome: *outcome,
                         detail: detail.clone(),

@@ -110,6 +110,8 @@ pub enum Outcome {
     Failed,
     Cancelled,
     TimedOut,
+    /// What was asked may or may not have happened (see `session::run::Outcome::Unknown`).
+    Unknown,
 }
 
 /// What happened. Serialized with `"event": "<snake_case name>"` beside the fields.

@@ -345,6 +345,8 @@ impl Run {
     fn finish(&mut self, id: &str, attempt: u32, outcome: Outcome) -> Vec<Effect> {
         let state = match &outcome {
             Outcome::Succeeded(d) => StepState::Succeeded { detail: d.clone() },
+            // As after a crash mid-step: verified by hand or re-run with a fresh confirmation.
+            Outcome::Unknown(_) => StepState::Unknown,
             other => StepState::Failed {
                 detail: other.detail().to_string(),
             },

@@ -87,6 +87,9 @@ pub enum Outcome {
     },
     Cancelled(String),
     TimedOut(String),
+    /// Nobody can say: what was asked may or may not have happened (MaxScale went away
+    /// while a switchover was pending). Verify before anything else.
+    Unknown(String),
 }
 
 /// What a failure says about itself: a command's exit status or the server's error number.
@@ -110,7 +113,8 @@ impl Outcome {
             Outcome::Succeeded(d)
             | Outcome::Failed { detail: d, .. }
             | Outcome::Cancelled(d)
-            | Outcome::TimedOut(d) => d,
+            | Outcome::TimedOut(d)
+            | Outcome::Unknown(d) => d,
         }
     }
 

@@ -135,8 +135,9 @@ fn head_lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
     }
     if s.status == Status::Unknown {
         lines.push(Line::styled(
-            "? outcome unknown: the process stopped while this step ran. Verify by hand, then \
-             v (verified done, with a reason), Enter (re-run exactly what was sent) or s (skip).",
+            "? outcome unknown: nobody can say whether it happened (the process stopped while it \
+             ran, or MaxScale stopped answering). Verify by hand, then v (verified done, with a \
+             reason), Enter (re-run exactly what was sent) or s (skip).",
             theme.bad(),
         ));
         if let Some(v) = &s.verdict {
