@@ -88,6 +88,26 @@ impl SourceError {
         }
     }
 
+    /// As [`SourceError::new`], for a span that holds a secret: the excerpt shows it as
+    /// `*` (quotes kept, every byte kept in place so positions hold).
+    pub fn redacted(file: &SourceFile, span: Range<usize>, message: impl Into<String>) -> Self {
+        let mut e = Self::new(file, span.clone(), message);
+        let text = file.text.as_ref();
+        if let Some(secret) = text.get(span.clone()) {
+            let masked: String = secret
+                .chars()
+                .map(|c| match c {
+                    '"' | '\'' => c.to_string(),
+                    _ => "*".repeat(c.len_utf8()),
+                })
+                .collect();
+            let mut shown = text.to_string();
+            shown.replace_range(span, &masked);
+            e.source_code = NamedSource::new(file.path.display().to_string(), Arc::from(shown));
+        }
+        e
+    }
+
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
         self

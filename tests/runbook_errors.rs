@@ -326,3 +326,29 @@ fn a_maxscale_url_without_a_scheme_is_named_at_its_place() {
         assert_eq!((d.errors[0].line, d.errors[0].column), (3, 7), "{bad}");
     }
 }
+
+#[test]
+fn an_inline_password_is_refused_at_its_place_and_never_echoed() {
+    let text = INVENTORY.replace(
+        "url = \"http://127.0.0.1:8989\"",
+        "url = \"http://127.0.0.1:8989\"\npassword = \"hunter2-inline\"",
+    ) + "\n[secrets]\nrepl_password = \"s3cret-inline\"\n";
+    let d = inventory::parse(Path::new("inv.toml"), &text).unwrap_err();
+    assert_eq!(d.len(), 2, "{d}");
+    let at: Vec<_> = d.errors.iter().map(|e| (e.line, e.column)).collect();
+    assert_eq!(at, [(4, 12), (19, 17)], "{d}");
+    assert!(d.errors[0].message.contains("written inline"), "{d}");
+    assert!(
+        d.errors[0]
+            .help
+            .as_deref()
+            .unwrap_or_default()
+            .contains("env")
+    );
+    let shown = d.render(false);
+    for secret in ["hunter2-inline", "s3cret-inline", "hunter2", "s3cret"] {
+        assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
+        assert!(!d.to_string().contains(secret), "{secret} in the message");
+    }
+    assert!(shown.contains("inv.toml:4:12"), "{shown}");
+}

@@ -54,8 +54,9 @@ fn default_port() -> u16 {
 }
 
 pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
-    let root = parse_document(&file)?;
+    let mut root = parse_document(&file)?;
     let mut diags = Diagnostics::default();
+    refuse_inline_passwords(&file, root.get_mut(), false, &mut diags);
     let mut inv = Inventory {
         name: None,
         mysql: MysqlDefaults::default(),
@@ -118,6 +119,56 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
         Ok(inv)
     } else {
         Err(diags)
+    }
+}
+
+/// A password written into the inventory (`password = "…"`, or a `[secrets]` entry that is
+/// a string) is refused at its place with an excerpt that never shows it, and how to give
+/// it instead. The value is swapped for a placeholder in the tree, so that deserializing
+/// does not refuse it again in serde's words (which quote the value).
+fn refuse_inline_passwords(
+    file: &SourceFile,
+    table: &mut toml::de::DeTable<'_>,
+    secrets: bool,
+    d: &mut Diagnostics,
+) {
+    for (key, value) in table.iter_mut() {
+        let name = key.get_ref().as_ref();
+        let inline =
+            matches!(value.get_ref(), DeValue::String(_)) && (secrets || name == "password");
+        if inline {
+            let span = value.span();
+            d.push(
+                SourceError::redacted(
+                    file,
+                    span.clone(),
+                    format!("`{name}` holds a password written inline: refused"),
+                )
+                .help(
+                    "passwords never live in the inventory: use { env = \"VAR\" }, \
+                     { file = \"PATH\" } (mode 0600) or { mycnf = \"~/.my.cnf\" }",
+                ),
+            );
+            let mut placeholder = toml::de::DeTable::new();
+            placeholder.insert(
+                Spanned::new(span.clone(), "env".into()),
+                Spanned::new(span, DeValue::String("FLIGHTDECK_REFUSED".into())),
+            );
+            *value.get_mut() = DeValue::Table(placeholder);
+            continue;
+        }
+        let in_secrets = name == "secrets" && !secrets;
+        match value.get_mut() {
+            DeValue::Table(t) => refuse_inline_passwords(file, t, in_secrets, d),
+            DeValue::Array(items) => {
+                for item in items.iter_mut() {
+                    if let DeValue::Table(t) = item.get_mut() {
+                        refuse_inline_passwords(file, t, false, d);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 
