@@ -352,3 +352,63 @@ fn an_inline_password_is_refused_at_its_place_and_never_echoed() {
     }
     assert!(shown.contains("inv.toml:4:12"), "{shown}");
 }
+
+/// One primary and two replicas: `replica` names no one server.
+const THREE: &str = r#"
+[[server]]
+name = "db1"
+role = "primary"
+mysql = { host = "127.0.0.1", port = 3306 }
+transport = "local"
+
+[[server]]
+name = "db2"
+role = "replica"
+mysql = { host = "127.0.0.1", port = 3307 }
+transport = "local"
+
+[[server]]
+name = "db3"
+role = "replica"
+mysql = { host = "127.0.0.1", port = 3308 }
+transport = "local"
+"#;
+
+#[test]
+fn replica_is_refused_where_the_inventory_has_several() {
+    // With three servers the seed runbook passed check and ran with unresolved gates.
+    let three = inventory::parse(Path::new("three.toml"), THREE).expect("inventory");
+    let step =
+        "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"replica\"\nsql = \"SELECT 1\"";
+    let text = TEMPLATE.replace("{STEP}", step);
+    let d = check_text(SourceFile::new("rb.toml", text.clone()), Some(&three)).unwrap_err();
+    assert_eq!(d.len(), 1, "{d}");
+    assert_eq!(
+        d.errors[0].message,
+        "`replica` is ambiguous with this inventory (db2, db3 are replicas)"
+    );
+    assert_eq!((d.errors[0].line, d.errors[0].column), (25, 10));
+    // Named explicitly, it is fine; and with one replica `replica` is too.
+    let named = text.replace("target = \"replica\"", "target = \"db3\"");
+    check_text(SourceFile::new("rb.toml", named), Some(&three)).expect("a named server");
+    check_text(SourceFile::new("rb.toml", text), Some(&inventory())).expect("one replica");
+
+    // A pin of `replica` cannot be bound either.
+    let pinned = TEMPLATE
+        .replace(
+            "[[phase]]\nid = \"p1\"",
+            "[pins]\nkept = \"replica\"\n\n[[phase]]\nid = \"p1\"",
+        )
+        .replace(
+            "{STEP}",
+            "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"kept\"\nsql = \"SELECT 1\"",
+        );
+    let d = check_text(SourceFile::new("rb.toml", pinned), Some(&three)).unwrap_err();
+    assert_eq!(d.len(), 1, "{d}");
+    assert!(
+        d.errors[0]
+            .message
+            .starts_with("pin `kept` cannot be bound: `replica` is ambiguous"),
+        "{d}"
+    );
+}

@@ -60,14 +60,48 @@ impl Validator<'_> {
         self.diags.push(e);
     }
 
+    /// The inventory's replicas when there are several: `replica` (and a pin of it) then
+    /// names no one server. With three servers the seed runbook ran with unresolved gates.
+    fn ambiguous_replicas(&self) -> Option<String> {
+        let inv = self.inventory?;
+        let replicas: Vec<&str> = inv
+            .servers
+            .iter()
+            .filter(|s| s.role == Role::Replica)
+            .map(|s| s.name.as_str())
+            .collect();
+        (replicas.len() > 1).then(|| replicas.join(", "))
+    }
+
+    fn ambiguous(&mut self, what: Option<String>, span: Range<usize>) -> bool {
+        let Some(list) = self.ambiguous_replicas() else {
+            return false;
+        };
+        let what = what.map(|w| format!("{w}: ")).unwrap_or_default();
+        self.error(
+            span,
+            format!("{what}`replica` is ambiguous with this inventory ({list} are replicas)"),
+            Some("name the server instead, or give this inventory one replica".into()),
+        );
+        true
+    }
+
     fn meta(&mut self) {
-        for pin in self.runbook.pins.values() {
-            if !LIVE_ROLES.contains(&pin.value.as_str()) {
+        let pins: Vec<_> = self
+            .runbook
+            .pins
+            .iter()
+            .map(|(alias, pin)| (alias.clone(), pin.value.clone(), pin.span.clone()))
+            .collect();
+        for (alias, role, span) in pins {
+            if !LIVE_ROLES.contains(&role.as_str()) {
                 self.error(
-                    pin.span.clone(),
-                    format!("a pin captures a live role, not `{}`", pin.value),
+                    span,
+                    format!("a pin captures a live role, not `{role}`"),
                     Some("write primary or replica".into()),
                 );
+            } else if role == "replica" {
+                self.ambiguous(Some(format!("pin `{alias}` cannot be bound")), span);
             }
         }
         let Some(inv) = self.inventory else { return };
@@ -133,6 +167,9 @@ impl Validator<'_> {
                     Some("use primary, replica, a pin or a server name".into()),
                 );
             }
+            return;
+        }
+        if name == "replica" && self.ambiguous(None, span.clone()) {
             return;
         }
         let known = LIVE_ROLES.contains(&name)
