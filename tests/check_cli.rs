@@ -250,3 +250,36 @@ fn every_argument_and_option_has_a_description() {
         );
     }
 }
+
+#[test]
+fn the_seed_runbook_against_three_servers_names_the_ambiguous_replica() {
+    // The example inventory with a third server, a second replica: check must not pass.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = std::fs::read_to_string(INVENTORY).expect("example inventory");
+    text.push_str(
+        "\n[[server]]\nname = \"server3\"\nrole = \"replica\"\n\
+         mysql = { host = \"127.0.0.23\", port = 3306 }\ntransport = \"local\"\n",
+    );
+    let three = dir.path().join("three.toml");
+    std::fs::write(&three, text).expect("write");
+    let out = flightdeck()
+        .args([
+            "check",
+            "runbooks/mariadb-10.5-to-11.4-maxscale.toml",
+            "--inventory",
+        ])
+        .arg(&three)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pin `original_replica` cannot be bound: `replica` is ambiguous with this inventory (server2, server3 are replicas)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("runbooks/mariadb-10.5-to-11.4-maxscale.toml:38:"),
+        "{stderr}"
+    );
+}
