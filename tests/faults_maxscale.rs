@@ -7,12 +7,12 @@
 // Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use flightdeck::inventory;
-use flightdeck::lab::{Action, Lab, LabOptions};
+use flightdeck::lab::{Action, Lab, LabGuard, LabOptions};
 use flightdeck::poll::start::PollIntervals;
 use flightdeck::runbook;
 use flightdeck::session::journal::{Event, Outcome};
@@ -139,19 +139,19 @@ fn state(p: &Prepared) -> StepState {
     p.driver.core.run.state("maintenance").clone()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stopped_endpoint_keeps_the_last_rows_and_fails_the_step_cleanly() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_flightdeck"));
-    let mut opts = LabOptions::new(dir.path().join("lab"));
+/// A lab of its own, and the cockpit on `runbook` against it, with servers and MaxScale
+/// live. The journal is `DIR/run.jsonl`.
+async fn cockpit_on_a_lab(dir: &Path, runbook: &str) -> (LabGuard, Prepared, PathBuf) {
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_flightdeck"));
+    let mut opts = LabOptions::new(dir.join("lab"));
     opts.serve_exe = Some(exe.clone());
     opts.flightdeck_exe = Some(exe);
-    let mut lab = Lab::up(opts).await.expect("lab up").guard();
+    let lab = Lab::up(opts).await.expect("lab up").guard();
     let inv = inventory::load_file(lab.inventory_path()).expect("lab inventory");
-    let rb = dir.path().join("maxscale.toml");
-    std::fs::write(&rb, RUNBOOK).expect("runbook");
-    let loaded = runbook::load_checked(Path::new(&rb), Some(&inv)).expect("runbook is valid");
-    let journal = dir.path().join("maxscale.jsonl");
+    let rb = dir.join("runbook.toml");
+    std::fs::write(&rb, runbook).expect("runbook");
+    let loaded = runbook::load_checked(&rb, Some(&inv)).expect("runbook is valid");
+    let journal = dir.join("run.jsonl");
     let mut p = prepare(loaded, inv, &journal, PollIntervals::default())
         .await
         .expect("cockpit starts");
@@ -159,6 +159,13 @@ async fn a_stopped_endpoint_keeps_the_last_rows_and_fails_the_step_cleanly() {
         live(p, "server1") && live(p, "server2") && maxscale_answers(p)
     })
     .await;
+    (lab, p, journal)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_endpoint_keeps_the_last_rows_and_fails_the_step_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut lab, mut p, journal) = cockpit_on_a_lab(dir.path(), RUNBOOK).await;
 
     // The endpoint stopped while its pane shows: the last known rows stay, marked so,
     // with MaxScale's error; the servers' own panes are untouched.
@@ -249,23 +256,7 @@ rollback = "Switch back once MaxScale answers; check read_only on both servers f
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maxscale_dying_while_a_switchover_is_pending_leaves_its_outcome_unknown() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_flightdeck"));
-    let mut opts = LabOptions::new(dir.path().join("lab"));
-    opts.serve_exe = Some(exe.clone());
-    opts.flightdeck_exe = Some(exe);
-    let mut lab = Lab::up(opts).await.expect("lab up").guard();
-    let inv = inventory::load_file(lab.inventory_path()).expect("lab inventory");
-    let rb = dir.path().join("switchover.toml");
-    std::fs::write(&rb, SWITCHOVER).expect("runbook");
-    let loaded = runbook::load_checked(Path::new(&rb), Some(&inv)).expect("runbook is valid");
-    let journal = dir.path().join("switchover.jsonl");
-    let mut p = prepare(loaded, inv, &journal, PollIntervals::default())
-        .await
-        .expect("cockpit starts");
-    pump_until(&mut p, "servers and MaxScale live", |p| {
-        live(p, "server1") && live(p, "server2") && maxscale_answers(p)
-    })
-    .await;
+    let (mut lab, mut p, journal) = cockpit_on_a_lab(dir.path(), SWITCHOVER).await;
     let state = |p: &Prepared| p.driver.core.run.state("switchover").clone();
 
     // MaxScale accepted the switchover and says it is running (the lab, as mariadbmon,
