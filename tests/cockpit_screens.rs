@@ -474,3 +474,32 @@ fn a_destructive_step_shows_masked_sql_and_asks_for_the_name() {
     assert!(why.contains("does not match"), "{why}");
     assert_eq!(s.core.run.state("p3-stop-service"), &StepState::Pending);
 }
+
+#[test]
+fn a_switchover_that_stopped_halfway_says_writes_go_nowhere() {
+    // MaxScale died mid-switchover after setting read_only on the old primary: both
+    // servers answer, neither is writable, MaxScale does not answer.
+    let now = Instant::now();
+    let mut d = common::dash::live_pair(now);
+    let mut old_primary = common::dash::primary("0-1-7");
+    old_primary.read_only = true;
+    d.apply_server(common::dash::snapshot("server1", now, old_primary));
+    let mut dead = common::dash::maxscale(now);
+    dead.error = Some("GET /v1/servers: MaxScale refused the connection".into());
+    d.apply_maxscale(dead);
+    let mut s = Screen::seed(d);
+    s.at_step("p5-switchover");
+    s.core.run.restore("p5-switchover", StepState::Unknown, 1);
+    s.refresh(now);
+
+    let text = s.draw(200, 50);
+    assert!(
+        text.contains("no live server is writable now and MaxScale does not answer"),
+        "{text}"
+    );
+    assert!(text.contains("writes go nowhere"), "{text}");
+    assert!(
+        text.contains("rollback:"),
+        "the repair is on screen:\n{text}"
+    );
+}

@@ -457,6 +457,23 @@ fn unknown_switchover(core: &Core, d: &Described) -> Option<String> {
              Find out what happened before going on.",
             d.to
         ),
+        // Live servers, none writable: a switchover that stopped halfway (MaxScale died
+        // after setting read_only on the old primary) leaves writes going nowhere.
+        None if core.dash.servers.iter().any(|s| s.live().is_some()) => format!(
+            "meant to make {} primary; no live server is writable now{}: writes go nowhere. \
+             Repair that first (the rollback below says how), then verify (v) or re-run.",
+            d.to,
+            if core
+                .dash
+                .maxscale
+                .as_ref()
+                .is_some_and(|m| m.error.is_some())
+            {
+                " and MaxScale does not answer"
+            } else {
+                ""
+            }
+        ),
         None => format!(
             "meant to make {} primary; no primary is known now: wait for the panes, then decide.",
             d.to
