@@ -412,3 +412,28 @@ fn replica_is_refused_where_the_inventory_has_several() {
         "{d}"
     );
 }
+
+#[test]
+fn a_server_without_a_transport_is_polled_only_and_refuses_shell_steps_at_check() {
+    // watch needs no ssh table: such an inventory loads.
+    let polled = INVENTORY.replacen("transport = \"local\"\n", "", 2);
+    let inv = inventory::parse(Path::new("inv.toml"), &polled).expect("loads without transports");
+    let sql = "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"db1\"\nsql = \"SELECT 1\"";
+    check_text(
+        SourceFile::new("rb.toml", TEMPLATE.replace("{STEP}", sql)),
+        Some(&inv),
+    )
+    .expect("sql steps need no shell access");
+    let shell = "id = \"s\"\ntitle = \"t\"\nkind = \"shell\"\ntarget = \"db1\"\ncommand = \"true\"";
+    let d = check_text(
+        SourceFile::new("rb.toml", TEMPLATE.replace("{STEP}", shell)),
+        Some(&inv),
+    )
+    .unwrap_err();
+    assert_eq!(d.len(), 1, "{d}");
+    assert_eq!(
+        d.errors[0].message,
+        "this runbook runs shell steps, and the inventory gives no shell access to db1, db2"
+    );
+    assert_eq!((d.errors[0].line, d.errors[0].column), (22, 6));
+}

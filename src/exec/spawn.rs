@@ -282,6 +282,12 @@ impl Executors {
                 ..
             } => {
                 let transport = match transport {
+                    Transport::None => {
+                        return Err(Outcome::failed(format!(
+                            "{server}: the inventory gives no shell access to it (no `ssh` \
+                             table, no transport = \"local\"): nothing was run"
+                        )));
+                    }
                     Transport::Local => HostTransport::Local,
                     Transport::Ssh(s) => HostTransport::Ssh {
                         host: s.host,

@@ -248,7 +248,9 @@ fn convert_server(
     ) {
         (Some("local"), None) => Transport::Local,
         (Some("ssh") | None, Some(ssh)) => Transport::Ssh(ssh),
-        (None | Some("ssh"), None) => {
+        // Polled only (watch); check refuses shell steps against it.
+        (None, None) => Transport::None,
+        (Some("ssh"), None) => {
             diags.push(
                 SourceError::new(
                     file,

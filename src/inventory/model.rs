@@ -76,6 +76,9 @@ pub enum Transport {
     Ssh(SshEndpoint),
     /// The lab: commands run on this machine.
     Local,
+    /// None declared (no `ssh` table, no `transport`): the server is only polled, as
+    /// `watch` needs; `check` refuses shell steps against such an inventory.
+    None,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -168,6 +171,7 @@ impl Server {
             ServerField::SshHost => match &self.transport {
                 Transport::Ssh(ssh) => ssh.host.clone(),
                 Transport::Local => "localhost".into(),
+                Transport::None => self.mysql.host.clone(),
             },
         }
     }

@@ -105,6 +105,32 @@ impl Validator<'_> {
             }
         }
         let Some(inv) = self.inventory else { return };
+        // Shell steps need a way onto every server they may reach (roles move at a
+        // switchover): said once, at the first shell step.
+        let shellless: Vec<&str> = inv
+            .servers
+            .iter()
+            .filter(|s| s.transport == crate::inventory::Transport::None)
+            .map(|s| s.name.as_str())
+            .collect();
+        let first_shell = self
+            .runbook
+            .steps()
+            .find(|(_, s)| matches!(s.action, Action::Shell { .. }))
+            .map(|(_, s)| s.id.span.clone());
+        if let (false, Some(span)) = (shellless.is_empty(), first_shell) {
+            self.error(
+                span,
+                format!(
+                    "this runbook runs shell steps, and the inventory gives no shell access to {}",
+                    shellless.join(", ")
+                ),
+                Some(
+                    "add ssh = { host = \"…\" } (or transport = \"local\" for a lab host) to each"
+                        .into(),
+                ),
+            );
+        }
         for role in &self.runbook.meta.roles {
             let wanted = match role.value.as_str() {
                 "primary" => Role::Primary,

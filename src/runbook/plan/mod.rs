@@ -241,6 +241,7 @@ fn header(loaded: &Loaded, inv: &Inventory, phases: Vec<PlanPhase>) -> Plan {
                     ssh.port.unwrap_or(22)
                 ),
                 Transport::Local => "local commands".into(),
+                Transport::None => "no shell access".into(),
             };
             format!(
                 "{} ({}) mysql {}:{} as {}, {}",
