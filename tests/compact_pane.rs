@@ -322,7 +322,7 @@ fn login_refused() {
         now,
         Duration::from_millis(200),
         PollError::AccessDenied(
-            "Access denied for user 'flightdeck'@'10.0.0.5' (using password: YES)".into(),
+            "Access denied for user 'flightdeck'@'db2.example' (using password: YES)".into(),
         ),
         "Slave, Running",
     );

@@ -236,13 +236,13 @@ fn watch_shows_the_maxscale_warning_and_each_connection_in_clear_text_or_tls() {
         cipher: "TLS_AES_256_GCM_SHA384".into(),
     });
     d.maxscale_warning =
-        Some("⚠ MaxScale over http:// to 10.0.0.5: password and commands in clear text".into());
+        Some("⚠ MaxScale over http:// to maxscale.example: password and commands in clear text".into());
     let mut app = WatchApp::new(d);
     app.update(Msg::Resize(120, 30));
     let text = common::draw(120, 30, |f| view(&app, f, now, &Theme::PLAIN));
     let first = text.lines().next().unwrap_or_default();
     assert!(
-        first.contains("MaxScale over http:// to 10.0.0.5"),
+        first.contains("MaxScale over http:// to maxscale.example"),
         "{text}"
     );
     let gtid_row = |server: &str| {

@@ -190,8 +190,8 @@ mod tests {
         ] {
             assert_eq!(maxscale_warning(&endpoint(quiet, false)), None, "{quiet}");
         }
-        let w = maxscale_warning(&endpoint("http://10.0.0.5:8989", false)).expect("warned");
-        assert!(w.contains("http:// to 10.0.0.5"), "{w}");
+        let w = maxscale_warning(&endpoint("http://maxscale.example:8989", false)).expect("warned");
+        assert!(w.contains("http:// to maxscale.example"), "{w}");
         let w = maxscale_warning(&endpoint("http://mxs.example", false)).expect("warned");
         assert!(w.contains("mxs.example"), "{w}");
     }
@@ -202,7 +202,7 @@ mod tests {
             let w = maxscale_warning(&endpoint(url, true)).expect("warned");
             assert!(w.contains("insecure = true"), "{w}");
         }
-        let w = maxscale_warning(&endpoint("http://10.0.0.5", true)).expect("warned");
+        let w = maxscale_warning(&endpoint("http://maxscale.example", true)).expect("warned");
         assert!(
             w.contains("http://"),
             "clear text says more than insecure: {w}"

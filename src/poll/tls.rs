@@ -96,7 +96,7 @@ fn presented_name(e: &Error) -> Option<String> {
     else {
         return None;
     };
-    // webpki says `DnsName("db.example")` or `IpAddress(10.0.0.5)`.
+    // webpki says `DnsName("db.example")` or `IpAddress(127.0.0.2)`.
     presented.iter().find_map(|p| {
         let inner = p
             .strip_prefix("DnsName(\"")
