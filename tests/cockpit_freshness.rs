@@ -18,11 +18,12 @@ use flightdeck::runbook::condition::Fact;
 use flightdeck::runbook::eval::{FactSource, FactValue};
 use flightdeck::runbook::{self, Loaded};
 use flightdeck::tui::panes;
-use flightdeck::tui::run::runtime::Input;
 use flightdeck::tui::run::start::{Prepared, prepare};
 use flightdeck::tui::theme::Theme;
 
 mod common;
+
+use common::pump::{pump_for_each, pump_until};
 
 /// Generous: how long a lab may take to reach a state (never a property under test).
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -44,33 +45,6 @@ async fn lab_with_runbook(dir: &Path) -> (LabGuard, Inventory, Loaded) {
     let path = Path::new("runbooks/lab-rolling-upgrade.toml");
     let loaded = runbook::load_checked(path, Some(&inv)).expect("lab runbook is valid");
     (lab, inv, loaded)
-}
-
-/// What the cockpit's loop does for `span`: every queued message applied, a tick every
-/// 250 ms. `each` sees the state after every message.
-async fn pump_for(p: &mut Prepared, span: Duration, mut each: impl FnMut(&Prepared)) {
-    let end = tokio::time::Instant::now() + span;
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    loop {
-        let msg = tokio::select! {
-            biased;
-            _ = tokio::time::sleep_until(end) => return,
-            Some(i) = p.news.recv() => i,
-            Some(e) = p.inputs.exec_rx.recv() => Input::Exec(e),
-            _ = tick.tick() => Input::Tick,
-        };
-        p.apply(msg, std::time::Instant::now());
-        each(p);
-    }
-}
-
-/// Pumps until `done` holds; panics with `what` after the deadline.
-async fn pump_until(p: &mut Prepared, what: &str, done: impl Fn(&Prepared) -> bool) {
-    let begun = Instant::now();
-    while !done(p) {
-        assert!(begun.elapsed() < DEADLINE, "timed out waiting for {what}");
-        pump_for(p, Duration::from_millis(100), |_| {}).await;
-    }
 }
 
 fn age(p: &Prepared, server: &str) -> Duration {
@@ -137,7 +111,7 @@ async fn one_dead_server_leaves_the_other_fresh_and_a_switchover_shows_no_one_do
     let begun = Instant::now();
     while !switchover.is_finished() {
         assert!(begun.elapsed() < DEADLINE, "switchover did not return");
-        pump_for(&mut p, Duration::from_millis(100), |p| {
+        pump_for_each(&mut p, Duration::from_millis(100), |p| {
             for s in ["server1", "server2"] {
                 if let Some(e) = &p.driver.core.dash.server(s).and_then(|x| x.error.clone()) {
                     seen_errors.push(format!("{s}: {e}"));
@@ -154,7 +128,7 @@ async fn one_dead_server_leaves_the_other_fresh_and_a_switchover_shows_no_one_do
         .expect("switchover task")
         .expect("switchover succeeds");
     // Keep watching while the endpoint and the pollers settle.
-    pump_for(&mut p, Duration::from_secs(2), |p| {
+    pump_for_each(&mut p, Duration::from_secs(2), |p| {
         for s in ["server1", "server2"] {
             if let Some(e) = &p.driver.core.dash.server(s).and_then(|x| x.error.clone()) {
                 seen_errors.push(format!("{s}: {e}"));
@@ -193,7 +167,7 @@ async fn one_dead_server_leaves_the_other_fresh_and_a_switchover_shows_no_one_do
     .await;
     let mut worst = (Duration::ZERO, Duration::ZERO);
     let mut samples = 0;
-    pump_for(&mut p, Duration::from_secs(6), |p| {
+    pump_for_each(&mut p, Duration::from_secs(6), |p| {
         let (a1, a2) = (age(p, "server1"), age(p, "server2"));
         worst = (worst.0.max(a1), worst.1.max(a2));
         samples += 1;

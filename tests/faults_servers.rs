@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use flightdeck::inventory;
 use flightdeck::lab::{Action, Lab, LabOptions};
 use flightdeck::poll::PollError;
@@ -21,8 +21,6 @@ use flightdeck::session::journal::{Event, Outcome};
 use flightdeck::session::replay::replay;
 use flightdeck::session::run::StepState;
 use flightdeck::tui::panes;
-use flightdeck::tui::run::app::Msg;
-use flightdeck::tui::run::runtime::Input;
 use flightdeck::tui::run::start::{Prepared, prepare};
 use flightdeck::tui::theme::Theme;
 use mysql_async::prelude::Queryable;
@@ -30,6 +28,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 mod common;
+
+use common::pump::{key, pump_for, pump_until};
 
 /// Generous: how long a lab may take to reach a state (never a property under test).
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -72,39 +72,6 @@ sql = "SELECT 1"
 notes = [{{ kind = "warning", text = "{GUIDANCE}" }}]
 "#
     )
-}
-
-/// Every queued message applied, a tick every 250 ms, for `span`.
-async fn pump_for(p: &mut Prepared, span: Duration) {
-    let end = tokio::time::Instant::now() + span;
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    loop {
-        let msg = tokio::select! {
-            biased;
-            _ = tokio::time::sleep_until(end) => return,
-            Some(i) = p.news.recv() => i,
-            Some(e) = p.inputs.exec_rx.recv() => Input::Exec(e),
-            _ = tick.tick() => Input::Tick,
-        };
-        p.apply(msg, Instant::now());
-    }
-}
-
-async fn pump_until(p: &mut Prepared, what: &str, done: impl Fn(&Prepared) -> bool) {
-    let begun = Instant::now();
-    while !done(p) {
-        assert!(
-            begun.elapsed() < DEADLINE,
-            "timed out waiting for {what}: {:?}",
-            p.app.message
-        );
-        pump_for(p, Duration::from_millis(100)).await;
-    }
-}
-
-fn key(p: &mut Prepared, code: KeyCode) {
-    let msg = Msg::Key(KeyEvent::new(code, KeyModifiers::NONE));
-    p.apply(Input::Ui(msg), Instant::now());
 }
 
 /// The cursor on the current step `id`, once keys are taken again.

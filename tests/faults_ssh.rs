@@ -20,11 +20,13 @@ mod sshd;
 
 mod common;
 
+use common::pump::{key, pump_until};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use flightdeck::exec::host::{HostPool, SshOptions};
 use flightdeck::inventory;
 use flightdeck::poll::start::PollIntervals;
@@ -33,8 +35,6 @@ use flightdeck::session::journal::{Event, Outcome};
 use flightdeck::session::replay::replay;
 use flightdeck::session::run::StepState;
 use flightdeck::session::view::Status;
-use flightdeck::tui::run::app::Msg;
-use flightdeck::tui::run::runtime::Input;
 use flightdeck::tui::run::start::{Prepared, prepare};
 use flightdeck::tui::run::view::{ViewContext, view};
 use flightdeck::tui::theme::Theme;
@@ -137,39 +137,6 @@ async fn open(sshd: &Sshd, config: &str, port: u16, remote: &str, timeout: &str)
         journal,
         _dir: dir,
     }
-}
-
-/// Every queued message applied, a tick every 250 ms, for `span`.
-async fn pump_for(p: &mut Prepared, span: Duration) {
-    let end = tokio::time::Instant::now() + span;
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    loop {
-        let msg = tokio::select! {
-            biased;
-            _ = tokio::time::sleep_until(end) => return,
-            Some(i) = p.news.recv() => i,
-            Some(e) = p.inputs.exec_rx.recv() => Input::Exec(e),
-            _ = tick.tick() => Input::Tick,
-        };
-        p.apply(msg, Instant::now());
-    }
-}
-
-async fn pump_until(p: &mut Prepared, what: &str, done: impl Fn(&Prepared) -> bool) {
-    let begun = Instant::now();
-    while !done(p) {
-        assert!(
-            begun.elapsed() < PATIENCE,
-            "timed out waiting for {what}: {:?}",
-            p.app.message
-        );
-        pump_for(p, Duration::from_millis(100)).await;
-    }
-}
-
-fn key(p: &mut Prepared, code: KeyCode) {
-    let msg = Msg::Key(KeyEvent::new(code, KeyModifiers::NONE));
-    p.apply(Input::Ui(msg), Instant::now());
 }
 
 fn state(p: &Prepared, id: &str) -> StepState {

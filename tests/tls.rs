@@ -235,8 +235,9 @@ fn watch_shows_the_maxscale_warning_and_each_connection_in_clear_text_or_tls() {
     d.servers[1].info.as_mut().expect("info").encryption = Some(Encryption::Tls {
         cipher: "TLS_AES_256_GCM_SHA384".into(),
     });
-    d.maxscale_warning =
-        Some("⚠ MaxScale over http:// to maxscale.example: password and commands in clear text".into());
+    d.maxscale_warning = Some(
+        "⚠ MaxScale over http:// to maxscale.example: password and commands in clear text".into(),
+    );
     let mut app = WatchApp::new(d);
     app.update(Msg::Resize(120, 30));
     let text = common::draw(120, 30, |f| view(&app, f, now, &Theme::PLAIN));

@@ -146,44 +146,18 @@ impl Receivers {
     /// not only brings its newer poll time (pollers publish their time without waking
     /// anyone), so ages are true and STALE means a poller has stalled.
     fn latest(&mut self, dash: &mut Dashboard) {
-        for (i, rx) in self.servers.iter_mut().enumerate() {
+        for rx in &mut self.servers {
             let changed = rx.has_changed().unwrap_or(false);
             let snap = rx.borrow_and_update();
-            match dash.servers.get_mut(i) {
-                // The same news as shown, polled again: only the time moves.
-                Some(shown)
-                    if !changed
-                        && shown.server == snap.server
-                        && shown.error == snap.error
-                        && shown.info.is_some() == snap.info.is_some() =>
-                {
-                    if shown.taken_at != snap.taken_at {
-                        shown.taken_at = snap.taken_at;
-                        shown.wall_time = snap.wall_time;
-                        if snap.is_up()
-                            && let Some(at) = dash.answered_at.get_mut(&snap.server)
-                        {
-                            *at = snap.taken_at;
-                        }
-                    }
-                }
-                _ => dash.apply_server(snap.clone()),
+            if changed || !dash.touch_server(&snap) {
+                dash.apply_server(snap.clone());
             }
         }
         if let Some(rx) = &mut self.maxscale {
-            if rx.has_changed().unwrap_or(false) {
-                dash.apply_maxscale(rx.borrow_and_update().clone());
-            } else if let Some(shown) = dash.maxscale.as_mut() {
-                let snap = rx.borrow();
-                if shown.taken_at != snap.taken_at {
-                    shown.taken_at = snap.taken_at;
-                    shown.wall_time = snap.wall_time;
-                    if snap.polled && snap.error.is_none() {
-                        dash.maxscale_answered_at = Some(snap.taken_at);
-                    }
-                }
-            } else {
-                dash.apply_maxscale(rx.borrow_and_update().clone());
+            let changed = rx.has_changed().unwrap_or(false);
+            let snap = rx.borrow_and_update();
+            if changed || !dash.touch_maxscale(&snap) {
+                dash.apply_maxscale(snap.clone());
             }
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod cockpit;
 pub mod dash;
+pub mod pump;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
