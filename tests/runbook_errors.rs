@@ -353,31 +353,19 @@ fn an_inline_password_is_refused_at_its_place_and_never_echoed() {
     assert!(shown.contains("inv.toml:4:12"), "{shown}");
 }
 
-/// One primary and two replicas: `replica` names no one server.
-const THREE: &str = r#"
-[[server]]
-name = "db1"
-role = "primary"
-mysql = { host = "127.0.0.1", port = 3306 }
-transport = "local"
-
-[[server]]
-name = "db2"
-role = "replica"
-mysql = { host = "127.0.0.1", port = 3307 }
-transport = "local"
-
-[[server]]
-name = "db3"
-role = "replica"
-mysql = { host = "127.0.0.1", port = 3308 }
-transport = "local"
-"#;
+/// The test inventory and a second replica: `replica` names no one server.
+fn three() -> Inventory {
+    let text = format!(
+        "{INVENTORY}\n[[server]]\nname = \"db3\"\nrole = \"replica\"\n\
+         mysql = {{ host = \"127.0.0.1\", port = 3308 }}\ntransport = \"local\"\n"
+    );
+    inventory::parse(Path::new("three.toml"), &text).expect("inventory")
+}
 
 #[test]
 fn replica_is_refused_where_the_inventory_has_several() {
     // With three servers the seed runbook passed check and ran with unresolved gates.
-    let three = inventory::parse(Path::new("three.toml"), THREE).expect("inventory");
+    let three = three();
     let step =
         "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"replica\"\nsql = \"SELECT 1\"";
     let text = TEMPLATE.replace("{STEP}", step);
