@@ -212,7 +212,7 @@ fn restore(run: &mut Run, replayed: &replay::Replayed) {
         };
         let restored = match state {
             Replayed::Pending => continue,
-            Replayed::Running { .. } => StepState::Unknown,
+            Replayed::Running { .. } | Replayed::Unknown { .. } => StepState::Unknown,
             Replayed::Succeeded => StepState::Succeeded { detail: detail() },
             Replayed::ManualDone => StepState::Succeeded {
                 detail: "done by the operator".into(),

@@ -24,6 +24,11 @@ pub enum StepState {
     Running {
         attempt: u32,
     },
+    /// Ended with outcome unknown (MaxScale stopped answering while a switchover it took
+    /// was pending): as for `Running`, verify before anything else.
+    Unknown {
+        attempt: u32,
+    },
     Succeeded,
     /// Ended as failed, cancelled or timed out.
     Failed {
@@ -120,11 +125,12 @@ impl Replayed {
         self.steps.get(step).cloned().unwrap_or(StepState::Pending)
     }
 
-    /// Steps that were running when their process died: outcome unknown, verify them.
+    /// Steps whose outcome is unknown (their process died mid-step, or MaxScale stopped
+    /// answering while a switchover was pending): verify them.
     pub fn unknown_outcomes(&self) -> impl Iterator<Item = &str> {
         self.steps
             .iter()
-            .filter(|(_, s)| matches!(s, StepState::Running { .. }))
+            .filter(|(_, s)| matches!(s, StepState::Running { .. } | StepState::Unknown { .. }))
             .map(|(id, _)| id.as_str())
     }
 }
@@ -304,8 +310,7 @@ impl Replayed {
                 self.details.insert(step.clone(), detail.clone());
                 let state = match outcome {
                     Outcome::Succeeded => StepState::Succeeded,
-                    // Nobody knows whether it happened: as for a process that died mid-step.
-                    Outcome::Unknown => StepState::Running { attempt: *attempt },
+                    Outcome::Unknown => StepState::Unknown { attempt: *attempt },
                     _ => StepState::Failed {
                         outcome: *outcome,
                         detail: detail.clone(),
