@@ -144,3 +144,74 @@ fn no_secret_value_in_the_plan() {
     assert!(!stdout.contains(secret));
     assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
 }
+
+#[test]
+fn plan_with_a_journal_ends_with_the_sessions_record() {
+    use flightdeck::session::journal::{Event, Journal, SessionStart, sha256_hex};
+    use flightdeck::session::mask::Masker;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("run.jsonl");
+    let text = std::fs::read(SEED_000).expect("runbook");
+    let header = SessionStart::new(
+        Path::new(SEED_000),
+        sha256_hex(&text),
+        Path::new("tests/fixtures/pair.toml"),
+        sha256_hex(b"inventory"),
+        Default::default(),
+    );
+    let mut j = Journal::create(&journal, header, Masker::none()).expect("journal");
+    for event in [
+        Event::Note {
+            operator: "bob".into(),
+            text: "backup checked".into(),
+        },
+        Event::Override {
+            step: "p5-switchover".into(),
+            justification: "lag is a reporting query".into(),
+            failed_gates: vec!["replica.seconds_behind <= 0".into()],
+        },
+        Event::Handover {
+            from: "alice".into(),
+            to: "bob".into(),
+        },
+    ] {
+        j.append(&event).expect("append");
+    }
+    j.close().expect("close");
+
+    let out = assert_cmd::Command::cargo_bin("flightdeck")
+        .expect("binary")
+        .args([
+            "plan",
+            SEED_000,
+            "--inventory",
+            "tests/fixtures/pair.toml",
+            "--journal",
+        ])
+        .arg(&journal)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let record = &stdout[stdout.find("\nJOURNAL ").expect("a journal section")..];
+    assert!(
+        record.contains("note      (bob): backup checked"),
+        "{record}"
+    );
+    assert!(
+        record.contains(
+            "OVERRIDE  p5-switchover: lag is a reporting query (failed: replica.seconds_behind <= 0)"
+        ),
+        "{record}"
+    );
+    assert!(
+        record.contains("alice handed the session to bob"),
+        "{record}"
+    );
+    assert!(!record.contains("WARNING"), "same runbook: {record}");
+}
