@@ -18,7 +18,14 @@ use mysql_async::{Conn, OptsBuilder, Row};
 use nix::sys::signal::Signal;
 
 const DEADLINE: Duration = Duration::from_secs(120);
-const SECRETS: [&str; 5] = ["root", "repl", "monitor", "app", "flightdeck"];
+const SECRETS: [&str; 6] = [
+    "root",
+    "repl",
+    "monitor",
+    "app",
+    "flightdeck",
+    "flightdeck_watch",
+];
 
 /// Polls `check` until it returns true; panics with `what` after `DEADLINE`.
 async fn eventually<F, Fut>(what: &str, mut check: F)

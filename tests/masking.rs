@@ -19,7 +19,7 @@ use flightdeck::exec::job::{self, Job, JobContext};
 use flightdeck::exec::spawn::{ExecMsg, Executors};
 use flightdeck::inventory::{self, Inventory, Secret, SecretSource};
 use flightdeck::lab::{Lab, LabOptions};
-use flightdeck::poll::start::sql_targets;
+use flightdeck::poll::start::{operator_targets, sql_targets};
 use flightdeck::poll::{IoState, PollError, ReplicaStatus};
 use flightdeck::runbook::roles::RoleMap;
 use flightdeck::runbook::template::Reveal;
@@ -411,7 +411,7 @@ async fn a_server_error_quoting_part_of_a_secret_is_masked() {
 
     let (executors, mut rx) = executors(
         Masker::new([SECRET]),
-        sql_targets(&inv).expect("lab credentials resolve"),
+        operator_targets(&inv).expect("lab credentials resolve"),
     );
     let job = Job::Sql {
         server: "server1".into(),

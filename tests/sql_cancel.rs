@@ -13,7 +13,7 @@ use flightdeck::exec::job::Job;
 use flightdeck::exec::spawn::{ExecMsg, Executors};
 use flightdeck::inventory;
 use flightdeck::lab::{Lab, LabOptions};
-use flightdeck::poll::start::sql_targets;
+use flightdeck::poll::start::operator_targets;
 use flightdeck::session::mask::Masker;
 use mysql_async::prelude::Queryable;
 use tokio::sync::mpsc;
@@ -130,7 +130,7 @@ async fn cancelled_or_timed_out_sql_is_killed_on_the_server() {
     let inv = inventory::load_file(lab.inventory_path()).expect("lab inventory is valid");
     let (tx, mut rx) = mpsc::channel(64);
     let executors = Executors {
-        sql: Arc::new(sql_targets(&inv).expect("lab credentials resolve")),
+        sql: Arc::new(operator_targets(&inv).expect("lab credentials resolve")),
         hosts: HostPool::new(SshOptions::default()),
         maxscale: None,
         masker: Arc::new(Masker::new(Vec::<String>::new())),

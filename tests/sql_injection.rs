@@ -17,7 +17,7 @@ use flightdeck::exec::job::{Job, JobContext, jobs};
 use flightdeck::exec::sql;
 use flightdeck::inventory::{self, Inventory, Secret};
 use flightdeck::lab::{Lab, LabOptions};
-use flightdeck::poll::start::sql_targets;
+use flightdeck::poll::start::operator_targets;
 use flightdeck::runbook::roles::RoleMap;
 use flightdeck::runbook::template::Reveal;
 use flightdeck::runbook::{Loaded, check_text};
@@ -101,7 +101,7 @@ fn build(loaded: &Loaded, inv: &Inventory, step: &str, value: &str) -> Result<Ve
 }
 
 async fn run(inv: &Inventory, jobs: Vec<Job>) {
-    let targets = sql_targets(inv).expect("lab credentials resolve");
+    let targets = operator_targets(inv).expect("lab credentials resolve");
     for job in jobs {
         let Job::Sql {
             server, statements, ..

@@ -37,18 +37,20 @@ pub fn audit<'a>(
     for name in secrets {
         uses.push((format!("secret.{name}"), inv.secret_source(name)));
     }
-    let mut servers: Vec<(SecretSource, Vec<&str>)> = Vec::new();
+    let mut servers: Vec<(&str, SecretSource, Vec<&str>)> = Vec::new();
     for s in &inv.servers {
-        let Some(src) = &s.mysql.password else {
-            continue;
-        };
-        match servers.iter_mut().find(|(known, _)| known == src) {
-            Some((_, names)) => names.push(&s.name),
-            None => servers.push((src.clone(), vec![&s.name])),
+        let operator = s.mysql.operator.as_ref().and_then(|o| o.password.as_ref());
+        let passwords = [("MySQL", s.mysql.password.as_ref()), ("operator", operator)];
+        for (kind, src) in passwords {
+            let Some(src) = src else { continue };
+            match servers.iter_mut().find(|(_, known, _)| known == src) {
+                Some((_, _, names)) => names.push(&s.name),
+                None => servers.push((kind, src.clone(), vec![&s.name])),
+            }
         }
     }
-    for (src, names) in servers {
-        uses.push((format!("the MySQL password of {}", names.join(", ")), src));
+    for (kind, src, names) in servers {
+        uses.push((format!("the {kind} password of {}", names.join(", ")), src));
     }
     if let Some(m) = &inv.maxscale
         && let Some(src) = &m.password

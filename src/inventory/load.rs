@@ -7,8 +7,8 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use super::model::{
-    Inventory, MaxscaleEndpoint, MysqlDefaults, MysqlEndpoint, Role, SecretSource, Server,
-    SshEndpoint, Transport,
+    Inventory, MaxscaleEndpoint, MysqlDefaults, MysqlEndpoint, MysqlIdentity, Role, SecretSource,
+    Server, SshEndpoint, Transport,
 };
 use crate::diag::{Diagnostics, SourceError, SourceFile, deserialize_at, parse_document};
 
@@ -46,6 +46,7 @@ struct RawMysql {
     port: u16,
     user: Option<String>,
     password: Option<SecretSource>,
+    operator: Option<MysqlIdentity>,
     tls: Option<super::tls::TlsSpec>,
 }
 
@@ -298,6 +299,7 @@ fn convert_server(
                 .or_else(|| defaults.user.clone())
                 .unwrap_or_else(|| "root".into()),
             password: raw.mysql.password.or_else(|| defaults.password.clone()),
+            operator: raw.mysql.operator.or_else(|| defaults.operator.clone()),
             tls,
         },
         name,

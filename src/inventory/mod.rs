@@ -13,7 +13,8 @@ pub use tls::{MysqlTls, TlsMode, maxscale_warning};
 pub use audit::{CredentialWarning, audit};
 pub use credentials::{CredentialError, Secret, Weakness, resolve, weakness};
 pub use model::{
-    Inventory, MaxscaleEndpoint, MysqlEndpoint, Role, SecretSource, Server, SshEndpoint, Transport,
+    Inventory, MaxscaleEndpoint, MysqlEndpoint, MysqlIdentity, Role, SecretSource, Server,
+    SshEndpoint, Transport,
 };
 
 use crate::diag::{Diagnostics, SourceFile};

@@ -52,22 +52,50 @@ pub struct Server {
     pub span: Range<usize>,
 }
 
+/// A server's MySQL endpoint. `user` and `password` are the pollers' identity: they hold a
+/// connection to every server all the time, so they should hold no SUPER, READ_ONLY ADMIN or
+/// CONNECTION ADMIN (MaxScale kicks such connections off the old primary at a switchover and
+/// then blocks writes for another 500 ms). `operator` runs `sql` steps, one connection per
+/// step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MysqlEndpoint {
     pub host: String,
     pub port: u16,
     pub user: String,
     pub password: Option<SecretSource>,
+    /// Who runs `sql` steps; `None`: the pollers' user does (one identity for both).
+    pub operator: Option<MysqlIdentity>,
     pub tls: super::tls::MysqlTls,
+}
+
+/// A MySQL user and where its password comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MysqlIdentity {
+    pub user: String,
+    pub password: Option<SecretSource>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MysqlDefaults {
+    /// The pollers' user (monitoring grants only).
     pub user: Option<String>,
     pub password: Option<SecretSource>,
+    /// `[mysql.operator]`: the user `sql` steps connect as.
+    pub operator: Option<MysqlIdentity>,
     /// Every server's TLS unless its own `mysql.tls` says otherwise (key by key).
     pub tls: Option<super::tls::TlsSpec>,
+}
+
+impl MysqlEndpoint {
+    /// The identity `sql` steps connect as: the operator's, else the pollers'.
+    pub fn operator_identity(&self) -> MysqlIdentity {
+        self.operator.clone().unwrap_or_else(|| MysqlIdentity {
+            user: self.user.clone(),
+            password: self.password.clone(),
+        })
+    }
 }
 
 /// How commands reach a server's host.

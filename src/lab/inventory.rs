@@ -26,10 +26,17 @@ pub fn render(state: &LabState) -> String {
          [inventory]\n\
          name = {name}\n\
          \n\
+         # The pollers' user: monitoring grants only (no SUPER, READ_ONLY ADMIN or\n\
+         # CONNECTION ADMIN), so a switchover has nothing of flightdeck's to kick out.\n\
          [mysql]\n\
+         user = \"flightdeck_watch\"\n\
+         password = {{ file = {watch_pw} }}\n\
+         {mysql_tls}\
+         \n\
+         # What `sql` steps connect as, one connection per step.\n\
+         [mysql.operator]\n\
          user = \"flightdeck\"\n\
          password = {{ file = {fd_pw} }}\n\
-         {mysql_tls}\
          \n\
          # The MaxScale-compatible endpoint also serves a SQL router on 127.0.0.1:{router_port}\n\
          # (like a readwritesplit listener: each connection goes to the current primary).\n\
@@ -51,6 +58,7 @@ pub fn render(state: &LabState) -> String {
         dir = dir.display(),
         name = q(&format!("flightdeck lab ({})", dir.display())),
         fd_pw = qp(&state.secret_path(secrets::FLIGHTDECK)),
+        watch_pw = qp(&state.secret_path(secrets::FLIGHTDECK_WATCH)),
         mysql_tls = state.tls.as_ref().map_or(String::new(), |t| format!(
             "# Every server's certificate is checked against the lab CA, host name included.\n\
              tls = {{ mode = \"verify_identity\", ca_file = {} }}\n",
@@ -158,9 +166,17 @@ mod tests {
     fn inventory_is_valid_toml_with_the_documented_fields() {
         let text = render(&state());
         let doc: toml::Table = text.parse().expect("valid TOML");
-        assert_eq!(doc["mysql"]["user"].as_str(), Some("flightdeck"));
+        assert_eq!(doc["mysql"]["user"].as_str(), Some("flightdeck_watch"));
         assert_eq!(
             doc["mysql"]["password"]["file"].as_str(),
+            Some("/tmp/lab/secrets/flightdeck_watch")
+        );
+        assert_eq!(
+            doc["mysql"]["operator"]["user"].as_str(),
+            Some("flightdeck")
+        );
+        assert_eq!(
+            doc["mysql"]["operator"]["password"]["file"].as_str(),
             Some("/tmp/lab/secrets/flightdeck")
         );
         assert_eq!(

@@ -15,8 +15,11 @@ pub const REPL: &str = "repl";
 pub const MONITOR: &str = "monitor";
 /// The demo application's user (DML on schema `app`).
 pub const APP: &str = "app";
-/// What the cockpit connects as.
+/// What `sql` steps connect as (the inventory's `[mysql.operator]`): ALL PRIVILEGES.
 pub const FLIGHTDECK: &str = "flightdeck";
+/// What flightdeck's pollers connect as (the inventory's `[mysql]`): monitoring grants only,
+/// so MaxScale has no reason to kick it off the old primary at a switchover.
+pub const FLIGHTDECK_WATCH: &str = "flightdeck_watch";
 /// The MaxScale-compatible REST API's `admin` password. Random like the others: MaxScale's
 /// well-known default (`mariadb`) would be masked wherever the word appears, turning every
 /// `mariadbmon` in the journal into `****mon`.
@@ -30,6 +33,7 @@ pub struct Passwords {
     pub monitor: String,
     pub app: String,
     pub flightdeck: String,
+    pub flightdeck_watch: String,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -46,6 +50,7 @@ impl Passwords {
             monitor: generate()?,
             app: generate()?,
             flightdeck: generate()?,
+            flightdeck_watch: generate()?,
         })
     }
 
@@ -56,18 +61,20 @@ impl Passwords {
         write(dir, MONITOR, &self.monitor)?;
         write(dir, APP, &self.app)?;
         write(dir, FLIGHTDECK, &self.flightdeck)?;
+        write(dir, FLIGHTDECK_WATCH, &self.flightdeck_watch)?;
         write(dir, MAXSCALE_ADMIN, &generate()?)?;
         Ok(())
     }
 
     /// Every value, for redacting SQL in error messages.
-    pub fn all(&self) -> [&str; 5] {
+    pub fn all(&self) -> [&str; 6] {
         [
             &self.root,
             &self.repl,
             &self.monitor,
             &self.app,
             &self.flightdeck,
+            &self.flightdeck_watch,
         ]
     }
 }

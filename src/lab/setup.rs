@@ -23,6 +23,13 @@ const MONITOR_GRANTS: &str = "SUPER, RELOAD, PROCESS, SHOW DATABASES, EVENT, BIN
      READ_ONLY ADMIN, REPLICATION SLAVE, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, \
      SLAVE MONITOR, BINLOG ADMIN, CONNECTION ADMIN";
 
+/// What flightdeck's pollers need and nothing more: the replication and binary log status
+/// (`SHOW ALL SLAVES STATUS`, `SHOW MASTER STATUS`) and every thread (`PROCESS`). Read as
+/// the README's "MySQL users" section lists it. Older servers have no SLAVE MONITOR or
+/// BINLOG MONITOR: REPLICATION CLIENT covered both.
+const WATCH_GRANTS: &str = "PROCESS, BINLOG MONITOR, SLAVE MONITOR";
+const WATCH_GRANTS_BEFORE_10_5: &str = "PROCESS, REPLICATION CLIENT";
+
 /// Creates the lab's users on one server, outside the binary log (`sql_log_bin = 0` for this
 /// session only). Root has no password yet; it gets one here. Run it on every server before
 /// replication starts. Leaves `conn` usable, with binary logging back on.
@@ -50,10 +57,10 @@ async fn create_users(conn: &mut Conn, s: &ServerState, pw: &Passwords) -> Resul
         let (user, host): (String, String) = mysql_async::from_row(row);
         exec(conn, &s.name, &format!("DROP USER '{user}'@'{host}'"), &[]).await?;
     }
-    let grants = if at_least_10_5(&version) {
-        MONITOR_GRANTS
+    let (grants, watch_grants) = if at_least_10_5(&version) {
+        (MONITOR_GRANTS, WATCH_GRANTS)
     } else {
-        "ALL PRIVILEGES"
+        ("ALL PRIVILEGES", WATCH_GRANTS_BEFORE_10_5)
     };
     for host in HOSTS {
         let statements = [
@@ -71,6 +78,11 @@ async fn create_users(conn: &mut Conn, s: &ServerState, pw: &Passwords) -> Resul
                 pw.flightdeck
             ),
             format!("GRANT ALL PRIVILEGES ON *.* TO 'flightdeck'@'{host}' WITH GRANT OPTION"),
+            format!(
+                "CREATE USER 'flightdeck_watch'@'{host}' IDENTIFIED BY '{}'",
+                pw.flightdeck_watch
+            ),
+            format!("GRANT {watch_grants} ON *.* TO 'flightdeck_watch'@'{host}'"),
             format!("CREATE USER 'app'@'{host}' IDENTIFIED BY '{}'", pw.app),
             format!("GRANT SELECT, INSERT, UPDATE, DELETE ON app.* TO 'app'@'{host}'"),
         ];
@@ -89,6 +101,21 @@ async fn create_users(conn: &mut Conn, s: &ServerState, pw: &Passwords) -> Resul
         }
     }
     Ok(())
+}
+
+/// The pollers read the heartbeat table and write it on the primary (`update = true`): a
+/// grant on that table alone, given on each server outside the binary log like the users,
+/// once the table is there (on a replica: once it has caught up).
+pub async fn watch_grants(conn: &mut Conn, s: &ServerState) -> Result<()> {
+    exec(conn, &s.name, "SET SESSION sql_log_bin = 0", &[]).await?;
+    let mut granted = Ok(());
+    for host in HOSTS {
+        let grant =
+            format!("GRANT SELECT, INSERT, UPDATE ON app.heartbeat TO 'flightdeck_watch'@'{host}'");
+        granted = granted.and(exec(conn, &s.name, &grant, &[]).await);
+    }
+    let restored = exec(conn, &s.name, "SET SESSION sql_log_bin = 1", &[]).await;
+    granted.and(restored)
 }
 
 /// Creates the `app` schema and its tables on the primary (binlogged: the replicas get them

@@ -160,6 +160,7 @@ async fn create(lab: &mut Lab) -> Result<()> {
     let primary = lab.state.initial_primary()?.clone();
     let mut pconn = sql::connect(&primary, sql::root_opts(&primary, Some(&pw.root))).await?;
     setup::schema(&mut pconn, &primary).await?;
+    setup::watch_grants(&mut pconn, &primary).await?;
     let gtid = sql::scalar(&mut pconn, &primary.name, "SELECT @@gtid_binlog_pos").await?;
     let _ = pconn.disconnect().await;
     let replicas: Vec<&ServerState> = servers
@@ -172,6 +173,7 @@ async fn create(lab: &mut Lab) -> Result<()> {
             let mut conn = sql::connect(s, sql::root_opts(s, Some(&pw.root))).await?;
             setup::replica(&mut conn, s, primary, &pw.repl).await?;
             setup::wait_gtid(&mut conn, s, &gtid, CATCH_UP).await?;
+            setup::watch_grants(&mut conn, s).await?;
             let _ = conn.disconnect().await;
             Ok::<_, LabError>(())
         }

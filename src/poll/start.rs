@@ -11,7 +11,7 @@ use super::maxscale::{self as mxs_poll, MaxscaleSnapshot};
 use super::mysql::{self, SqlPollConfig, SqlTarget};
 use super::snapshot::ServerSnapshot;
 use super::tier::Tiers;
-use crate::inventory::{self, CredentialError, Inventory};
+use crate::inventory::{self, CredentialError, Inventory, MysqlIdentity, Server};
 use crate::maxscale::{MaxscaleClient, MaxscaleConfig, MaxscaleError};
 
 #[derive(Clone, Copy, Debug)]
@@ -52,31 +52,48 @@ pub enum StartError {
     Heartbeat(#[from] BadIdentifier),
 }
 
-/// SQL targets for every server of the inventory, passwords resolved.
+/// The pollers' SQL targets, one per server of the inventory, passwords resolved: the
+/// monitoring identity (`[mysql]` `user` and `password`).
 pub fn sql_targets(inv: &Inventory) -> Result<Vec<SqlTarget>, StartError> {
     inv.servers
         .iter()
         .map(|s| {
-            let password = s
-                .mysql
-                .password
-                .as_ref()
-                .map(|src| inventory::resolve(src, inv.base_dir()))
-                .transpose()
-                .map_err(|source| StartError::Credential {
-                    what: format!("MySQL user {} on {}", s.mysql.user, s.name),
-                    source,
-                })?;
-            Ok(SqlTarget {
-                server: s.name.clone(),
-                host: s.mysql.host.clone(),
-                port: s.mysql.port,
+            let identity = MysqlIdentity {
                 user: s.mysql.user.clone(),
-                password,
-                tls: s.mysql.tls.clone(),
-            })
+                password: s.mysql.password.clone(),
+            };
+            target(inv, s, &identity)
         })
         .collect()
+}
+
+/// The targets `sql` steps connect to, one per server: the operator identity
+/// (`[mysql.operator]`), else the pollers' when the inventory names no operator.
+pub fn operator_targets(inv: &Inventory) -> Result<Vec<SqlTarget>, StartError> {
+    inv.servers
+        .iter()
+        .map(|s| target(inv, s, &s.mysql.operator_identity()))
+        .collect()
+}
+
+fn target(inv: &Inventory, s: &Server, identity: &MysqlIdentity) -> Result<SqlTarget, StartError> {
+    let password = identity
+        .password
+        .as_ref()
+        .map(|src| inventory::resolve(src, inv.base_dir()))
+        .transpose()
+        .map_err(|source| StartError::Credential {
+            what: format!("MySQL user {} on {}", identity.user, s.name),
+            source,
+        })?;
+    Ok(SqlTarget {
+        server: s.name.clone(),
+        host: s.mysql.host.clone(),
+        port: s.mysql.port,
+        user: identity.user.clone(),
+        password,
+        tls: s.mysql.tls.clone(),
+    })
 }
 
 /// The MaxScale client the inventory describes, if it names a MaxScale.

@@ -76,7 +76,11 @@ pub fn masker(secrets: &BTreeMap<String, Secret>, inv: &Inventory) -> Masker {
     let sources = inv
         .servers
         .iter()
-        .filter_map(|s| s.mysql.password.clone())
+        .flat_map(|s| {
+            let operator = s.mysql.operator.as_ref().and_then(|o| o.password.clone());
+            [s.mysql.password.clone(), operator]
+        })
+        .flatten()
         .chain(inv.maxscale.as_ref().and_then(|m| m.password.clone()));
     for src in sources {
         if let Ok(v) = inventory::resolve(&src, inv.base_dir()) {

@@ -9,7 +9,7 @@ use std::fs::OpenOptions;
 use std::path::Path;
 
 use crate::inventory;
-use crate::poll::start::{maxscale_client, sql_targets};
+use crate::poll::start::{maxscale_client, operator_targets, sql_targets};
 use crate::runbook;
 use crate::session::open::resolve_secrets;
 
@@ -20,6 +20,7 @@ pub fn can_drive(runbook: &Path, inventory: &Path, journal: &Path) -> Result<(),
         .map_err(|e| format!("the runbook {}: {e}", runbook.display()))?;
     resolve_secrets(&loaded, &inv).map_err(|e| one_line(&e.to_string()))?;
     sql_targets(&inv).map_err(|e| e.to_string())?;
+    operator_targets(&inv).map_err(|e| e.to_string())?;
     maxscale_client(&inv).map_err(|e| e.to_string())?;
     OpenOptions::new()
         .append(true)

@@ -11,6 +11,7 @@ mod api;
 mod commands;
 pub mod https;
 mod journal;
+mod kick;
 mod monitor;
 mod probe;
 mod render;

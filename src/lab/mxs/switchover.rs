@@ -3,11 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use mysql_async::Row;
 use mysql_async::prelude::Queryable;
 
 use super::monitor::Monitor;
-use super::probe::{int, text};
 use super::state::{ClusterView, Role};
 
 const STMT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -195,7 +193,7 @@ async fn demote_and_promote(
     plan: &Plan,
     progress: &mut Progress,
 ) -> Result<(), String> {
-    kill_clients(mon, plan.old).await?;
+    super::kick::kick_out_admins(mon, plan.old).await?;
     sql(mon, plan.old, "FLUSH LOGS", "FLUSH LOGS").await?;
     let pos = query_text(mon, plan.old, "SELECT @@gtid_binlog_pos").await?;
     let wait = mon.cfg.switchover_timeout.as_secs().max(1);
@@ -283,39 +281,6 @@ async fn redirect(mon: &mut Monitor, plan: &Plan) -> Result<(), String> {
                 tracing::warn!(error = %e, "lab switchover: redirecting a replica failed");
                 break;
             }
-        }
-    }
-    Ok(())
-}
-
-/// Kill client connections of `server` except the monitor's and replication's.
-async fn kill_clients(mon: &mut Monitor, server: usize) -> Result<(), String> {
-    let monitor_user = mon.cfg.monitor_user.clone();
-    let name = mon.view.servers[server].name.clone();
-    let conn = mon.conns[server]
-        .as_mut()
-        .ok_or_else(|| format!("No connection to '{name}'."))?;
-    let list =
-        "SELECT ID, USER, COMMAND FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()";
-    let rows: Vec<Row> = match tokio::time::timeout(STMT_TIMEOUT, conn.query(list)).await {
-        Ok(Ok(rows)) => rows,
-        Ok(Err(e)) => return Err(format!("Listing connections on '{name}' failed: {e}")),
-        Err(_) => return Err(format!("Listing connections on '{name}' timed out.")),
-    };
-    for row in rows {
-        let (user, command) = (text(&row, "USER"), text(&row, "COMMAND"));
-        let keep = user == monitor_user
-            || user == "system user"
-            || user == "event_scheduler"
-            || command.starts_with("Binlog Dump")
-            || command == "Daemon";
-        if let (false, Some(id)) = (keep, int(&row, "ID")) {
-            // The client may be gone already: "Unknown thread id" is fine.
-            let _ = tokio::time::timeout(
-                STMT_TIMEOUT,
-                conn.query_drop(format!("KILL CONNECTION {id}")),
-            )
-            .await;
         }
     }
     Ok(())

@@ -19,7 +19,7 @@ use crate::exec::spawn::{ExecMsg, Executors};
 use crate::inventory::{Inventory, maxscale_warning};
 use crate::poll::ServerSnapshot;
 use crate::poll::maxscale::MaxscaleSnapshot;
-use crate::poll::start::{PollIntervals, Pollers, StartError, sql_targets, start_with};
+use crate::poll::start::{PollIntervals, Pollers, StartError, operator_targets, start_with};
 use crate::poll::tier::{RELAXED, Tiers};
 use crate::runbook::Loaded;
 use crate::runbook::roles::RoleMap;
@@ -146,7 +146,7 @@ impl Driver {
         }
         let (exec_tx, exec_rx) = mpsc::channel(1024);
         let executors = Executors {
-            sql: Arc::new(sql_targets(&inv)?),
+            sql: Arc::new(operator_targets(&inv)?),
             hosts: HostPool::new(SshOptions::default()),
             maxscale: crate::poll::start::maxscale_client(&inv)?,
             masker: Arc::new(session.masker.clone()),

@@ -1,0 +1,188 @@
+//! What mariadbmon does to the old primary's privileged clients at a switchover, after it
+//! set `read_only`: a client that holds READ_ONLY ADMIN (or SUPER, which includes it before
+//! MariaDB 10.11) could still write, so its connections are killed, and the monitor waits
+//! 500 ms before it looks again. Ordinary clients keep their connections: `read_only` already
+//! refuses their writes. The monitor's own user, system threads and replicas' binlog dumps
+//! are left alone. That 500 ms is write downtime, which is why flightdeck's pollers log in
+//! with monitoring grants only.
+
+use std::time::Duration;
+
+use mysql_async::Row;
+use mysql_async::prelude::Queryable;
+
+use super::monitor::Monitor;
+use super::probe::{int, text};
+
+const STMT_TIMEOUT: Duration = Duration::from_secs(10);
+/// mariadbmon's pause after killing, before it checks that the clients are gone.
+pub(super) const KICK_PAUSE: Duration = Duration::from_millis(500);
+/// Looks after the first, while privileged clients keep coming back.
+const RETRIES: u32 = 4;
+
+/// READ_ONLY ADMIN and SUPER in `mysql.global_priv`'s `access` bit mask (the server's
+/// `privilege.h`).
+const READ_ONLY_ADMIN_ACL: u64 = 1 << 33;
+const SUPER_ACL: u64 = 1 << 15;
+
+/// A privileged client connection on the old primary.
+#[derive(Debug)]
+struct AdminConn {
+    id: i64,
+    user: String,
+}
+
+/// Kicks READ_ONLY ADMIN / SUPER clients off `server` until none is left; an error is
+/// MaxScale's message when they keep coming back.
+pub(super) async fn kick_out_admins(mon: &mut Monitor, server: usize) -> Result<(), String> {
+    let name = mon.view.servers[server].name.clone();
+    let query = admin_query(mon, server).await?;
+    for attempt in 0..=RETRIES {
+        let conns = admin_conns(mon, server, &query).await?;
+        let Some(example) = conns.first() else {
+            return Ok(());
+        };
+        if attempt == RETRIES {
+            return Err(format!(
+                "Could not kick out all super or read-only admin users. {} such users remain, \
+                 for example '{}'. Either 'KILL CONNECTION'-query failed or super-users keep \
+                 logging back in.",
+                conns.len(),
+                example.user
+            ));
+        }
+        notice(
+            mon,
+            &format!(
+                "Detected {} super or read_only admin users logged in on {name}. Kicking them out.",
+                conns.len()
+            ),
+        );
+        let mut kills = 0;
+        for c in &conns {
+            // "Unknown thread id": gone meanwhile, which is what was wanted.
+            if run(mon, server, &format!("KILL SOFT CONNECTION {}", c.id))
+                .await
+                .is_ok()
+            {
+                kills += 1;
+            }
+        }
+        if kills > 0 {
+            notice(
+                mon,
+                &format!("Killed {kills} super or read-only admin user connections on '{name}'."),
+            );
+        }
+        tokio::time::sleep(KICK_PAUSE).await;
+    }
+    Ok(())
+}
+
+/// The query that lists privileged client connections, for this server's version: READ_ONLY
+/// ADMIN alone from 10.11 (SUPER no longer includes it), both before; `mysql.user`'s
+/// `Super_priv` on servers without `mysql.global_priv` (before 10.4).
+async fn admin_query(mon: &mut Monitor, server: usize) -> Result<String, String> {
+    let version = first_text(mon, server, "SELECT VERSION()").await?;
+    let (major, minor) = major_minor(&version);
+    let admins = if (major, minor) >= (10, 4) {
+        let mask = if (major, minor) >= (10, 11) {
+            READ_ONLY_ADMIN_ACL
+        } else {
+            READ_ONLY_ADMIN_ACL | SUPER_ACL
+        };
+        format!(
+            "SELECT User FROM mysql.global_priv \
+             WHERE CAST(JSON_VALUE(Priv, '$.access') AS UNSIGNED) & {mask} <> 0"
+        )
+    } else {
+        "SELECT User FROM mysql.user WHERE Super_priv = 'Y'".to_owned()
+    };
+    let monitor_user = mon
+        .cfg
+        .monitor_user
+        .replace('\\', "\\\\")
+        .replace('\'', "\\'");
+    Ok(format!(
+        "SELECT DISTINCT P.ID, P.USER FROM information_schema.PROCESSLIST AS P \
+         JOIN ({admins}) AS U ON U.User = P.USER \
+         WHERE P.ID <> CONNECTION_ID() AND P.USER NOT IN ('{monitor_user}', 'system user') \
+         AND P.COMMAND NOT LIKE 'Binlog Dump%'"
+    ))
+}
+
+fn major_minor(version: &str) -> (u32, u32) {
+    let mut parts = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|p| p.parse::<u32>().ok());
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+async fn admin_conns(
+    mon: &mut Monitor,
+    server: usize,
+    query: &str,
+) -> Result<Vec<AdminConn>, String> {
+    let name = mon.view.servers[server].name.clone();
+    let conn = mon.conns[server]
+        .as_mut()
+        .ok_or_else(|| format!("No connection to '{name}'."))?;
+    let rows: Vec<Row> = match tokio::time::timeout(STMT_TIMEOUT, conn.query(query)).await {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(e)) => {
+            return Err(format!(
+                "Failed to query logged in super-users on '{name}': {e}"
+            ));
+        }
+        Err(_) => return Err(format!("Listing connections on '{name}' timed out.")),
+    };
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            Some(AdminConn {
+                id: int(row, "ID")?,
+                user: text(row, "USER"),
+            })
+        })
+        .collect())
+}
+
+async fn run(mon: &mut Monitor, server: usize, query: &str) -> Result<(), ()> {
+    let Some(conn) = mon.conns[server].as_mut() else {
+        return Err(());
+    };
+    match tokio::time::timeout(STMT_TIMEOUT, conn.query_drop(query)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+async fn first_text(mon: &mut Monitor, server: usize, query: &str) -> Result<String, String> {
+    let name = mon.view.servers[server].name.clone();
+    let conn = mon.conns[server]
+        .as_mut()
+        .ok_or_else(|| format!("No connection to '{name}'."))?;
+    match tokio::time::timeout(STMT_TIMEOUT, conn.query_first::<String, _>(query)).await {
+        Ok(Ok(v)) => Ok(v.unwrap_or_default()),
+        Ok(Err(e)) => Err(format!("Query '{query}' on '{name}' failed: {e}")),
+        Err(_) => Err(format!("Query '{query}' on '{name}' timed out.")),
+    }
+}
+
+/// A line in the endpoint's log (`DIR/serve.log`), as MaxScale writes its notices.
+fn notice(mon: &Monitor, message: &str) {
+    eprintln!("notice : ({}); {message}", mon.cfg.monitor_name);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::major_minor;
+
+    #[test]
+    fn versions_read_as_major_and_minor() {
+        assert_eq!(major_minor("10.11.19-MariaDB-0+deb12u1-log"), (10, 11));
+        assert_eq!(major_minor("10.5.29-MariaDB"), (10, 5));
+        assert_eq!(major_minor("11.8.3-MariaDB"), (11, 8));
+        assert_eq!(major_minor(""), (0, 0));
+    }
+}
