@@ -402,6 +402,55 @@ fn replica_is_refused_where_the_inventory_has_several() {
 }
 
 #[test]
+fn the_inventory_names_which_replica_a_runbook_means() {
+    // `[roles] replica` picks one of several replicas: with the initial primary, the pair
+    // the runbook's live `replica` moves within.
+    let step =
+        "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"replica\"\nsql = \"SELECT 1\"";
+    let text = TEMPLATE.replace("{STEP}", step);
+    let with = |roles: &str| {
+        let three = format!(
+            "{INVENTORY}\n[roles]\n{roles}\n\n[[server]]\nname = \"db3\"\nrole = \"replica\"\n\
+             mysql = {{ host = \"127.0.0.1\", port = 3308 }}\ntransport = \"local\"\n"
+        );
+        inventory::parse(Path::new("named.toml"), &three)
+    };
+    let named = with("replica = \"db3\"").expect("db3 is a replica");
+    check_text(SourceFile::new("rb.toml", text), Some(&named)).expect("`replica` is db3");
+    let mut roles =
+        flightdeck::runbook::roles::RoleMap::from_inventory(&named, &Default::default());
+    assert_eq!(roles.resolve_one("replica").as_deref(), Ok("db3"));
+    roles.switchover("db3");
+    assert_eq!(
+        roles.resolve_one("replica").as_deref(),
+        Ok("db1"),
+        "after the switchover, the old primary"
+    );
+    assert_eq!(
+        roles.replicas(),
+        vec!["db1", "db2"],
+        "`replicas` is still all of them"
+    );
+
+    // A name that is not a replica of this inventory is refused where it is written.
+    for (roles, message) in [
+        (
+            "replica = \"db1\"",
+            "[roles] replica names `db1`, whose role is primary",
+        ),
+        (
+            "replica = \"db9\"",
+            "[roles] replica names `db9`, which is not a server of this inventory",
+        ),
+    ] {
+        let d = with(roles).unwrap_err().to_string();
+        assert!(d.contains(message), "{d}");
+    }
+    let d = with("candidate = \"db3\"").unwrap_err().to_string();
+    assert!(d.contains("unknown field `candidate`"), "{d}");
+}
+
+#[test]
 fn a_server_without_a_transport_is_polled_only_and_refuses_shell_steps_at_check() {
     // watch needs no ssh table: such an inventory loads.
     let polled = INVENTORY.replacen("transport = \"local\"\n", "", 2);

@@ -12,14 +12,24 @@ use super::model::{
 };
 use crate::diag::{Diagnostics, SourceError, SourceFile, deserialize_at, parse_document};
 
-const TOP_LEVEL: [&str; 6] = [
+const TOP_LEVEL: [&str; 8] = [
     "inventory",
     "mysql",
     "maxscale",
     "secrets",
     "vars",
+    "heartbeat",
+    "roles",
     "server",
 ];
+
+/// `[roles]`: which server a runbook's one-server role means when the inventory has
+/// several candidates.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoles {
+    replica: Option<Spanned<String>>,
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,6 +76,7 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
         vars: BTreeMap::new(),
         servers: Vec::new(),
         heartbeat: None,
+        named_replica: None,
         file: file.clone(),
     };
     let mut raw_servers = Vec::new();
@@ -86,6 +97,14 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
             "secrets" => inv.secrets = deserialize_at(&file, value, d).unwrap_or_default(),
             "vars" => inv.vars = deserialize_at(&file, value, d).unwrap_or_default(),
             "heartbeat" => inv.heartbeat = deserialize_at(&file, value, d),
+            "roles" => {
+                inv.named_replica = deserialize_at::<RawRoles>(&file, value, d)
+                    .and_then(|r| r.replica)
+                    .map(|r| {
+                        let span = r.span();
+                        (r.into_inner(), span)
+                    })
+            }
             "server" => raw_servers = servers(&file, value, d),
             other => d.push(
                 SourceError::new(
@@ -110,6 +129,9 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
             inv.servers.push(server);
         }
     }
+    if let Some((name, span)) = &inv.named_replica {
+        check_named_replica(&file, &inv.servers, name, span.clone(), &mut diags);
+    }
     if inv.servers.is_empty() && diags.is_empty() {
         diags.push(
             SourceError::new(&file, 0..0, "the inventory has no `[[server]]`")
@@ -121,6 +143,35 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
     } else {
         Err(diags)
     }
+}
+
+/// `[roles] replica` names a server of this inventory whose initial role is replica.
+fn check_named_replica(
+    file: &SourceFile,
+    servers: &[Server],
+    name: &str,
+    span: std::ops::Range<usize>,
+    d: &mut Diagnostics,
+) {
+    let replicas: Vec<&str> = servers
+        .iter()
+        .filter(|s| s.role == Role::Replica)
+        .map(|s| s.name.as_str())
+        .collect();
+    let problem = match servers.iter().find(|s| s.name == name) {
+        None => format!("[roles] replica names `{name}`, which is not a server of this inventory"),
+        Some(s) if s.role != Role::Replica => {
+            format!(
+                "[roles] replica names `{name}`, whose role is {}",
+                s.role.as_str()
+            )
+        }
+        Some(_) => return,
+    };
+    d.push(
+        SourceError::new(file, span, problem)
+            .help(format!("name one of the replicas: {}", replicas.join(", "))),
+    );
 }
 
 /// A password written into the inventory (`password = "…"`, or a `[secrets]` entry that is

@@ -20,6 +20,10 @@ pub struct Inventory {
     pub servers: Vec<Server>,
     /// Heartbeat lag: where the pt-heartbeat compatible table is, and whether to write it.
     pub heartbeat: Option<HeartbeatConfig>,
+    /// `[roles] replica = "server2"`: with several replicas, the one a runbook's `replica`
+    /// means (with the initial primary, the pair the runbook works on), and where it is
+    /// written.
+    pub named_replica: Option<(String, Range<usize>)>,
     /// The file it was read from, for diagnostics and relative paths.
     pub file: SourceFile,
 }

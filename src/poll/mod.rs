@@ -6,6 +6,7 @@ pub mod gtid;
 pub mod heartbeat;
 pub mod maxscale;
 pub mod mysql;
+pub mod preflight;
 pub mod snapshot;
 pub mod start;
 pub mod tier;

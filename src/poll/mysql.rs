@@ -303,7 +303,8 @@ pub async fn connect(target: &SqlTarget, timeout: Duration) -> Result<Conn, Poll
     }
 }
 
-async fn query(
+/// One poll's worth of facts from an open connection (also `check --connect`'s look).
+pub(crate) async fn query(
     conn: &mut Conn,
     heartbeat: Option<&HeartbeatTable>,
 ) -> Result<ServerInfo, mysql_async::Error> {

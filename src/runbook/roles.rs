@@ -16,6 +16,9 @@ pub struct RoleMap {
     pub servers: Vec<String>,
     pub primary: Option<String>,
     pub pins: BTreeMap<String, String>,
+    /// The inventory's `[roles] replica` and its initial primary: with several replicas,
+    /// `replica` is whichever of these two is not the primary now.
+    pub pair: Option<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -40,10 +43,16 @@ impl RoleMap {
             .iter()
             .find(|s| s.role == Role::Primary)
             .map(|s| s.name.clone());
+        let pair = inv
+            .named_replica
+            .as_ref()
+            .zip(primary.as_ref())
+            .map(|((replica, _), primary)| (replica.clone(), primary.clone()));
         let mut map = Self {
             servers: inv.servers.iter().map(|s| s.name.clone()).collect(),
             primary,
             pins: BTreeMap::new(),
+            pair,
         };
         map.capture_pins(pins);
         map
@@ -80,6 +89,14 @@ impl RoleMap {
         match subject {
             "primary" => self.primary.clone().ok_or(RoleError::NoPrimary),
             "replica" => {
+                if let Some((named, first_primary)) = &self.pair {
+                    let mut others = [named, first_primary]
+                        .into_iter()
+                        .filter(|s| Some(*s) != self.primary.as_ref());
+                    if let (Some(one), None) = (others.next(), others.next()) {
+                        return Ok(one.clone());
+                    }
+                }
                 let mut replicas = self.replicas();
                 match replicas.len() {
                     0 => Err(RoleError::NoReplica),

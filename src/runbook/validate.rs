@@ -60,10 +60,10 @@ impl Validator<'_> {
         self.diags.push(e);
     }
 
-    /// The inventory's replicas when there are several: `replica` (and a pin of it) then
-    /// names no one server. With three servers the seed runbook ran with unresolved gates.
+    /// The inventory's replicas when there are several and its `[roles]` names none:
+    /// `replica` (and a pin of it) then names no one server. With three servers the seed runbook ran with unresolved gates.
     fn ambiguous_replicas(&self) -> Option<String> {
-        let inv = self.inventory?;
+        let inv = self.inventory.filter(|i| i.named_replica.is_none())?;
         let replicas: Vec<&str> = inv
             .servers
             .iter()
@@ -81,7 +81,11 @@ impl Validator<'_> {
         self.error(
             span,
             format!("{what}`replica` is ambiguous with this inventory ({list} are replicas)"),
-            Some("name the server instead, or give this inventory one replica".into()),
+            Some(
+                "name the server instead, or say which one in the inventory: \
+                 [roles] replica = \"server2\""
+                    .into(),
+            ),
         );
         true
     }

@@ -94,9 +94,8 @@ impl Core {
     pub fn roles_for(&self, step: &Step) -> Cow<'_, RoleMap> {
         match self.run.resolved.get(&step.id.value) {
             Some(r) => Cow::Owned(RoleMap {
-                servers: self.roles.servers.clone(),
                 primary: r.primary.clone(),
-                pins: self.roles.pins.clone(),
+                ..self.roles.clone()
             }),
             None => Cow::Borrowed(&self.roles),
         }

@@ -1,17 +1,15 @@
 //! Command-line interface: argument definitions and dispatch to the library.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::diag::Diagnostics;
-use crate::inventory::{self, Inventory, InventoryError};
+mod check;
+
 use crate::poll::start::PollIntervals;
-use crate::runbook::{self, RunbookError, plan};
+use check::{check, load_inventory, load_runbook, plan_cmd};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,17 +24,25 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate a runbook (and its fit with an inventory) without connecting anywhere.
+    /// Validate a runbook (and its fit with an inventory) without connecting anywhere;
+    /// with --connect, also look at the live servers and MaxScale.
     ///
     /// Prints every error, each as file:line:column with the source excerpt. Exits 0 when
-    /// the runbook is valid, 2 when it is not.
+    /// the runbook is valid, 2 when it is not; with --connect, 1 when a live fact fails.
     Check {
-        /// The runbook to validate (TOML).
-        runbook: PathBuf,
+        /// The runbook to validate (TOML); optional with --connect.
+        #[arg(required_unless_present = "connect")]
+        runbook: Option<PathBuf>,
         /// Also check the runbook against this inventory: targets, roles and servers,
         /// vars and secrets.
         #[arg(long, short, value_name = "INVENTORY")]
         inventory: Option<PathBuf>,
+        /// Connect and verify the live facts, one line each (✔ or ✘): every server
+        /// answers, MaxScale answers with these credentials, the monitor and every
+        /// maxscale_name exist, and the roles match what MaxScale and the servers report.
+        /// Warns when the pollers' user holds SUPER or READ_ONLY ADMIN. Changes nothing.
+        #[arg(long, requires = "inventory")]
+        connect: bool,
     },
     /// Print the fully resolved runbook for a change ticket; secrets show as ****.
     Plan {
@@ -172,7 +178,11 @@ pub const EXIT_INVALID: u8 = 2;
 
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Check { runbook, inventory } => check(&runbook, inventory.as_deref()),
+        Command::Check {
+            runbook,
+            inventory,
+            connect,
+        } => check(runbook.as_deref(), inventory.as_deref(), connect),
         Command::Plan {
             runbook,
             inventory,
@@ -323,144 +333,4 @@ fn watch_cmd(inventory: &Path, intervals: PollIntervals) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-}
-
-fn print_diags(d: &Diagnostics) {
-    eprint!("{}", d.render(color()));
-    eprintln!("{} error(s)", d.len());
-}
-
-/// Loads an inventory, or prints why not and says which exit code to use.
-fn load_inventory(path: &Path) -> Result<Inventory, ExitCode> {
-    inventory::load_file(path).map_err(|e| {
-        match e {
-            InventoryError::Invalid(_) if kind_of(path) == Some(FileKind::Runbook) => eprintln!(
-                "error: {} is a runbook, not an inventory: give the runbook first and the \
-                 inventory with --inventory",
-                path.display()
-            ),
-            InventoryError::Invalid(d) => print_diags(&d),
-            InventoryError::Read(e) => eprintln!("error: {e}"),
-        }
-        ExitCode::from(EXIT_INVALID)
-    })
-}
-
-/// Loads and checks a runbook, or prints why not and says which exit code to use. `cmd`
-/// names the command, for the hint when the file is an inventory.
-fn load_runbook(
-    cmd: &str,
-    path: &Path,
-    inv: Option<&Inventory>,
-) -> Result<runbook::Loaded, ExitCode> {
-    runbook::load_checked(path, inv).map_err(|e| {
-        match e {
-            RunbookError::Invalid(_) if kind_of(path) == Some(FileKind::Inventory) => eprintln!(
-                "error: {p} is an inventory, not a runbook: {cmd} a runbook against it with \
-                 `flightdeck {cmd} RUNBOOK --inventory {p}`",
-                p = path.display()
-            ),
-            RunbookError::Invalid(d) => print_diags(&d),
-            RunbookError::Read(e) => eprintln!("error: {e}"),
-        }
-        ExitCode::from(EXIT_INVALID)
-    })
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FileKind {
-    Runbook,
-    Inventory,
-}
-
-/// What a TOML file evidently is, by its top-level tables: a runbook has `[runbook]` or
-/// `[[phase]]`; an inventory has `[[server]]`, `[maxscale]`, `[mysql]` or `[inventory]`
-/// and neither of the runbook's. `None` when it cannot be read or parsed, or is neither.
-fn kind_of(path: &Path) -> Option<FileKind> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let table: toml::Table = toml::from_str(&text).ok()?;
-    let has = |keys: &[&str]| keys.iter().any(|k| table.contains_key(*k));
-    match (
-        has(&["runbook", "phase"]),
-        has(&["server", "maxscale", "mysql", "inventory"]),
-    ) {
-        (true, false) => Some(FileKind::Runbook),
-        (false, true) => Some(FileKind::Inventory),
-        _ => None,
-    }
-}
-
-fn check(path: &Path, inventory: Option<&Path>) -> ExitCode {
-    let inv = match inventory.map(load_inventory).transpose() {
-        Ok(inv) => inv,
-        Err(code) => return code,
-    };
-    match load_runbook("check", path, inv.as_ref()) {
-        Ok(loaded) => {
-            let steps = loaded.runbook.steps().count();
-            let against = inv
-                .as_ref()
-                .map(|i| format!(" against {}", i.file.path.display()))
-                .unwrap_or_default();
-            println!(
-                "ok: {}: {} phases, {steps} steps{against}",
-                path.display(),
-                loaded.runbook.phases.len()
-            );
-            // Weak or default credentials, and secret files others can read: warnings,
-            // not errors (the runbook is valid), but the operator hears before the window.
-            if let Some(inv) = &inv {
-                let names = loaded.runbook.secrets.keys().map(String::as_str);
-                for warning in inventory::audit(inv, names) {
-                    eprintln!("warning: {warning}");
-                }
-            }
-            ExitCode::SUCCESS
-        }
-        Err(code) => code,
-    }
-}
-
-fn plan_cmd(path: &Path, inventory: &Path, format: Format, journal: Option<&Path>) -> ExitCode {
-    let inv = match load_inventory(inventory) {
-        Ok(inv) => inv,
-        Err(code) => return code,
-    };
-    let loaded = match load_runbook("plan", path, Some(&inv)) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
-    // Read before anything is printed: a journal that cannot be read is an error, not half
-    // a plan.
-    let replayed = match journal.map(crate::session::replay::replay).transpose() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_INVALID);
-        }
-    };
-    let plan = plan::resolve(&loaded, &inv);
-    let mut out = match format {
-        Format::Text => plan::render_text(&plan),
-        Format::Markdown => plan::render_markdown(&plan),
-    };
-    if let (Some(path), Some(replayed)) = (journal, &replayed) {
-        let path = path.display().to_string();
-        let sha = crate::session::journal::sha256_hex(loaded.file.text.as_bytes());
-        let section = crate::session::record::JournalSection {
-            path: &path,
-            replayed,
-            runbook_sha256: &sha,
-        };
-        out.push_str(&match format {
-            Format::Text => section.text(),
-            Format::Markdown => section.markdown(),
-        });
-    }
-    print!("{out}");
-    ExitCode::SUCCESS
 }
