@@ -313,4 +313,25 @@ fn a_monitor_that_names_no_primary_says_so() {
     let screen = render(&d, now, "maxscale");
     assert!(screen.contains(": no primary"), "{screen}");
     assert!(!screen.contains("primary none"), "{screen}");
+
+    // Repaired by hand, MaxScale shows every server `Slave, Running`: the last primary is
+    // not kept, even though server1 still looks writable to its poller.
+    let mut m = common::dash::maxscale(now);
+    let body = include_str!("fixtures/maxscale_get_servers.json")
+        .replace("Master, Running", "Slave, Running");
+    let doc: serde_json::Value = serde_json::from_str(&body).expect("json");
+    m.servers = serde_json::from_value(doc["data"].clone()).expect("parses");
+    m.monitor_master = None;
+    d.apply_maxscale(m);
+    assert_eq!(d.primary(), None, "MaxScale names no primary");
+    let summary = common::draw(100, 1, |f| {
+        let line = panes::summary::line(&d, now, 100, &Theme::PLAIN);
+        f.render_widget(ratatui::widgets::Paragraph::new(line), f.area());
+    });
+    assert!(summary.contains("no primary"), "{summary}");
+    let gtid = render(&d, now, "gtid");
+    assert!(
+        !gtid.contains("primary"),
+        "no server is marked primary:\n{gtid}"
+    );
 }

@@ -169,13 +169,15 @@ impl Dashboard {
         self.answered_at.get(server).copied()
     }
 
-    /// The primary now: MaxScale's `Master` when MaxScale answers, else the one live
-    /// server that is writable and replicates from nobody.
+    /// The primary now: MaxScale's `Master` when MaxScale answers (none when it names
+    /// none: writes through it go nowhere, whatever a server's `read_only` says), else the
+    /// one live server that is writable and replicates from nobody.
     pub fn primary(&self) -> Option<&str> {
         if let Some(m) = &self.maxscale
+            && m.polled
             && m.error.is_none()
-            && let Some(master) = m.servers.iter().find(|s| s.attributes.state.master)
         {
+            let master = m.servers.iter().find(|s| s.attributes.state.master)?;
             return self
                 .maxscale_names
                 .iter()
