@@ -5,6 +5,8 @@
 //! as the operator only while they run, so while a switchover is pending the old primary
 //! has no privileged connection of flightdeck's, and the endpoint finds nothing to kick.
 //! A privileged connection held open by hand is kicked, and the endpoint's log says so.
+//! A switchover MaxScale refuses is journaled `failed` with MaxScale's words (which end in
+//! "Switchover cancelled."), never `cancelled`: only the operator cancels.
 
 // Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -19,6 +21,8 @@ use flightdeck::lab::{Lab, LabOptions};
 use flightdeck::poll::start::PollIntervals;
 use flightdeck::runbook;
 use flightdeck::session::driver::{Driver, Inputs};
+use flightdeck::session::journal::{Event, Outcome};
+use flightdeck::session::replay::replay;
 use flightdeck::session::run::{Command, StepState};
 use mysql_async::prelude::Queryable;
 use tokio_util::sync::CancellationToken;
@@ -52,6 +56,15 @@ timeout = "1m"
 [[phase.step]]
 id = "switch-back"
 title = "Switch writes back to server1"
+kind = "maxscale"
+action = "switchover"
+new_primary = "server1"
+old_primary = "server2"
+timeout = "1m"
+
+[[phase.step]]
+id = "refused"
+title = "A switchover MaxScale refuses: server1 is the primary already"
 kind = "maxscale"
 action = "switchover"
 new_primary = "server1"
@@ -132,6 +145,16 @@ async fn pump(d: &mut Driver, inputs: &mut Inputs, what: &str, done: impl Fn(&Dr
 
 /// Runs step `id` once it may run, and waits for it to succeed.
 async fn run_step(d: &mut Driver, inputs: &mut Inputs, id: &str) {
+    let state = finish_step(d, inputs, id).await;
+    assert!(
+        matches!(state, StepState::Succeeded { .. }),
+        "{id}: {state:?}\noutput: {:?}",
+        d.core.output.get(id)
+    );
+}
+
+/// Runs step `id` once it may run, and waits for it to end, however it ends.
+async fn finish_step(d: &mut Driver, inputs: &mut Inputs, id: &str) -> StepState {
     pump(d, inputs, &format!("{id} to be runnable"), |d| {
         let s = d.core.run.runbook.step(id).expect("step");
         d.core.may_run(s).is_ok()
@@ -151,12 +174,7 @@ async fn run_step(d: &mut Driver, inputs: &mut Inputs, id: &str) {
         )
     })
     .await;
-    let state = d.core.run.state(id).clone();
-    assert!(
-        matches!(state, StepState::Succeeded { .. }),
-        "{id}: {state:?}\noutput: {:?}",
-        d.core.output.get(id)
-    );
+    d.core.run.state(id).clone()
 }
 
 /// The endpoint's log lines that say it kicked privileged users out.
@@ -274,5 +292,30 @@ async fn a_switchover_finds_no_privileged_connection_of_flightdeck_on_the_old_pr
         kicked[0].contains("Detected 1 super or read_only admin users logged in on server2"),
         "{kicked:?}"
     );
+
+    // Refused: failed, with MaxScale's words, in the run and in the journal.
+    let state = finish_step(&mut d, &mut inputs, "refused").await;
+    assert!(matches!(state, StepState::Failed { .. }), "{state:?}");
     d.finish("switchover privileges checked").await;
+    let r = replay(&journal).expect("the journal replays");
+    let end = r
+        .events
+        .iter()
+        .find_map(|rec| match &rec.event {
+            Event::StepEnd {
+                step,
+                outcome,
+                detail,
+                ..
+            } if step == "refused" => Some((*outcome, detail.clone())),
+            _ => None,
+        })
+        .expect("the refused step ended");
+    assert_eq!(end.0, Outcome::Failed, "{end:?}");
+    let detail = end.1;
+    assert!(
+        detail.contains("'server1' is not a valid promotion target for switchover because it is already the primary")
+            && detail.contains("Switchover cancelled."),
+        "{detail}"
+    );
 }
