@@ -457,23 +457,33 @@ fn unknown_switchover(core: &Core, d: &Described) -> Option<String> {
              Find out what happened before going on.",
             d.to
         ),
-        // Live servers, none writable: a switchover that stopped halfway (MaxScale died
-        // after setting read_only on the old primary) leaves writes going nowhere.
-        None if core.dash.servers.iter().any(|s| s.live().is_some()) => format!(
-            "meant to make {} primary; no live server is writable now{}: writes go nowhere. \
-             Repair that first (the rollback below says how), then verify (v) or re-run.",
-            d.to,
-            if core
+        // No primary, with live servers: a switchover that stopped halfway (MaxScale died
+        // after setting read_only on the old primary) leaves writes going nowhere. Who is
+        // writable per `read_only` is said beside what MaxScale says.
+        None if core.dash.servers.iter().any(|s| s.live().is_some()) => {
+            let writable: Vec<&str> = core
                 .dash
-                .maxscale
-                .as_ref()
-                .is_some_and(|m| m.error.is_some())
-            {
-                " and MaxScale does not answer"
+                .servers
+                .iter()
+                .filter(|s| s.live().is_some_and(|i| !i.read_only))
+                .map(|s| s.server.as_str())
+                .collect();
+            let servers = if writable.is_empty() {
+                "no live server is writable now".to_owned()
             } else {
-                ""
-            }
-        ),
+                format!("{} writable per read_only", writable.join(", "))
+            };
+            let maxscale = match core.dash.maxscale.as_ref() {
+                Some(m) if m.error.is_some() => " and MaxScale does not answer",
+                Some(m) if m.polled => " and MaxScale names no primary",
+                _ => "",
+            };
+            format!(
+                "meant to make {} primary; {servers}{maxscale}: writes go nowhere. Repair \
+                 that first (the rollback below says how), then verify (v) or re-run.",
+                d.to
+            )
+        }
         None => format!(
             "meant to make {} primary; no primary is known now: wait for the panes, then decide.",
             d.to
