@@ -384,16 +384,28 @@ async fn servers_that_die_or_break_replication_are_shown_and_journaled() {
     std::fs::write(&wrong, "wrong-secret-4711\n").expect("secret");
     std::fs::set_permissions(&wrong, std::os::unix::fs::PermissionsExt::from_mode(0o600))
         .expect("chmod");
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("password = { file = "))
-        .expect("the [mysql] password line");
+    // Both MySQL users: the pollers' ([mysql]) and the operator's ([mysql.operator]).
     let wrong_line = format!(
         "password = {{ file = {} }}",
         toml::Value::String(wrong.display().to_string())
     );
+    let edited: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("password = { file = ") && l.contains("/secrets/flightdeck") {
+                wrong_line.clone()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    assert_eq!(
+        edited.iter().filter(|l| **l == wrong_line).count(),
+        2,
+        "the pollers' and the operator's password lines"
+    );
     let inv_path = dir.path().join("wrong-password.toml");
-    std::fs::write(&inv_path, text.replacen(line, &wrong_line, 1)).expect("inventory");
+    std::fs::write(&inv_path, edited.join("\n")).expect("inventory");
     let inv = inventory::load_file(&inv_path).expect("inventory with a wrong password");
     let rb = dir.path().join("one.toml");
     std::fs::write(&rb, ONE_STEP).expect("runbook");
