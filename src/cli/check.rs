@@ -178,7 +178,7 @@ pub(super) fn plan_cmd(
     };
     if let (Some(path), Some(replayed)) = (journal, &replayed) {
         let path = path.display().to_string();
-        let sha = crate::session::journal::sha256_hex(loaded.file.text.as_bytes());
+        let sha = loaded.sha256();
         let section = crate::session::record::JournalSection {
             path: &path,
             replayed,

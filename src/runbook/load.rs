@@ -101,7 +101,7 @@ impl Reader<'_> {
         self.diags.push(e);
     }
 
-    fn de<T: DeserializeOwned>(&mut self, value: Spanned<DeValue<'_>>) -> Option<T> {
+    pub fn de<T: DeserializeOwned>(&mut self, value: Spanned<DeValue<'_>>) -> Option<T> {
         crate::diag::deserialize_at(self.file, value, &mut self.diags)
     }
 

@@ -11,6 +11,7 @@ pub mod eval;
 mod lexer;
 mod load;
 pub mod model;
+pub mod overlay;
 pub mod plan;
 mod raw;
 pub mod roles;
@@ -27,11 +28,25 @@ pub use model::{Action, Expect, ExpectTest, MaxscaleAction, Note, NoteKind, Phas
 use crate::diag::{Diagnostics, ReadError, SourceFile};
 use crate::inventory::Inventory;
 
-/// A runbook with the file it came from.
+/// A runbook with the file it came from (and, when that file extends another, the base).
 #[derive(Clone, Debug)]
 pub struct Loaded {
     pub runbook: Runbook,
     pub file: SourceFile,
+    pub base: Option<SourceFile>,
+}
+
+impl Loaded {
+    /// What a session records to know the runbook again on resume: the SHA-256 of its text,
+    /// and of the base's after it when it extends one (a change to either is a change).
+    pub fn sha256(&self) -> String {
+        let mut text = self.file.text.as_bytes().to_vec();
+        if let Some(base) = &self.base {
+            text.push(0);
+            text.extend_from_slice(base.text.as_bytes());
+        }
+        crate::session::journal::sha256_hex(&text)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,10 +67,27 @@ pub fn load_checked(path: &Path, inventory: Option<&Inventory>) -> Result<Loaded
 /// Same, from text already read.
 pub fn check_text(file: SourceFile, inventory: Option<&Inventory>) -> Result<Loaded, Diagnostics> {
     let overrides = inventory.map(|i| i.vars.clone()).unwrap_or_default();
+    if overlay::extends_of(&file).is_some() {
+        let (runbook, base) = overlay::load_overlay(&file, &overrides)?;
+        let diags = validate::validate(&runbook, &base, Some(&file), inventory);
+        return if diags.is_empty() {
+            Ok(Loaded {
+                runbook,
+                file,
+                base: Some(base),
+            })
+        } else {
+            Err(diags)
+        };
+    }
     let (runbook, mut diags) = load::load(&file, &overrides)?;
-    diags.extend(validate::validate(&runbook, &file, inventory));
+    diags.extend(validate::validate(&runbook, &file, None, inventory));
     if diags.is_empty() {
-        Ok(Loaded { runbook, file })
+        Ok(Loaded {
+            runbook,
+            file,
+            base: None,
+        })
     } else {
         Err(diags)
     }

@@ -94,6 +94,19 @@ pub struct Step {
     pub timeout: Duration,
     pub gates: Vec<Condition>,
     pub action: Action,
+    /// Set when an extending runbook's `[[override]]` put this step in place of the base's.
+    pub overridden: Option<Overridden>,
+}
+
+/// Where a step came from when it replaces a step of the runbook it extends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overridden {
+    /// The kind of the base's step it replaces.
+    pub base_kind: &'static str,
+    /// The line of the replaced step's id in the base file.
+    pub base_line: usize,
+    /// The extending file, where this step is written.
+    pub file: std::path::PathBuf,
 }
 
 /// What a step does, by kind.

@@ -128,6 +128,7 @@ pub(super) fn convert_step(r: &mut Reader<'_>, mut raw: RawStep) -> Option<Step>
         timeout,
         gates,
         action,
+        overridden: None,
     })
 }
 

@@ -16,9 +16,12 @@ pub const LIVE_ROLES: [&str; 2] = ["primary", "replica"];
 /// Subjects that name several servers; not valid where one server is needed.
 pub const GROUPS: [&str; 2] = ["replicas", "all"];
 
+/// `file` is the runbook's; `overlay`, when the runbook extends another, the extending
+/// file, where its overriding steps are written (their errors point there).
 pub fn validate(
     runbook: &Runbook,
     file: &SourceFile,
+    overlay: Option<&SourceFile>,
     inventory: Option<&Inventory>,
 ) -> Diagnostics {
     let mut v = Validator {
@@ -30,6 +33,10 @@ pub fn validate(
     };
     v.meta();
     for (_, step) in runbook.steps() {
+        v.file = match (&step.overridden, overlay) {
+            (Some(_), Some(o)) => o,
+            _ => file,
+        };
         v.step(step);
         v.done.insert(step.id.value.clone());
     }

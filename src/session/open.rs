@@ -136,7 +136,7 @@ pub fn open(
             stale.operator, stale.pid
         ));
     }
-    let runbook_sha = journal::sha256_hex(loaded.file.text.as_bytes());
+    let runbook_sha = loaded.sha256();
     let mut restored_output = BTreeMap::new();
     let mut began = SystemTime::now();
     let mut completed_at = None;

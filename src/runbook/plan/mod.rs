@@ -119,6 +119,17 @@ pub fn resolve(loaded: &Loaded, inv: &Inventory) -> Plan {
                 .map(|t| roles.resolve(&t.value).unwrap_or_default())
                 .unwrap_or_default();
             let mut body = Vec::new();
+            if let (Some(o), Some(base)) = (&step.overridden, &loaded.base) {
+                body.push(Block::Line(
+                    "override",
+                    format!(
+                        "replaces the {} step at {}:{}",
+                        o.base_kind,
+                        base.path.display(),
+                        o.base_line
+                    ),
+                ));
+            }
             let render = |t: &Template, escape, target: Option<&String>| {
                 let ctx = PlanContext {
                     loaded,
@@ -243,8 +254,15 @@ fn header(loaded: &Loaded, inv: &Inventory, phases: Vec<PlanPhase>) -> Plan {
                 Transport::Local => "local commands".into(),
                 Transport::None => "no shell access".into(),
             };
+            let operator = s
+                .mysql
+                .operator
+                .as_ref()
+                .filter(|o| o.user != s.mysql.user)
+                .map(|o| format!(" (sql steps as {})", o.user))
+                .unwrap_or_default();
             format!(
-                "{} ({}) mysql {}:{} as {}, {}",
+                "{} ({}) mysql {}:{} as {}{operator}, {}",
                 s.name,
                 s.role.as_str(),
                 s.mysql.host,
@@ -265,7 +283,14 @@ fn header(loaded: &Loaded, inv: &Inventory, phases: Vec<PlanPhase>) -> Plan {
         description: rb.meta.description.clone(),
         versions,
         source: rb.meta.source.clone(),
-        runbook_path: loaded.file.path.display().to_string(),
+        runbook_path: match &loaded.base {
+            Some(base) => format!(
+                "{} (extends {})",
+                loaded.file.path.display(),
+                base.path.display()
+            ),
+            None => loaded.file.path.display().to_string(),
+        },
         inventory_path: inv.file.path.display().to_string(),
         servers,
         pins: initial.pins.clone().into_iter().collect(),

@@ -1,0 +1,213 @@
+//! One runbook, two inventories: the lab rehearses the production runbook file itself.
+//! `runbooks/lab-rolling-upgrade.toml` extends it and replaces only host-level steps
+//! (shell, manual, note). Every sql, maxscale, wait and check step the lab runs is the
+//! production one; every production shell step is replaced (the lab never runs a
+//! production host command on the bastion); `plan` names each override; and an override
+//! that reaches further is refused at its file:line:col.
+
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use flightdeck::diag::SourceFile;
+use flightdeck::inventory::{self, Inventory};
+use flightdeck::runbook::overlay::HOST_LEVEL;
+use flightdeck::runbook::{self, Loaded, check_text, plan};
+
+mod common;
+
+const PRODUCTION: &str = "runbooks/mariadb-10.5-to-11.4-maxscale.toml";
+const LAB: &str = "runbooks/lab-rolling-upgrade.toml";
+
+/// A lab-like pair whose `[vars]` say what the lab inventory says: both runbooks then see
+/// the same values, so any difference is one of the steps themselves.
+fn inventory() -> Inventory {
+    let text = format!(
+        "[vars]\nfrom_version = \"10.11.18\"\nto_version = \"10.11.19\"\nlab_dir = \"/tmp/lab\"\n\
+         backup_dir = \"/tmp/lab/backup\"\nrepl_user = \"repl\"\nflightdeck = \"/usr/bin/flightdeck\"\n\
+         [secrets]\nrepl_password = {{ env = \"REPL\" }}\n{}",
+        common::LOCAL_PAIR
+            .replace("db1", "server1")
+            .replace("db2", "server2")
+    );
+    inventory::parse(Path::new("lab.toml"), &text).expect("inventory")
+}
+
+fn load(path: &str, inv: &Inventory) -> Loaded {
+    runbook::load_checked(Path::new(path), Some(inv)).unwrap_or_else(|e| panic!("{path}: {e:?}"))
+}
+
+#[test]
+fn the_lab_runs_every_sql_maxscale_wait_and_check_step_as_written_for_production() {
+    let inv = inventory();
+    let production = load(PRODUCTION, &inv);
+    let lab = load(LAB, &inv);
+    assert!(
+        lab.base.is_some(),
+        "the lab runbook extends the production one"
+    );
+    let phases = |l: &Loaded| -> Vec<(String, Vec<String>)> {
+        l.runbook
+            .phases
+            .iter()
+            .map(|p| {
+                (
+                    p.id.clone(),
+                    p.steps.iter().map(|s| s.id.value.clone()).collect(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        phases(&lab),
+        phases(&production),
+        "the same phases and steps, in order"
+    );
+    assert_eq!(lab.runbook.pins, production.runbook.pins);
+    assert_eq!(lab.runbook.secrets, production.runbook.secrets);
+
+    let mut replaced = Vec::new();
+    for ((_, p), (_, l)) in production.runbook.steps().zip(lab.runbook.steps()) {
+        let id = &p.id.value;
+        if HOST_LEVEL.contains(&p.action.kind()) {
+            if let Some(o) = &l.overridden {
+                assert!(HOST_LEVEL.contains(&l.action.kind()), "{id}");
+                assert_eq!(o.base_kind, p.action.kind(), "{id}");
+                replaced.push(id.clone());
+            }
+            // A production shell command never runs on the lab's bastion.
+            if p.action.kind() == "shell" {
+                assert!(
+                    l.overridden.is_some(),
+                    "{id}: the lab runs a production shell step"
+                );
+            }
+            continue;
+        }
+        assert!(l.overridden.is_none(), "{id}");
+        assert_eq!(
+            format!(
+                "{:?}",
+                (
+                    &p.title,
+                    &p.target,
+                    &p.gates,
+                    &p.action,
+                    &p.timeout,
+                    &p.rollback
+                )
+            ),
+            format!(
+                "{:?}",
+                (
+                    &l.title,
+                    &l.target,
+                    &l.gates,
+                    &l.action,
+                    &l.timeout,
+                    &l.rollback
+                )
+            ),
+            "{id} differs between production and the lab"
+        );
+    }
+    assert_eq!(replaced.len(), 19, "{replaced:?}");
+
+    // The plan says which steps the lab replaces, and from where.
+    let text = plan::render_text(&plan::resolve(&lab, &inv));
+    assert!(
+        text.contains(&format!("FILE      {LAB} (extends {PRODUCTION})")),
+        "{text}"
+    );
+    let backup: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.contains("p1-backup"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let backup = backup.join("\n");
+    assert!(
+        backup.contains(&format!(
+            "override: replaces the shell step at {PRODUCTION}:"
+        )),
+        "{backup}"
+    );
+    assert_eq!(
+        text.matches("override: replaces").count(),
+        19,
+        "each override once"
+    );
+}
+
+/// An overlay of the production runbook with `body` after its header, checked.
+fn overlay(body: &str) -> String {
+    let file = SourceFile::new(
+        "runbooks/overlay.toml",
+        format!("[runbook]\nextends = \"mariadb-10.5-to-11.4-maxscale.toml\"\n{body}"),
+    );
+    match check_text(file, Some(&inventory())) {
+        Ok(_) => String::new(),
+        Err(d) => d.render(false),
+    }
+}
+
+#[test]
+fn an_override_that_reaches_past_the_host_is_refused_where_it_is_written() {
+    assert_eq!(
+        overlay(""),
+        "",
+        "an overlay with no override is the production runbook"
+    );
+
+    let sql = overlay(
+        "\n[[override]]\nstep = \"p1-version-primary\"\ntitle = \"t\"\nkind = \"note\"\ntext = \"x\"\n",
+    );
+    assert!(sql.contains("runbooks/overlay.toml:5:8"), "{sql}");
+    assert!(
+        sql.contains(
+            "`p1-version-primary` is a sql step (runbooks/mariadb-10.5-to-11.4-maxscale.toml:"
+        ),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("runs in the lab exactly as written for production"),
+        "{sql}"
+    );
+
+    let into_sql = overlay(
+        "\n[[override]]\nstep = \"p1-backup\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"primary\"\n\
+         sql = \"SELECT 1\"\n",
+    );
+    assert!(
+        into_sql.contains("an override is a shell, manual or note step, not sql"),
+        "{into_sql}"
+    );
+
+    let unknown = overlay(
+        "\n[[override]]\nstep = \"p9-nothing\"\ntitle = \"t\"\nkind = \"note\"\ntext = \"x\"\n",
+    );
+    assert!(unknown.contains("runbooks/overlay.toml:5:8: no step `p9-nothing` in runbooks/mariadb-10.5-to-11.4-maxscale.toml"), "{unknown}");
+
+    // An error inside an override points into the overlay, not the production file.
+    let bad = overlay(
+        "\n[[override]]\nstep = \"p1-backup\"\ntitle = \"t\"\nkind = \"shell\"\ntarget = \"nobody\"\n\
+         command = \"true\"\n",
+    );
+    assert!(bad.contains("runbooks/overlay.toml:8:"), "{bad}");
+    assert!(bad.contains("nobody"), "{bad}");
+
+    let phases = overlay("\n[[phase]]\nid = \"x\"\ntitle = \"x\"\n");
+    assert!(
+        phases.contains("`phase` has no place in a runbook that extends another"),
+        "{phases}"
+    );
+    let missing = SourceFile::new(
+        "runbooks/overlay.toml",
+        "[runbook]\nextends = \"nope.toml\"\n",
+    );
+    let d = check_text(missing, None).unwrap_err().render(false);
+    assert!(
+        d.contains("runbooks/overlay.toml:2:11: cannot read the runbook this one extends"),
+        "{d}"
+    );
+}
