@@ -81,14 +81,14 @@ fn record_errors(
     (seen, task)
 }
 
-/// Kills every `flightdeck` connection on `server` but the caller's own, as MaxScale does
-/// to a demoted primary's clients; returns how many it killed.
+/// Kills every connection of the pollers' user (`flightdeck_watch`) on `server`, as a
+/// server restart or an operator's KILL would; returns how many it killed.
 async fn kill_clients(lab: &Lab, server: &str) -> usize {
     let mut conn = lab.connect(server, "flightdeck").await.expect("connect");
     let ids: Vec<u64> = conn
         .query(
             "SELECT ID FROM information_schema.PROCESSLIST \
-             WHERE USER = 'flightdeck' AND ID <> CONNECTION_ID()",
+             WHERE USER = 'flightdeck_watch' AND ID <> CONNECTION_ID()",
         )
         .await
         .expect("processlist");
@@ -258,8 +258,8 @@ async fn pollers_follow_a_real_lab() {
     })
     .await;
 
-    // The server kills the poller's connection (MaxScale does so to a demoted primary's
-    // clients in a switchover): the poller reconnects in the same cycle and never
+    // The server kills the poller's connection (an operator's KILL; MaxScale's kick of a
+    // privileged user at a switchover): the poller reconnects in the same cycle and never
     // publishes an error, let alone "down".
     let (errors, recorder) = record_errors(primary.clone());
     for round in 0..3 {

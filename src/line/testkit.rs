@@ -27,6 +27,7 @@ pub fn step(id: &str, kind: &'static str) -> StepView {
         why: None,
         notes: Vec::new(),
         rollback: None,
+        replaces: None,
         overridden: None,
         verified: None,
         output: Vec::new(),

@@ -103,10 +103,23 @@ pub struct Step {
 pub struct Overridden {
     /// The kind of the base's step it replaces.
     pub base_kind: &'static str,
-    /// The line of the replaced step's id in the base file.
+    /// The base file, and the line of the replaced step's id in it.
+    pub base: std::path::PathBuf,
     pub base_line: usize,
     /// The extending file, where this step is written.
     pub file: std::path::PathBuf,
+}
+
+impl std::fmt::Display for Overridden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "replaces the {} step at {}:{}",
+            self.base_kind,
+            self.base.display(),
+            self.base_line
+        )
+    }
 }
 
 /// What a step does, by kind.

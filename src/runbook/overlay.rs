@@ -234,6 +234,7 @@ fn apply(
         }
         step.overridden = Some(Overridden {
             base_kind,
+            base: base.path.clone(),
             base_line,
             file: reader.file.path.clone(),
         });

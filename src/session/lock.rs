@@ -268,7 +268,24 @@ fn alive(lock: &Path, pid: u32) -> Result<bool, LockError> {
             message: format!("pid {pid} is not a process id"),
         });
     };
-    Ok(!matches!(kill(Pid::from_raw(raw), None), Err(Errno::ESRCH)))
+    if matches!(kill(Pid::from_raw(raw), None), Err(Errno::ESRCH)) {
+        return Ok(false);
+    }
+    // A zombie answers kill(0) but drives nothing: a killed driver whose parent has not
+    // reaped it yet (a shell busy with what comes next, a supervisor) must not hold the
+    // journal.
+    Ok(!zombie(pid))
+}
+
+/// Whether `/proc/PID/stat` says the process is a zombie (state `Z`).
+fn zombie(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (comm) state …`: comm may hold spaces and parentheses, so read after the last `)`.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|state| state == "Z")
 }
 
 fn io_err(lock: &Path) -> impl FnOnce(io::Error) -> LockError + '_ {
@@ -357,4 +374,29 @@ pub fn format_rfc3339(t: SystemTime) -> String {
         rem % 60,
         since.subsec_millis()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::zombie;
+
+    #[test]
+    fn a_killed_child_not_yet_reaped_is_a_zombie_and_a_running_one_is_not() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        assert!(!zombie(child.id()));
+        child.kill().expect("kill");
+        // Not waited for yet: a zombie until reaped.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !zombie(child.id()) {
+            assert!(Instant::now() < deadline, "never a zombie");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child.wait().expect("reaped");
+        assert!(!zombie(std::process::id()));
+    }
 }

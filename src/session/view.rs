@@ -149,6 +149,9 @@ pub struct StepView {
     pub why: Option<String>,
     pub notes: Vec<NoteView>,
     pub rollback: Option<String>,
+    /// In a runbook that extends another: the base's step this one replaces.
+    #[serde(default)]
+    pub replaces: Option<String>,
     pub overridden: Option<String>,
     pub verified: Option<String>,
     pub output: Vec<(Stream, String)>,
@@ -310,6 +313,7 @@ fn step_view(core: &Core, step: &Step, phase: usize, now: SystemTime) -> StepVie
             })
             .collect(),
         rollback: step.rollback.as_ref().map(|r| r.trim().to_string()),
+        replaces: step.overridden.as_ref().map(ToString::to_string),
         overridden: run.overrides.get(id).cloned(),
         verified: run.verified.get(id).cloned(),
         output: output[skip..].to_vec(),

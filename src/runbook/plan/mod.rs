@@ -119,16 +119,8 @@ pub fn resolve(loaded: &Loaded, inv: &Inventory) -> Plan {
                 .map(|t| roles.resolve(&t.value).unwrap_or_default())
                 .unwrap_or_default();
             let mut body = Vec::new();
-            if let (Some(o), Some(base)) = (&step.overridden, &loaded.base) {
-                body.push(Block::Line(
-                    "override",
-                    format!(
-                        "replaces the {} step at {}:{}",
-                        o.base_kind,
-                        base.path.display(),
-                        o.base_line
-                    ),
-                ));
+            if let Some(o) = &step.overridden {
+                body.push(Block::Line("override", o.to_string()));
             }
             let render = |t: &Template, escape, target: Option<&String>| {
                 let ctx = PlanContext {

@@ -227,6 +227,9 @@ fn tail_lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
     if let Some(r) = &s.rollback {
         lines.push(Line::styled(format!("rollback: {r}"), theme.dim()));
     }
+    if let Some(r) = &s.replaces {
+        lines.push(Line::styled(format!("override: {r}"), theme.dim()));
+    }
     lines
 }
 
