@@ -11,6 +11,7 @@ pub mod lab;
 pub mod line;
 pub mod maxscale;
 pub mod poll;
+pub mod preflight;
 pub mod runbook;
 pub mod session;
 pub mod tui;

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{EXIT_INVALID, Format, runtime};
+use super::{EXIT_INVALID, Format, PreflightFormat, runtime};
 use crate::diag::Diagnostics;
 use crate::inventory::{self, Inventory, InventoryError};
 use crate::runbook::{self, RunbookError, plan};
@@ -191,4 +191,35 @@ pub(super) fn plan_cmd(
     }
     print!("{out}");
     ExitCode::SUCCESS
+}
+
+/// `preflight`: the report, and 0 / 1 / 2 for clean / warnings / a blocker.
+pub(super) fn preflight_cmd(inventory: &Path, to: &str, format: PreflightFormat) -> ExitCode {
+    let inv = match load_inventory(inventory) {
+        Ok(inv) => inv,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(crate::preflight::run(&inv, to)) {
+        Ok(report) => {
+            match format {
+                PreflightFormat::Text => print!("{}", report.text()),
+                PreflightFormat::Json => match serde_json::to_string_pretty(&report) {
+                    Ok(json) => println!("{json}"),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(EXIT_INVALID);
+                    }
+                },
+            }
+            ExitCode::from(report.exit_code())
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_INVALID)
+        }
+    }
 }

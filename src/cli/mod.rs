@@ -44,6 +44,20 @@ pub enum Command {
         #[arg(long, requires = "inventory")]
         connect: bool,
     },
+    /// Look for the upgrade's hazards before the window: every server is read once (as
+    /// the operator's user) and each hazard is reported with its severity, evidence, fix
+    /// and source. Exits 0 when clean, 1 with warnings, 2 with a blocker. Changes nothing.
+    Preflight {
+        /// The inventory: servers, credentials, MaxScale (for its monitor user's grants).
+        #[arg(long, short, value_name = "INVENTORY")]
+        inventory: PathBuf,
+        /// The version the servers are upgraded to, e.g. 11.4.
+        #[arg(long, value_name = "VERSION")]
+        to: String,
+        /// How to print the findings.
+        #[arg(long, value_enum, default_value_t = PreflightFormat::Text)]
+        format: PreflightFormat,
+    },
     /// Print the fully resolved runbook for a change ticket; secrets show as ****.
     Plan {
         /// The runbook to resolve (TOML); it is checked first.
@@ -166,6 +180,14 @@ fn parse_operator(s: &str) -> Result<String, String> {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PreflightFormat {
+    /// One block per finding, for a terminal.
+    Text,
+    /// The report as JSON, for tooling.
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
     /// Plain text, for a terminal.
     Text,
@@ -190,6 +212,11 @@ pub fn run(cli: Cli) -> ExitCode {
             journal,
         } => plan_cmd(&runbook, &inventory, format, journal.as_deref()),
         Command::Lab(args) => lab_cmd(args),
+        Command::Preflight {
+            inventory,
+            to,
+            format,
+        } => check::preflight_cmd(&inventory, &to, format),
         Command::Run {
             runbook,
             inventory,

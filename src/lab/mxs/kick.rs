@@ -20,11 +20,6 @@ pub(super) const KICK_PAUSE: Duration = Duration::from_millis(500);
 /// Looks after the first, while privileged clients keep coming back.
 const RETRIES: u32 = 4;
 
-/// READ_ONLY ADMIN and SUPER in `mysql.global_priv`'s `access` bit mask (the server's
-/// `privilege.h`).
-const READ_ONLY_ADMIN_ACL: u64 = 1 << 33;
-const SUPER_ACL: u64 = 1 << 15;
-
 /// A privileged client connection on the old primary.
 #[derive(Debug)]
 struct AdminConn {
@@ -79,43 +74,13 @@ pub(super) async fn kick_out_admins(mon: &mut Monitor, server: usize) -> Result<
     Ok(())
 }
 
-/// The query that lists privileged client connections, for this server's version: READ_ONLY
-/// ADMIN alone from 10.11 (SUPER no longer includes it), both before; `mysql.user`'s
-/// `Super_priv` on servers without `mysql.global_priv` (before 10.4).
+/// The query that lists privileged client connections, for this server's version.
 async fn admin_query(mon: &mut Monitor, server: usize) -> Result<String, String> {
     let version = first_text(mon, server, "SELECT VERSION()").await?;
-    let (major, minor) = major_minor(&version);
-    let admins = if (major, minor) >= (10, 4) {
-        let mask = if (major, minor) >= (10, 11) {
-            READ_ONLY_ADMIN_ACL
-        } else {
-            READ_ONLY_ADMIN_ACL | SUPER_ACL
-        };
-        format!(
-            "SELECT User FROM mysql.global_priv \
-             WHERE CAST(JSON_VALUE(Priv, '$.access') AS UNSIGNED) & {mask} <> 0"
-        )
-    } else {
-        "SELECT User FROM mysql.user WHERE Super_priv = 'Y'".to_owned()
-    };
-    let monitor_user = mon
-        .cfg
-        .monitor_user
-        .replace('\\', "\\\\")
-        .replace('\'', "\\'");
-    Ok(format!(
-        "SELECT DISTINCT P.ID, P.USER FROM information_schema.PROCESSLIST AS P \
-         JOIN ({admins}) AS U ON U.User = P.USER \
-         WHERE P.ID <> CONNECTION_ID() AND P.USER NOT IN ('{monitor_user}', 'system user') \
-         AND P.COMMAND NOT LIKE 'Binlog Dump%'"
+    Ok(crate::preflight::admins::query(
+        &version,
+        &mon.cfg.monitor_user,
     ))
-}
-
-fn major_minor(version: &str) -> (u32, u32) {
-    let mut parts = version
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|p| p.parse::<u32>().ok());
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
 async fn admin_conns(
@@ -172,17 +137,4 @@ async fn first_text(mon: &mut Monitor, server: usize, query: &str) -> Result<Str
 /// A line in the endpoint's log (`DIR/serve.log`), as MaxScale writes its notices.
 fn notice(mon: &Monitor, message: &str) {
     eprintln!("notice : ({}); {message}", mon.cfg.monitor_name);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::major_minor;
-
-    #[test]
-    fn versions_read_as_major_and_minor() {
-        assert_eq!(major_minor("10.11.19-MariaDB-0+deb12u1-log"), (10, 11));
-        assert_eq!(major_minor("10.5.29-MariaDB"), (10, 5));
-        assert_eq!(major_minor("11.8.3-MariaDB"), (11, 8));
-        assert_eq!(major_minor(""), (0, 0));
-    }
 }

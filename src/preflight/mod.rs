@@ -1,0 +1,177 @@
+//! `flightdeck preflight --inventory INV --to VERSION`: the upgrade's hazards, found before
+//! the window. Every server is read once, as the operator's user ([`probe`]); the version
+//! knowledge ([`knowledge`]) and the rules ([`rules`]) turn that into findings, each with
+//! its severity, evidence, fix and source. Nothing is changed anywhere.
+//!
+//! Not yet looked at: configuration files on the hosts (`my_print_defaults` over SSH) and
+//! free disk space; removed options are reported from the running server's variables.
+
+pub mod admins;
+pub mod knowledge;
+pub mod probe;
+pub mod rules;
+
+use futures::future::join_all;
+use serde::Serialize;
+
+use crate::inventory::{Inventory, Role};
+use crate::poll::start::{StartError, maxscale_client, operator_targets};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Blocker,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Blocker => "blocker",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// One hazard, where it was seen, what shows it, what to do, and where that is written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub hazard: &'static str,
+    pub servers: Vec<String>,
+    pub evidence: String,
+    pub fix: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub to: String,
+    pub servers: Vec<ServerSeen>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ServerSeen {
+    pub name: String,
+    pub version: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PreflightError {
+    #[error("`{0}` is not a MariaDB version (expected e.g. 11.4)")]
+    Version(String),
+    #[error(transparent)]
+    Start(#[from] StartError),
+}
+
+impl Report {
+    /// 2 with a blocker, 1 with a warning, else 0.
+    pub fn exit_code(&self) -> u8 {
+        match self.findings.iter().map(|f| f.severity).min() {
+            Some(Severity::Blocker) => 2,
+            Some(Severity::Warning) => 1,
+            _ => 0,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        let mut out = format!("preflight for an upgrade to {}\n", self.to);
+        for s in &self.servers {
+            match (&s.version, &s.error) {
+                (Some(v), _) => out.push_str(&format!("  {:<10} {v}\n", s.name)),
+                (None, Some(e)) => out.push_str(&format!("  {:<10} not read: {e}\n", s.name)),
+                _ => {}
+            }
+        }
+        if self.findings.is_empty() {
+            out.push_str("no hazard found\n");
+        }
+        for f in &self.findings {
+            out.push_str(&format!(
+                "\n{:<8} {} on {}\n  evidence: {}\n  fix:      {}\n  source:   {}\n",
+                f.severity.as_str().to_uppercase(),
+                f.hazard,
+                f.servers.join(", "),
+                f.evidence,
+                f.fix,
+                f.source
+            ));
+        }
+        let count = |s: Severity| self.findings.iter().filter(|f| f.severity == s).count();
+        out.push_str(&format!(
+            "\n{} blocker(s), {} warning(s), {} info\n",
+            count(Severity::Blocker),
+            count(Severity::Warning),
+            count(Severity::Info)
+        ));
+        out
+    }
+}
+
+/// Reads every server of `inv` and judges an upgrade to `to` (e.g. `11.4`).
+pub async fn run(inv: &Inventory, to: &str) -> Result<Report, PreflightError> {
+    let target = knowledge::version(to).ok_or_else(|| PreflightError::Version(to.to_owned()))?;
+    let targets = operator_targets(inv)?;
+    let monitor_user = match (maxscale_client(inv)?, &inv.maxscale) {
+        (Some(client), Some(m)) => client.monitor(&m.monitor).await.ok().and_then(|mon| {
+            mon.attributes
+                .parameters
+                .get("user")
+                .and_then(|u| u.as_str())
+                .map(str::to_owned)
+        }),
+        _ => None,
+    };
+    let probes = join_all(
+        targets
+            .iter()
+            .map(|t| probe::probe(t, monitor_user.as_deref())),
+    )
+    .await;
+    let mut servers = Vec::new();
+    let mut read = Vec::new();
+    let mut findings = Vec::new();
+    for (t, p) in targets.iter().zip(probes) {
+        match p {
+            Ok(p) => {
+                servers.push(ServerSeen {
+                    name: t.server.clone(),
+                    version: Some(p.info.version.clone()),
+                    error: None,
+                });
+                read.push(p);
+            }
+            Err(e) => {
+                findings.push(Finding {
+                    severity: Severity::Blocker,
+                    hazard: "unreachable",
+                    servers: vec![t.server.clone()],
+                    evidence: e.clone(),
+                    fix: "make it answer as the operator's user, then run preflight again".into(),
+                    source: "the inventory".into(),
+                });
+                servers.push(ServerSeen {
+                    name: t.server.clone(),
+                    version: None,
+                    error: Some(e),
+                });
+            }
+        }
+    }
+    let primary = inv
+        .servers
+        .iter()
+        .find(|s| s.role == Role::Primary)
+        .map(|s| s.name.as_str());
+    findings.extend(rules::judge(target, primary, &read));
+    findings.sort_by_key(|f| f.severity);
+    Ok(Report {
+        to: to.to_owned(),
+        servers,
+        findings,
+    })
+}

@@ -1,0 +1,144 @@
+//! What preflight reads from one server, in one connection as the operator's user (the
+//! pollers' user may not see every table): the facts the rules judge, nothing changed.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Row};
+
+use super::knowledge::RESERVED;
+use crate::poll::ServerInfo;
+use crate::poll::mysql::{SqlTarget, connect, query};
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Schemas that belong to the server, not to the application.
+const SYSTEM_SCHEMAS: &str = "'mysql', 'information_schema', 'performance_schema', 'sys'";
+
+/// One server as preflight saw it.
+#[derive(Clone, Debug, Default)]
+pub struct Probe {
+    pub server: String,
+    pub info: ServerInfo,
+    /// Every global variable's name, lower case.
+    pub variables: BTreeSet<String>,
+    pub checksum_algorithm: String,
+    pub have_ssl: String,
+    pub gtid_strict_mode: bool,
+    /// `@@character_set_collations` (11.x) and `@@collation_server`.
+    pub character_set_collations: String,
+    pub collation_server: String,
+    /// `schema.table` with `ROW_FORMAT=COMPRESSED`.
+    pub compressed: Vec<String>,
+    /// `schema.table (ENGINE)` for non-transactional engines.
+    pub non_transactional: Vec<String>,
+    /// `schema.table` or `schema.table.column` named by a word reserved later, with the word.
+    pub reserved_names: Vec<(String, String)>,
+    /// Connections of users holding SUPER or READ_ONLY ADMIN, as (id, user).
+    pub admin_connections: Vec<(u64, String)>,
+    /// `SHOW GRANTS` of the MaxScale monitor's user, per host it is defined for.
+    pub monitor_grants: Vec<String>,
+}
+
+/// Reads `target`; `monitor_user` is MaxScale's monitor user, when known.
+pub async fn probe(target: &SqlTarget, monitor_user: Option<&str>) -> Result<Probe, String> {
+    let mut conn = connect(target, DEADLINE).await.map_err(|e| e.to_string())?;
+    let result =
+        tokio::time::timeout(DEADLINE, read(&mut conn, &target.server, monitor_user)).await;
+    let _ = tokio::time::timeout(DEADLINE, conn.disconnect()).await;
+    match result {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("did not answer within {DEADLINE:?}")),
+    }
+}
+
+async fn read(
+    conn: &mut Conn,
+    server: &str,
+    monitor_user: Option<&str>,
+) -> Result<Probe, mysql_async::Error> {
+    let info = query(conn, None).await?;
+    let vars: Vec<(String, String)> = conn.query("SHOW GLOBAL VARIABLES").await?;
+    let value = |name: &str| {
+        vars.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let tables: Vec<Row> = conn
+        .query(format!(
+            "SELECT TABLE_SCHEMA, TABLE_NAME, ENGINE, ROW_FORMAT FROM information_schema.TABLES \
+             WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ({SYSTEM_SCHEMAS})"
+        ))
+        .await?;
+    let mut probe = Probe {
+        server: server.to_owned(),
+        variables: vars.iter().map(|(n, _)| n.to_ascii_lowercase()).collect(),
+        checksum_algorithm: value("innodb_checksum_algorithm").to_ascii_lowercase(),
+        have_ssl: value("have_ssl"),
+        gtid_strict_mode: value("gtid_strict_mode").eq_ignore_ascii_case("ON"),
+        character_set_collations: value("character_set_collations"),
+        collation_server: value("collation_server"),
+        info,
+        ..Probe::default()
+    };
+    for row in &tables {
+        let text = |i: usize| -> String {
+            row.get_opt::<Option<String>, usize>(i)
+                .and_then(Result::ok)
+                .flatten()
+                .unwrap_or_default()
+        };
+        let name = format!("{}.{}", text(0), text(1));
+        if text(3).eq_ignore_ascii_case("Compressed") {
+            probe.compressed.push(name.clone());
+        }
+        let engine = text(2);
+        if ["MyISAM", "Aria", "MEMORY", "MRG_MyISAM", "CSV"]
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(&engine))
+        {
+            probe.non_transactional.push(format!("{name} ({engine})"));
+        }
+    }
+    let words: Vec<String> = RESERVED.iter().map(|(w, _, _)| format!("'{w}'")).collect();
+    let words = words.join(", ");
+    let named: Vec<(String, String, Option<String>)> = conn
+        .query(format!(
+            "SELECT TABLE_SCHEMA, TABLE_NAME, NULL FROM information_schema.TABLES \
+             WHERE UPPER(TABLE_NAME) IN ({words}) AND TABLE_SCHEMA NOT IN ({SYSTEM_SCHEMAS}) \
+             UNION ALL SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS \
+             WHERE UPPER(COLUMN_NAME) IN ({words}) AND TABLE_SCHEMA NOT IN ({SYSTEM_SCHEMAS})"
+        ))
+        .await?;
+    for (schema, table, column) in named {
+        let word = column
+            .clone()
+            .unwrap_or_else(|| table.clone())
+            .to_ascii_uppercase();
+        let at = match column {
+            Some(c) => format!("{schema}.{table}.{c}"),
+            None => format!("{schema}.{table}"),
+        };
+        probe.reserved_names.push((at, word));
+    }
+    let admins = super::admins::query(&probe.info.version, monitor_user.unwrap_or(""));
+    probe.admin_connections = conn.query(admins).await?;
+    if let Some(user) = monitor_user {
+        let hosts: Vec<String> = conn
+            .exec("SELECT Host FROM mysql.global_priv WHERE User = ?", (user,))
+            .await
+            .unwrap_or_default();
+        for host in hosts {
+            let show = format!(
+                "SHOW GRANTS FOR '{}'@'{}'",
+                super::admins::quote(user),
+                super::admins::quote(&host)
+            );
+            let grants: Vec<String> = conn.query(show).await.unwrap_or_default();
+            probe.monitor_grants.extend(grants);
+        }
+    }
+    Ok(probe)
+}

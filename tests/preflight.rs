@@ -1,0 +1,192 @@
+//! `flightdeck preflight` against a lab: clean, it finds nothing and exits 0; with hazards
+//! planted on the real servers (STATEMENT binlog format, a compressed table, a MyISAM
+//! table, a privileged client on the primary, a transaction written on the replica, which
+//! then stops its SQL thread (gtid_strict_mode refuses the primary's next GTID)), it reports each with evidence,
+//! in text and JSON, and exits 2. The version-crossing rules are tested on their own in
+//! `src/preflight/rules.rs`.
+
+// Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use flightdeck::lab::{Lab, LabOptions};
+use mysql_async::prelude::Queryable;
+
+fn preflight(lab: &Lab, format: &str) -> (Option<i32>, String) {
+    let out = Command::cargo_bin("flightdeck")
+        .expect("binary is built")
+        .args([
+            "preflight",
+            "--to",
+            "10.11",
+            "--format",
+            format,
+            "--inventory",
+        ])
+        .arg(lab.inventory_path())
+        .output()
+        .expect("runs");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+async fn sql(lab: &Lab, server: &str, statements: &[&str]) {
+    let mut c = lab.connect(server, "root").await.expect("root");
+    for s in statements {
+        c.query_drop(*s)
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+    c.disconnect().await.expect("disconnect");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_hazards_are_each_reported_with_evidence() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut opts = LabOptions::new(dir.path().join("lab"));
+    opts.serve_exe = Some(PathBuf::from(env!("CARGO_BIN_EXE_flightdeck")));
+    let lab = Lab::up(opts).await.expect("lab up").guard();
+
+    let (code, out) = preflight(&lab, "text");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("no hazard found"), "{out}");
+
+    // Planted: on the primary (replicated where it is data), and on the replica.
+    sql(
+        &lab,
+        "server1",
+        &[
+            "CREATE TABLE app.packed (id INT PRIMARY KEY) ENGINE=InnoDB ROW_FORMAT=COMPRESSED",
+            "CREATE TABLE app.legacy (id INT PRIMARY KEY) ENGINE=MyISAM",
+            "CREATE TABLE app.clash (id INT PRIMARY KEY) ENGINE=InnoDB",
+        ],
+    )
+    .await;
+    lab.wait_caught_up("server2", std::time::Duration::from_secs(60))
+        .await
+        .expect("caught up");
+    sql(
+        &lab,
+        "server2",
+        &[
+            // A row only the replica has: an errant transaction, and the key the primary's
+            // next insert collides with.
+            "INSERT INTO app.clash VALUES (1)",
+        ],
+    )
+    .await;
+    sql(
+        &lab,
+        "server1",
+        &[
+            "INSERT INTO app.clash VALUES (1)",
+            "SET GLOBAL binlog_format = 'STATEMENT'",
+        ],
+    )
+    .await;
+    let mut held = lab
+        .connect("server1", "flightdeck")
+        .await
+        .expect("operator");
+    let id: Option<u64> = held
+        .query_first("SELECT CONNECTION_ID()")
+        .await
+        .expect("id");
+
+    // The replica's own transaction stops its SQL thread: wait until it has.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let mut c = lab.connect("server2", "root").await.expect("root");
+        let status: Vec<mysql_async::Row> = c.query("SHOW SLAVE STATUS").await.expect("status");
+        c.disconnect().await.expect("disconnect");
+        let sql_running = status
+            .first()
+            .and_then(|r| r.get_opt::<String, _>("Slave_SQL_Running"))
+            .and_then(Result::ok);
+        if sql_running.as_deref() == Some("No") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the SQL thread never stopped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    let (code, out) = preflight(&lab, "json");
+    assert_eq!(code, Some(2), "a stopped replica is a blocker:\n{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let findings = report["findings"].as_array().expect("findings");
+    let find = |hazard: &str| -> serde_json::Value {
+        findings
+            .iter()
+            .find(|f| f["hazard"] == hazard)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {hazard} in {out}"))
+    };
+    let replication = find("replication");
+    assert_eq!(replication["severity"], "blocker");
+    assert_eq!(replication["servers"], serde_json::json!(["server2"]));
+    assert!(
+        replication["evidence"]
+            .as_str()
+            .unwrap_or("")
+            .contains("(IO Yes, SQL No): SQL "),
+        "{replication}"
+    );
+    let format = find("binlog-format");
+    assert_eq!(format["servers"], serde_json::json!(["server1"]));
+    assert_eq!(format["evidence"], "binlog_format = STATEMENT");
+    let packed = find("compressed-tables");
+    assert!(
+        packed["evidence"]
+            .as_str()
+            .unwrap_or("")
+            .contains("app.packed")
+    );
+    assert_eq!(packed["servers"], serde_json::json!(["server1", "server2"]));
+    let legacy = find("non-transactional");
+    assert!(
+        legacy["evidence"]
+            .as_str()
+            .unwrap_or("")
+            .contains("app.legacy (MyISAM)")
+    );
+    let errant = find("errant-gtid");
+    assert_eq!(errant["servers"], serde_json::json!(["server2"]));
+    let admins = find("admin-connections");
+    assert!(
+        admins["evidence"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&format!("flightdeck (connection {})", id.expect("an id"))),
+        "{admins}"
+    );
+    for f in findings {
+        for key in ["fix", "source", "evidence"] {
+            assert!(!f[key].as_str().unwrap_or("").is_empty(), "{key} of {f}");
+        }
+    }
+    assert_eq!(findings.len(), 6, "nothing else: {out}");
+
+    // The text form says the same, blockers first, with a count.
+    let (code, text) = preflight(&lab, "text");
+    assert_eq!(code, Some(2));
+    assert!(
+        text.contains("\nBLOCKER  replication on server2\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 blocker(s), 5 warning(s), 0 info"),
+        "{text}"
+    );
+    held.disconnect().await.expect("disconnect");
+}
