@@ -389,7 +389,7 @@ fn the_end_of_a_run_is_a_summary_with_every_deviation() {
     for expected in [
         "Runbook complete",
         "12m 34s",
-        "↷ 1 Pre-checks on both servers and full backup (8/8, 1 skipped)",
+        "↷ 1 Pre-checks on both servers and full backup (9/9, 1 skipped)",
         "! 3 Upgrade the replica",
         "p1-backup — skipped: the dump ran at 01:00 from cron",
     ] {

@@ -107,6 +107,7 @@ fn executors(
         sql: Arc::new(sql),
         hosts: HostPool::new(SshOptions::default()),
         maxscale: None,
+        inventory: None,
         masker: Arc::new(masker),
         tx,
         panic_on: None,

@@ -133,6 +133,7 @@ async fn cancelled_or_timed_out_sql_is_killed_on_the_server() {
         sql: Arc::new(operator_targets(&inv).expect("lab credentials resolve")),
         hosts: HostPool::new(SshOptions::default()),
         maxscale: None,
+        inventory: None,
         masker: Arc::new(Masker::new(Vec::<String>::new())),
         tx,
         panic_on: None,

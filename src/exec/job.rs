@@ -33,6 +33,10 @@ pub enum Job {
         call: Call,
         shown: String,
     },
+    /// `flightdeck preflight --to VERSION` against every server of the inventory.
+    Preflight {
+        to: String,
+    },
 }
 
 impl std::fmt::Debug for Job {
@@ -67,6 +71,7 @@ impl std::fmt::Debug for Job {
                 .field("call", call)
                 .field("shown", shown)
                 .finish(),
+            Job::Preflight { to } => f.debug_struct("Preflight").field("to", to).finish(),
         }
     }
 }
@@ -78,6 +83,9 @@ impl Job {
             Job::Sql { server, shown, .. } => format!("on {server}:\n{}", shown.join(";\n")),
             Job::Shell { server, shown, .. } => format!("on {server}:\n{shown}"),
             Job::Maxscale { shown, .. } => shown.clone(),
+            Job::Preflight { to } => format!(
+                "flightdeck preflight --to {to}: every server of the inventory, as the operator"
+            ),
         }
     }
 }
@@ -170,6 +178,9 @@ pub fn jobs(step: &Step, servers: &[String], ctx: &mut JobContext<'_>) -> Result
                 call,
             });
         }
+        Action::Preflight { to } => out.push(Job::Preflight {
+            to: fill(to, Escape::None, Reveal::Masked, ctx)?,
+        }),
         Action::Wait { .. }
         | Action::Check { .. }
         | Action::Manual { .. }

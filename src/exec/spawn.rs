@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::host::{HostPool, HostTransport, OutputChunk, RunEnd, Stream};
 use super::job::Job;
 use super::{maxscale, sql};
-use crate::inventory::Transport;
+use crate::inventory::{Inventory, Transport};
 use crate::maxscale::MaxscaleClient;
 use crate::poll::mysql::SqlTarget;
 use crate::session::mask::{Masker, PARTIAL_MIN_CHARS, StreamMask};
@@ -88,6 +88,8 @@ pub struct Executors {
     pub sql: Arc<Vec<SqlTarget>>,
     pub hosts: HostPool,
     pub maxscale: Option<MaxscaleClient>,
+    /// For `preflight` steps, which read every server of it.
+    pub inventory: Option<Arc<Inventory>>,
     pub masker: Arc<Masker>,
     pub tx: mpsc::Sender<ExecMsg>,
     /// Test hook: the executor of this step panics (to show a panic becomes a failure).
@@ -209,6 +211,48 @@ impl Executors {
             .await;
     }
 
+    /// `preflight`: the report as the step's output; a blocker fails the step.
+    async fn preflight(
+        &self,
+        said: &mut Said,
+        to: &str,
+        timeout: Duration,
+        cancel: CancellationToken,
+    ) -> Result<String, Outcome> {
+        let Some(inv) = &self.inventory else {
+            return Err(Outcome::failed("no inventory to run preflight against"));
+        };
+        let report = tokio::select! {
+            _ = cancel.cancelled() => {
+                return Err(Outcome::Cancelled("preflight cancelled: nothing was changed".into()));
+            }
+            _ = tokio::time::sleep(timeout) => {
+                return Err(Outcome::TimedOut(format!(
+                    "preflight did not finish within {}: nothing was changed",
+                    crate::runbook::plan::format_duration(timeout)
+                )));
+            }
+            r = crate::preflight::run(inv, to) => r.map_err(|e| Outcome::failed(e.to_string()))?,
+        };
+        for line in report.text().lines() {
+            self.say(said, "stdout", line.to_owned()).await;
+        }
+        let count = |s| report.findings.iter().filter(|f| f.severity == s).count();
+        let (blockers, warnings) = (
+            count(crate::preflight::Severity::Blocker),
+            count(crate::preflight::Severity::Warning),
+        );
+        if blockers > 0 {
+            Err(Outcome::failed(format!(
+                "preflight for {to}: {blockers} blocker(s), {warnings} warning(s)"
+            )))
+        } else {
+            Ok(format!(
+                "preflight for {to}: no blocker, {warnings} warning(s)"
+            ))
+        }
+    }
+
     async fn run_job(
         &self,
         said: &mut Said,
@@ -217,6 +261,7 @@ impl Executors {
         cancel: CancellationToken,
     ) -> Result<String, Outcome> {
         match job {
+            Job::Preflight { to } => self.preflight(said, &to, timeout, cancel).await,
             Job::Sql {
                 server,
                 statements,

@@ -149,6 +149,11 @@ pub enum Action {
     Note {
         text: String,
     },
+    /// `flightdeck preflight` from the bastion against every server of the inventory, for
+    /// an upgrade to `to`: fails on a blocker; warnings are said and pass.
+    Preflight {
+        to: Template,
+    },
 }
 
 impl Action {
@@ -161,6 +166,7 @@ impl Action {
             Action::Check { .. } => "check",
             Action::Manual { .. } => "manual",
             Action::Note { .. } => "note",
+            Action::Preflight { .. } => "preflight",
         }
     }
 }

@@ -87,6 +87,8 @@ pub struct RawStep {
     // manual / note
     pub instructions: Option<Spanned<String>>,
     pub text: Option<Spanned<String>>,
+    // preflight
+    pub to: Option<Spanned<String>>,
 }
 
 impl RawStep {
@@ -114,7 +116,8 @@ impl RawStep {
             until,
             condition,
             instructions,
-            text
+            text,
+            to
         );
         out
     }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use super::template::{Context, Escape, Reference, Reveal, ServerField, Template};
 
 /// Fields each kind accepts besides the common ones, and the one it requires.
-const KINDS: [(&str, &[&str], &str); 7] = [
+const KINDS: [(&str, &[&str], &str); 8] = [
     ("sql", &["sql", "expect"], "sql"),
     ("shell", &["command", "expect_exit"], "command"),
     (
@@ -34,6 +34,7 @@ const KINDS: [(&str, &[&str], &str); 7] = [
     ("check", &["condition"], "condition"),
     ("manual", &["instructions", "command"], "instructions"),
     ("note", &["text"], "text"),
+    ("preflight", &["to"], "to"),
 ];
 
 pub fn default_timeout(kind: &str) -> Duration {
@@ -164,6 +165,9 @@ fn action(r: &mut Reader<'_>, kind: &str, raw: &mut RawStep) -> Option<Action> {
                 Some(c) => Some(joined_template(r, c)?),
                 None => None,
             },
+        },
+        "preflight" => Action::Preflight {
+            to: template(r, raw.to.as_ref()?)?,
         },
         _ => Action::Note {
             text: raw.text.take()?.into_inner(),

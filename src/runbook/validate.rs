@@ -268,6 +268,7 @@ impl Validator<'_> {
             }
             Action::Wait { until, .. } => self.condition(until),
             Action::Check { condition } => self.condition(condition),
+            Action::Preflight { to } => self.template(to, step),
             Action::Manual { .. } | Action::Note { .. } => {}
         }
     }

@@ -198,6 +198,14 @@ pub fn resolve(loaded: &Loaded, inv: &Inventory) -> Plan {
                     }
                 }
                 Action::Note { text } => body.push(Block::Line("note", text.clone())),
+                Action::Preflight { to } => body.push(Block::Line(
+                    "preflight",
+                    format!(
+                        "flightdeck preflight --to {} against every server of the inventory \
+                         (fails on a blocker)",
+                        render(to, Escape::None, None)
+                    ),
+                )),
             }
             let waits = matches!(step.action, Action::Manual { .. } | Action::Note { .. });
             steps.push(PlanStep {

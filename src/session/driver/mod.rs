@@ -149,6 +149,7 @@ impl Driver {
             sql: Arc::new(operator_targets(&inv)?),
             hosts: HostPool::new(SshOptions::default()),
             maxscale: crate::poll::start::maxscale_client(&inv)?,
+            inventory: Some(Arc::new(inv.clone())),
             masker: Arc::new(session.masker.clone()),
             tx: exec_tx,
             panic_on: None,
