@@ -6,36 +6,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use flightdeck::inventory;
 use flightdeck::lab::{BuildSpec, Lab, LabOptions};
 use flightdeck::poll::start::PollIntervals;
-use flightdeck::runbook::{self, Action};
-use flightdeck::session::driver::{Driver, Inputs};
-use flightdeck::session::run::{Command, StepState};
+use flightdeck::runbook;
+use flightdeck::session::driver::Driver;
 use mysql_async::prelude::Queryable;
 
-const STEP_DEADLINE: Duration = Duration::from_secs(180);
+mod common;
 
-/// Feeds the driver what happens (executor news, a tick with the pollers' latest
-/// snapshots every 250 ms) until `done` holds.
-async fn pump(d: &mut Driver, inputs: &mut Inputs, what: &str, done: impl Fn(&Driver) -> bool) {
-    let begun = Instant::now();
-    while !done(d) {
-        assert!(
-            begun.elapsed() < STEP_DEADLINE,
-            "timed out waiting for {what}"
-        );
-        tokio::select! {
-            Some(e) = inputs.exec_rx.recv() => d.exec(e, Instant::now()).expect("journal"),
-            _ = tokio::time::sleep(Duration::from_millis(250)) => {
-                d.refresh(&inputs.pollers, Instant::now()).expect("journal");
-                d.tick(Instant::now()).expect("journal");
-            }
-        }
-    }
-}
+use common::headless::take_step;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rehearsal_runs_through_the_driver_without_a_screen() {
@@ -56,44 +37,7 @@ async fn the_rehearsal_runs_through_the_driver_without_a_screen() {
         .expect("session opens");
 
     for (_, step) in loaded.runbook.steps() {
-        let id = step.id.value.clone();
-        if step.second_approval {
-            // A second operator approves, typing what the confirmation asks.
-            let name = d.core.confirm_name(step).unwrap_or_else(|_| id.clone());
-            let said = d.approve("headless-second", &id, &name).expect("journal");
-            assert!(!said.starts_with("not approved"), "{id}: {said}");
-        }
-        pump(&mut d, &mut inputs, &format!("{id} to be runnable"), |d| {
-            let s = d.core.run.runbook.step(&id).expect("step");
-            d.core.may_run(s).is_ok()
-        })
-        .await;
-        let cmd = match step.action {
-            Action::Manual { .. } | Action::Note { .. } => Command::Done { step: id.clone() },
-            _ => Command::Run {
-                step: id.clone(),
-                // What the cockpit asks the operator to type, taken from the session.
-                typed: step
-                    .destructive
-                    .then(|| d.core.confirm_name(step).expect("a name to type")),
-                justification: None,
-            },
-        };
-        d.command(cmd, Instant::now())
-            .expect("the command is taken");
-        pump(&mut d, &mut inputs, &format!("{id} to finish"), |d| {
-            !matches!(
-                d.core.run.state(&id),
-                StepState::Running { .. } | StepState::Pending
-            )
-        })
-        .await;
-        let state = d.core.run.state(&id).clone();
-        assert!(
-            matches!(state, StepState::Succeeded { .. }),
-            "{id}: {state:?}\noutput: {:?}",
-            d.core.output.get(&id)
-        );
+        take_step(&mut d, &mut inputs, step).await;
     }
     assert!(d.core.run.completed, "the runbook is complete");
     d.publish();

@@ -45,6 +45,11 @@ pub enum LabCommand {
         /// apt-get into ~/.cache/flightdeck/mariadb) or the path of an extracted tree.
         #[arg(long, value_name = "VERSION_OR_PATH")]
         from: Option<String>,
+        /// The build `lab ctl SERVER upgrade` moves a server to by default, and the inventory's
+        /// `to_version`: `11.8` (trixie's, fetched like `--from 10.5`), a version, or a path.
+        /// Default: the installed MariaDB.
+        #[arg(long, value_name = "VERSION_OR_PATH")]
+        to: Option<String>,
         /// Look for free server ports from this one up.
         #[arg(long, value_name = "PORT")]
         base_port: Option<u16>,
@@ -137,6 +142,7 @@ pub async fn run(args: LabArgs) -> Result<ExitCode> {
         LabCommand::Up {
             replicas,
             from,
+            to,
             base_port,
             maxscale_port,
             resume,
@@ -147,6 +153,7 @@ pub async fn run(args: LabArgs) -> Result<ExitCode> {
                 dir,
                 replicas,
                 from: from.as_deref().map(parse_spec).unwrap_or_default(),
+                to: to.as_deref().map(parse_spec),
                 base_port,
                 endpoint_port: Some(maxscale_port),
                 serve_exe: exe.clone(),

@@ -104,7 +104,7 @@ fn upstream(deb: &str) -> &str {
 }
 
 /// Runs a command to completion; its stdout, or an error naming it with its stderr's tail.
-async fn run(program: &str, args: &[&str], cwd: Option<&Path>) -> Result<String> {
+pub(super) async fn run(program: &str, args: &[&str], cwd: Option<&Path>) -> Result<String> {
     let command = format!("{program} {}", args.join(" "));
     let mut cmd = Command::new(program);
     cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");

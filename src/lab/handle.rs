@@ -25,6 +25,8 @@ pub struct LabOptions {
     pub replicas: usize,
     /// The build the servers start on (`--from`).
     pub from: BuildSpec,
+    /// The build an upgrade moves to by default (`--to`); `None`: the installed one.
+    pub to: Option<BuildSpec>,
     /// Scan for server ports from here (default: a random free area of 20000–32000).
     pub base_port: Option<u16>,
     /// Preferred MaxScale-compatible endpoint port (the CLI asks for 8989); any free port when
@@ -48,6 +50,7 @@ impl LabOptions {
             dir: dir.into(),
             replicas: 1,
             from: BuildSpec::Installed,
+            to: None,
             base_port: None,
             endpoint_port: None,
             serve_exe: None,

@@ -32,6 +32,7 @@ mod fetch;
 pub mod handle;
 pub mod instance;
 pub mod inventory;
+mod majors;
 pub mod ports;
 pub mod process;
 mod resume;

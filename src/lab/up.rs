@@ -58,7 +58,19 @@ impl Lab {
             state: new_state(&dir, &opts, &build)?,
             quiet: opts.quiet,
         };
-        lab.state.upgrade_to = versions::installed().await.ok().map(|b| b.version);
+        // Fetched now, so a target that cannot be had is said before anything is built.
+        lab.state.upgrade_to = match &opts.to {
+            Some(spec) => {
+                let to = versions::resolve(spec, &say).await?;
+                Some(match spec {
+                    // The series name finds the cached build again (`lab ctl … --to 11.8`).
+                    versions::BuildSpec::Version(v) => v.clone(),
+                    versions::BuildSpec::Path(p) => p.display().to_string(),
+                    versions::BuildSpec::Installed => to.version,
+                })
+            }
+            None => versions::installed().await.ok().map(|b| b.version),
+        };
         lab.state.save()?;
         match create(&mut lab).await {
             Ok(()) => Ok(lab),

@@ -105,7 +105,11 @@ pub async fn resolve(spec: &BuildSpec, say: &dyn Fn(&str)) -> Result<Build> {
             let dir = cache_root().join(v);
             if find_mariadbd(&dir).is_none() {
                 say(&format!("fetching MariaDB {v} into {}", dir.display()));
-                super::fetch::fetch(v, &dir).await?;
+                if super::majors::is_major(v) {
+                    super::majors::fetch(v, &dir).await?;
+                } else {
+                    super::fetch::fetch(v, &dir).await?;
+                }
             }
             from_tree(&dir).await
         }

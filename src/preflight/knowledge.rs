@@ -22,7 +22,6 @@ pub fn crossed(at: Version, from: Version, to: Version) -> bool {
 const UPGRADE_10_6: &str = "https://mariadb.com/docs/server/server-management/install-and-upgrade-mariadb/upgrading/mariadb-community-server-upgrade-paths/upgrading-from-mariadb-10-5-to-mariadb-10-6";
 const UPGRADE_10_11: &str = "https://mariadb.com/docs/server/server-management/install-and-upgrade-mariadb/upgrading/mariadb-community-server-upgrade-paths/upgrading-from-mariadb-10-6-to-mariadb-10-11";
 const UPGRADE_11_4: &str = "https://mariadb.com/docs/server/server-management/install-and-upgrade-mariadb/upgrading/mariadb-community-server-upgrade-paths/upgrading-from-mariadb-10-11-to-mariadb-11-4";
-const MAJORS_NOTE: &str = "shared/mariadb-majors/README.md (a genuine 10.5 → 11.8 rolling upgrade)";
 const SEED_002: &str = "seeds/002 (binlog_format=STATEMENT during a replicas-first upgrade)";
 const MAXSCALE_MONITOR: &str = "https://mariadb.com/kb/en/mariadb-maxscale-2402-maxscale-2402-mariadb-monitor/#required-grants";
 
@@ -68,10 +67,12 @@ pub const SUPER_SPLIT: (Version, &str) = ((10, 11), MAXSCALE_MONITOR);
 /// From 11.4 the client verifies the server's TLS certificate by default.
 pub const CLIENT_TLS: (Version, &str) = ((11, 4), UPGRADE_11_4);
 
-/// From 11.x the default collation of utf8mb4 is `utf8mb4_uca1400_ai_ci` (id 2304), which
-/// servers before 10.10 do not know: DDL from an upgraded primary then stops their SQL
-/// thread (`Character set '#2304' is not a compiled character set`).
-pub const UCA1400: (Version, Version, &str) = ((11, 0), (10, 10), MAJORS_NOTE);
+/// From 11.4 (11.4.2) `character_set_collations` maps utf8mb4 to `utf8mb4_uca1400_ai_ci`
+/// (id 2304), which servers before 10.10 do not know: DDL from an upgraded primary then
+/// stops their SQL thread (`Character set '#2304' is not a compiled character set`).
+pub const UCA1400: (Version, Version, &str) = ((11, 4), (10, 10), UCA1400_SOURCES);
+const UCA1400_SOURCES: &str = "shared/mariadb-majors/README.md (a genuine 10.5 → 11.8 rolling \
+     upgrade); https://github.com/MariaDB/mariadb-docker/issues/591 (the default changed in 11.4.2)";
 
 pub const STATEMENT_FORMAT_SOURCE: &str = SEED_002;
 pub const SPLIT_SOURCE: &str = UPGRADE_10_11;

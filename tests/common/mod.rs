@@ -3,6 +3,7 @@
 
 pub mod cockpit;
 pub mod dash;
+pub mod headless;
 pub mod pump;
 
 use ratatui::Terminal;
