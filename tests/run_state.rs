@@ -451,3 +451,57 @@ fn a_started_step_keeps_its_servers_when_the_roles_move() {
         servers: vec!["db2".into()],
     }));
 }
+
+/// A note whose gate does not hold (a four-eyes note with nobody attached, a fact down),
+/// taken past it with a justification, is done then and there: never "running" with no
+/// executor to end it.
+#[test]
+fn a_note_taken_past_its_gates_with_a_justification_is_done_not_left_running() {
+    let text = RUNBOOK.replace(
+        "[[phase.step]]\nid = \"backup\"",
+        "[[phase.step]]\nid = \"read\"\ntitle = \"read this\"\nkind = \"note\"\n\
+         text = \"only with the primary up\"\ngates = [\"primary.up\"]\n\n\
+         [[phase.step]]\nid = \"backup\"",
+    );
+    let inv = inventory::parse(Path::new("inv.toml"), INVENTORY).expect("inventory");
+    let loaded = check_text(SourceFile::new("rb.toml", text), Some(&inv)).expect("runbook");
+    let mut run = Run::new(loaded.runbook);
+    let facts = Facts {
+        primary_up: false,
+        behind: Some(0),
+        succeeded: Vec::new(),
+    };
+    let now = Instant::now();
+    assert!(matches!(
+        run.command(
+            Command::Done {
+                step: "read".into()
+            },
+            &facts,
+            now
+        ),
+        Err(Refusal::Gates(_))
+    ));
+    let effects = run
+        .command(
+            Command::Run {
+                step: "read".into(),
+                typed: None,
+                justification: Some("read it out loud to the team".into()),
+            },
+            &facts,
+            now,
+        )
+        .expect("overridden");
+    assert!(effects.contains(&Effect::Record(Record::Override {
+        step: "read".into(),
+        justification: "read it out loud to the team".into(),
+        failed: vec!["primary.up".into()],
+    })));
+    assert!(
+        matches!(run.state("read"), StepState::Succeeded { .. }),
+        "{:?}",
+        run.state("read")
+    );
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Start { .. })));
+}

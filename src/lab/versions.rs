@@ -98,7 +98,11 @@ pub async fn resolve(spec: &BuildSpec, say: &dyn Fn(&str)) -> Result<Build> {
         BuildSpec::Path(root) => from_tree(root).await,
         BuildSpec::Version(v) => {
             if let Ok(sys) = installed().await {
-                if &sys.version == v || &sys.full_version == v {
+                // `10.11` names the installed 10.11.19 as well: a series, not a release.
+                if &sys.version == v
+                    || &sys.full_version == v
+                    || sys.version.starts_with(&format!("{v}."))
+                {
                     return Ok(sys);
                 }
             }

@@ -312,6 +312,17 @@ impl Run {
             }
         }
         let attempt = self.next_attempt(id);
+        // A manual step or a note has nothing to run: taken past its gates with a
+        // justification, it is done by the operator then and there (as `Done` would, had its
+        // gates held), never left running with no executor to end it.
+        if matches!(step.action, Action::Manual { .. } | Action::Note { .. }) {
+            effects.extend(self.finish(
+                id,
+                attempt,
+                Outcome::Succeeded("done by the operator".into()),
+            ));
+            return Ok(effects);
+        }
         effects.push(Effect::Record(Record::Confirmed {
             step: id.to_string(),
             typed,
