@@ -46,6 +46,7 @@ struct RawServer {
     ssh: Option<SshEndpoint>,
     transport: Option<Spanned<String>>,
     maxscale_name: Option<String>,
+    config: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -341,6 +342,7 @@ fn convert_server(
     let name = raw.name.into_inner();
     Some(Server {
         maxscale_name: raw.maxscale_name.unwrap_or_else(|| name.clone()),
+        config: raw.config,
         mysql: MysqlEndpoint {
             host: raw.mysql.host,
             port: raw.mysql.port,

@@ -52,6 +52,9 @@ pub struct Server {
     pub transport: Transport,
     /// The server's name in MaxScale.
     pub maxscale_name: String,
+    /// The option file the server starts with, on its host (`config = "/etc/my.cnf"`):
+    /// `preflight` reads it for options the target version removed.
+    pub config: Option<String>,
     /// Where the server's table stands in the inventory file.
     pub span: Range<usize>,
 }

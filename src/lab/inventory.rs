@@ -95,8 +95,10 @@ pub fn render(state: &LabState) -> String {
              role = \"{role}\"\n\
              mysql = {{ host = {host}, port = {port} }}\n\
              transport = \"local\"\n\
-             maxscale_name = {name}\n",
+             maxscale_name = {name}\n\
+             config = {config}\n",
             name = q(&s.name),
+            config = qp(&s.cnf),
             role = s.initial_role,
             host = q(&s.host),
             port = s.port,

@@ -3,10 +3,12 @@
 //! knowledge ([`knowledge`]) and the rules ([`rules`]) turn that into findings, each with
 //! its severity, evidence, fix and source. Nothing is changed anywhere.
 //!
-//! Not yet looked at: configuration files on the hosts (`my_print_defaults` over SSH) and
-//! free disk space; removed options are reported from the running server's variables.
+//! On a server with a transport (SSH, or local for a lab) it also reads the inventory's
+//! `config` option file and the free space under the datadir ([`host`]). `!include`d
+//! files are not followed.
 
 pub mod admins;
+pub mod host;
 pub mod knowledge;
 pub mod probe;
 pub mod rules;
@@ -14,7 +16,8 @@ pub mod rules;
 use futures::future::join_all;
 use serde::Serialize;
 
-use crate::inventory::{Inventory, Role};
+use crate::exec::host::{HostPool, HostTransport, SshOptions};
+use crate::inventory::{Inventory, Role, Transport};
 use crate::poll::start::{StartError, maxscale_client, operator_targets};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -135,9 +138,31 @@ pub async fn run(inv: &Inventory, to: &str) -> Result<Report, PreflightError> {
     let mut servers = Vec::new();
     let mut read = Vec::new();
     let mut findings = Vec::new();
+    let pool = HostPool::new(SshOptions::default());
     for (t, p) in targets.iter().zip(probes) {
         match p {
-            Ok(p) => {
+            Ok(mut p) => {
+                if let Some(s) = inv.server(&t.server) {
+                    let transport = match &s.transport {
+                        Transport::Local => Some(HostTransport::Local),
+                        Transport::Ssh(ssh) => Some(HostTransport::Ssh {
+                            host: ssh.host.clone(),
+                            user: ssh.user.clone(),
+                            port: ssh.port,
+                        }),
+                        Transport::None => None,
+                    };
+                    if let Some(transport) = transport {
+                        p.host = Some(
+                            host::read(&pool, &transport, s.config.as_deref(), &p.datadir)
+                                .await
+                                .unwrap_or_else(|e| host::HostFacts {
+                                    config_error: Some(e),
+                                    ..Default::default()
+                                }),
+                        );
+                    }
+                }
                 servers.push(ServerSeen {
                     name: t.server.clone(),
                     version: Some(p.info.version.clone()),
@@ -167,6 +192,7 @@ pub async fn run(inv: &Inventory, to: &str) -> Result<Report, PreflightError> {
         .iter()
         .find(|s| s.role == Role::Primary)
         .map(|s| s.name.as_str());
+    pool.close().await;
     findings.extend(rules::judge(target, primary, &read));
     findings.sort_by_key(|f| f.severity);
     Ok(Report {

@@ -39,6 +39,11 @@ pub struct Probe {
     pub admin_connections: Vec<(u64, String)>,
     /// `SHOW GRANTS` of the MaxScale monitor's user, per host it is defined for.
     pub monitor_grants: Vec<String>,
+    /// `@@datadir`, and how much the tables in it hold (data and indexes).
+    pub datadir: String,
+    pub data_bytes: u64,
+    /// What its host said (option file, free space), when it has a transport.
+    pub host: Option<super::host::HostFacts>,
 }
 
 /// Reads `target`; `monitor_user` is MaxScale's monitor user, when known.
@@ -79,6 +84,7 @@ async fn read(
         have_ssl: value("have_ssl"),
         gtid_strict_mode: value("gtid_strict_mode").eq_ignore_ascii_case("ON"),
         character_set_collations: value("character_set_collations"),
+        datadir: value("datadir"),
         collation_server: value("collation_server"),
         info,
         ..Probe::default()
@@ -102,6 +108,12 @@ async fn read(
             probe.non_transactional.push(format!("{name} ({engine})"));
         }
     }
+    let size: Option<Option<u64>> = conn
+        .query_first(
+            "SELECT CAST(SUM(DATA_LENGTH + INDEX_LENGTH) AS UNSIGNED) FROM information_schema.TABLES",
+        )
+        .await?;
+    probe.data_bytes = size.flatten().unwrap_or(0);
     let words: Vec<String> = RESERVED.iter().map(|(w, _, _)| format!("'{w}'")).collect();
     let words = words.join(", ");
     let named: Vec<(String, String, Option<String>)> = conn

@@ -1,12 +1,32 @@
 //! From what the servers said to the hazards of upgrading them to a target version: pure
 //! functions of the probes, so each rule is tested without a server.
 
+use super::host::{HostFacts, server_options};
 use super::knowledge::{
     CHECKSUMS_GONE, CLIENT_TLS, REMOVED, RESERVED, SPLIT_SOURCE, STATEMENT_FORMAT_SOURCE,
     SUPER_SPLIT, UCA1400, Version, crossed, version,
 };
 use super::probe::Probe;
 use super::{Finding, Severity};
+
+/// A finding seen on `p`.
+fn seen(
+    p: &Probe,
+    severity: Severity,
+    hazard: &'static str,
+    evidence: String,
+    fix: &str,
+    source: &str,
+) -> Finding {
+    Finding {
+        severity,
+        hazard,
+        servers: vec![p.server.clone()],
+        evidence,
+        fix: fix.to_owned(),
+        source: source.to_owned(),
+    }
+}
 
 /// Every finding for an upgrade to `to`; `primary` is the inventory's primary.
 pub fn judge(to: Version, primary: Option<&str>, probes: &[Probe]) -> Vec<Finding> {
@@ -20,15 +40,11 @@ pub fn judge(to: Version, primary: Option<&str>, probes: &[Probe]) -> Vec<Findin
         let Some(from) = version(&p.info.version) else {
             continue;
         };
-        let f = |severity, hazard, evidence: String, fix: &str, source: &str| Finding {
-            severity,
-            hazard,
-            servers: vec![p.server.clone()],
-            evidence,
-            fix: fix.to_owned(),
-            source: source.to_owned(),
+        let f = |severity, hazard, evidence: String, fix: &str, source: &str| {
+            seen(p, severity, hazard, evidence, fix, source)
         };
-        for (at, names, source) in REMOVED {
+        let config = p.host.as_ref().and_then(|h| h.config.as_ref());
+        for (at, names, source) in REMOVED.iter().filter(|_| config.is_none()) {
             let present: Vec<&str> = names
                 .iter()
                 .copied()
@@ -51,6 +67,9 @@ pub fn judge(to: Version, primary: Option<&str>, probes: &[Probe]) -> Vec<Findin
                  what is set): a setting of one stops the upgraded server from starting",
                 source,
             ));
+        }
+        if let Some(h) = &p.host {
+            out.extend(host_findings(p, h, from, to));
         }
         let (at, gone, source) = CHECKSUMS_GONE;
         if crossed(at, from, to) && gone.contains(&p.checksum_algorithm.as_str()) {
@@ -262,6 +281,92 @@ pub fn judge(to: Version, primary: Option<&str>, probes: &[Probe]) -> Vec<Findin
     merge(out)
 }
 
+/// What the host shows: options the target removed, set in the option file (each at its
+/// line), a gone checksum algorithm there, an option file that cannot be read, and too
+/// little free space under the datadir for what it holds.
+fn host_findings(p: &Probe, h: &HostFacts, from: Version, to: Version) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let f = |severity, hazard, evidence: String, fix: &str, source: &str| {
+        seen(p, severity, hazard, evidence, fix, source)
+    };
+    if let Some(file) = &h.config {
+        let set = server_options(&file.text);
+        for (at, names, source) in REMOVED {
+            if !crossed(*at, from, to) {
+                continue;
+            }
+            for o in set.iter().filter(|o| names.contains(&o.name.as_str())) {
+                out.push(f(
+                    Severity::Blocker,
+                    "removed-option",
+                    format!(
+                        "{}:{}: {} is set, and {}.{} removed it",
+                        file.path, o.line, o.name, at.0, at.1
+                    ),
+                    "delete the line before the upgrade: the upgraded server refuses to start \
+                     with an option it does not know",
+                    source,
+                ));
+            }
+        }
+        let (at, gone, source) = CHECKSUMS_GONE;
+        for o in set.iter().filter(|o| {
+            crossed(at, from, to)
+                && o.name == "innodb_checksum_algorithm"
+                && gone.contains(&o.value.to_ascii_lowercase().as_str())
+        }) {
+            out.push(f(
+                Severity::Blocker,
+                "checksum-algorithm",
+                format!(
+                    "{}:{}: innodb_checksum_algorithm = {}",
+                    file.path, o.line, o.value
+                ),
+                "set it to crc32 (or full_crc32) before the upgrade",
+                source,
+            ));
+        }
+    } else if let Some(e) = &h.config_error {
+        out.push(f(
+            Severity::Warning,
+            "option-file",
+            format!("the option file could not be read: {e}"),
+            "name the server's option file in the inventory (`config = \"/etc/my.cnf\"`) and \
+             make it readable over the server's transport",
+            "the inventory",
+        ));
+    }
+    if let Some(free) = h.disk_free_kib {
+        let held = p.data_bytes / 1024;
+        let (severity, fix) = if free < held {
+            (
+                Severity::Blocker,
+                "free space first: a full backup of the data alone does not fit",
+            )
+        } else if free < held.saturating_mul(2) {
+            (
+                Severity::Warning,
+                "free space: the backup and the upgrade's table rebuilds need room beside the data",
+            )
+        } else {
+            return out;
+        };
+        out.push(f(
+            severity,
+            "disk-space",
+            format!(
+                "{} MiB free under {}, which holds {} MiB of tables",
+                free / 1024,
+                p.datadir,
+                held / 1024
+            ),
+            fix,
+            "seeds/000 (step 1.3: a mandatory full backup before any change)",
+        ));
+    }
+    out
+}
+
 /// The uca1400 collation hazard: live when a server already runs 11.x with it as a default
 /// while another runs a version that does not know it, expected when the target does.
 fn collations(to: Version, oldest: Option<Version>, probes: &[Probe]) -> Vec<Finding> {
@@ -332,161 +437,5 @@ fn merge(findings: Vec<Finding>) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::poll::{GtidPos, IoState, ReplicaStatus, ServerInfo};
-
-    fn probe(server: &str, version: &str, replicating: bool) -> Probe {
-        let replicas = if replicating {
-            vec![ReplicaStatus {
-                connection_name: String::new(),
-                master_host: "127.0.0.1".into(),
-                master_port: 3306,
-                io: IoState::Yes,
-                sql_running: true,
-                seconds_behind: Some(0),
-                gtid_io_pos: GtidPos::parse_lenient("0-1-10"),
-                using_gtid: "Current_Pos".into(),
-                last_io_errno: 0,
-                last_io_error: String::new(),
-                last_sql_errno: 0,
-                last_sql_error: String::new(),
-                sql_state: String::new(),
-            }]
-        } else {
-            Vec::new()
-        };
-        Probe {
-            server: server.into(),
-            info: ServerInfo {
-                version: version.into(),
-                binlog_format: "ROW".into(),
-                read_only: replicating,
-                gtid_binlog_pos: GtidPos::parse_lenient("0-1-10"),
-                gtid_slave_pos: GtidPos::parse_lenient(if replicating { "0-1-10" } else { "" }),
-                replicas,
-                ..ServerInfo::default()
-            },
-            have_ssl: "YES".into(),
-            gtid_strict_mode: true,
-            checksum_algorithm: "full_crc32".into(),
-            ..Probe::default()
-        }
-    }
-
-    fn hazards(findings: &[Finding]) -> Vec<(&'static str, Severity)> {
-        findings.iter().map(|f| (f.hazard, f.severity)).collect()
-    }
-
-    #[test]
-    fn a_healthy_pair_on_the_target_already_is_clean() {
-        let pair = [
-            probe("db1", "11.4.4-MariaDB", false),
-            probe("db2", "11.4.4-MariaDB", true),
-        ];
-        assert_eq!(judge((11, 4), Some("db1"), &pair), Vec::new());
-    }
-
-    #[test]
-    fn version_hazards_bite_only_on_the_way_across() {
-        let mut old = probe("db1", "10.5.29-MariaDB", false);
-        old.variables.insert("innodb_undo_logs".into());
-        old.checksum_algorithm = "innodb".into();
-        old.reserved_names
-            .push(("app.t.offset".into(), "OFFSET".into()));
-        old.monitor_grants
-            .push("GRANT SUPER, REPLICATION CLIENT ON *.* TO `maxscale`@`%`".into());
-        old.have_ssl = "DISABLED".into();
-        let found = judge((11, 4), Some("db1"), std::slice::from_ref(&old));
-        assert_eq!(
-            hazards(&found),
-            vec![
-                ("checksum-algorithm", Severity::Blocker),
-                ("monitor-grants", Severity::Blocker),
-                ("reserved-word", Severity::Warning),
-                ("client-tls", Severity::Warning),
-                ("collation", Severity::Warning),
-                ("removed-options", Severity::Info),
-            ]
-        );
-        let removed = found
-            .iter()
-            .find(|f| f.hazard == "removed-options")
-            .expect("removed");
-        assert!(removed.evidence.contains("innodb_undo_logs"), "{removed:?}");
-        assert!(
-            found
-                .iter()
-                .all(|f| !f.source.is_empty() && !f.fix.is_empty())
-        );
-        // 10.5 → 10.6 crosses only what changed in 10.6.
-        let found = judge((10, 6), Some("db1"), std::slice::from_ref(&old));
-        assert_eq!(
-            hazards(&found),
-            vec![
-                ("checksum-algorithm", Severity::Blocker),
-                ("reserved-word", Severity::Warning),
-                ("removed-options", Severity::Info),
-            ]
-        );
-    }
-
-    #[test]
-    fn replication_errant_transactions_and_skew_are_found_live() {
-        let mut primary = probe("db1", "10.11.19-MariaDB", false);
-        primary.info.binlog_format = "STATEMENT".into();
-        primary.admin_connections.push((42, "app_admin".into()));
-        let mut replica = probe("db2", "10.5.29-MariaDB", true);
-        replica.info.gtid_binlog_pos = GtidPos::parse_lenient("0-2-11");
-        replica.info.replicas[0].sql_running = false;
-        replica.info.replicas[0].last_sql_errno = 1062;
-        replica.info.replicas[0].last_sql_error = "Duplicate entry".into();
-        replica.gtid_strict_mode = false;
-        let found = judge((10, 11), Some("db1"), &[primary, replica]);
-        assert_eq!(
-            hazards(&found),
-            vec![
-                ("replication", Severity::Blocker),
-                ("version-skew", Severity::Blocker),
-                ("binlog-format", Severity::Warning),
-                ("errant-gtid", Severity::Warning),
-                ("admin-connections", Severity::Warning),
-                ("gtid-strict-mode", Severity::Info),
-            ]
-        );
-        let skew = &found[1];
-        assert_eq!(
-            skew.evidence,
-            "db2 (10.5.29-MariaDB) replicates from db1 (10.11.19-MariaDB)"
-        );
-        assert!(
-            found[0].evidence.contains("SQL 1062: Duplicate entry"),
-            "{:?}",
-            found[0]
-        );
-        assert!(found[4].evidence.contains("app_admin (connection 42)"));
-    }
-
-    #[test]
-    fn an_upgraded_server_defaulting_to_uca1400_beside_an_old_one_is_a_blocker() {
-        let mut new = probe("db2", "11.8.3-MariaDB", false);
-        new.character_set_collations = "utf8mb4=utf8mb4_uca1400_ai_ci".into();
-        let old = probe("db1", "10.5.29-MariaDB", true);
-        let found = judge((11, 8), Some("db2"), &[new.clone(), old.clone()]);
-        let c = found
-            .iter()
-            .find(|f| f.hazard == "collation")
-            .expect("collation");
-        assert_eq!(c.severity, Severity::Blocker);
-        assert_eq!(c.servers, vec!["db2"]);
-        assert!(c.evidence.contains("while db1 cannot read it"), "{c:?}");
-        // Cleared as the fix says: expected still (a target that defaults to it), not live.
-        new.character_set_collations = String::new();
-        let found = judge((11, 8), Some("db2"), &[new, old]);
-        let c = found
-            .iter()
-            .find(|f| f.hazard == "collation")
-            .expect("collation");
-        assert_eq!(c.severity, Severity::Warning);
-    }
-}
+#[path = "rules_tests.rs"]
+mod tests;
