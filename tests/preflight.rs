@@ -51,6 +51,14 @@ async fn planted_hazards_are_each_reported_with_evidence() {
     let (code, out) = preflight(&lab, "10.11", "text");
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("no hazard found"), "{out}");
+    // How each server's connections travel is said beside it.
+    let port = lab.server("server1").expect("server1").port;
+    assert!(
+        out.contains(&format!(
+            "replication from 127.0.0.1:{port} in clear text · MaxScale to it in clear text"
+        )),
+        "{out}"
+    );
 
     // Planted: on the primary (replicated where it is data), and on the replica.
     sql(

@@ -61,6 +61,10 @@ pub struct ServerSeen {
     pub name: String,
     pub version: Option<String>,
     pub error: Option<String>,
+    /// How its connections travel: each replication channel it reads from, and MaxScale's
+    /// to it: `source host:port` → TLS or not; `maxscale` → TLS or not (`None`: unknown).
+    pub replication_tls: Vec<(String, bool)>,
+    pub maxscale_tls: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,9 +87,23 @@ impl Report {
 
     pub fn text(&self) -> String {
         let mut out = format!("preflight for an upgrade to {}\n", self.to);
+        let tls = |on: bool| if on { "TLS" } else { "clear text" };
         for s in &self.servers {
+            let mut links: Vec<String> = s
+                .replication_tls
+                .iter()
+                .map(|(from, on)| format!("replication from {from} in {}", tls(*on)))
+                .collect();
+            if let Some(on) = s.maxscale_tls {
+                links.push(format!("MaxScale to it in {}", tls(on)));
+            }
+            let links = if links.is_empty() {
+                String::new()
+            } else {
+                format!(" · {}", links.join(" · "))
+            };
             match (&s.version, &s.error) {
-                (Some(v), _) => out.push_str(&format!("  {:<10} {v}\n", s.name)),
+                (Some(v), _) => out.push_str(&format!("  {:<10} {v}{links}\n", s.name)),
                 (None, Some(e)) => out.push_str(&format!("  {:<10} not read: {e}\n", s.name)),
                 _ => {}
             }
@@ -119,15 +137,24 @@ impl Report {
 pub async fn run(inv: &Inventory, to: &str) -> Result<Report, PreflightError> {
     let target = knowledge::version(to).ok_or_else(|| PreflightError::Version(to.to_owned()))?;
     let targets = operator_targets(inv)?;
-    let monitor_user = match (maxscale_client(inv)?, &inv.maxscale) {
-        (Some(client), Some(m)) => client.monitor(&m.monitor).await.ok().and_then(|mon| {
-            mon.attributes
-                .parameters
-                .get("user")
-                .and_then(|u| u.as_str())
-                .map(str::to_owned)
-        }),
-        _ => None,
+    let (monitor_user, maxscale_servers) = match (maxscale_client(inv)?, &inv.maxscale) {
+        (Some(client), Some(m)) => {
+            let user = client.monitor(&m.monitor).await.ok().and_then(|mon| {
+                mon.attributes
+                    .parameters
+                    .get("user")
+                    .and_then(|u| u.as_str())
+                    .map(str::to_owned)
+            });
+            (user, client.servers().await.unwrap_or_default())
+        }
+        _ => (None, Vec::new()),
+    };
+    // MaxScale's `ssl` parameter of the server it knows under the inventory's name.
+    let maxscale_tls = |server: &str| -> Option<bool> {
+        let name = &inv.server(server)?.maxscale_name;
+        let s = maxscale_servers.iter().find(|s| &s.id == name)?;
+        s.attributes.parameters.other.get("ssl")?.as_bool()
     };
     let probes = join_all(
         targets
@@ -167,6 +194,8 @@ pub async fn run(inv: &Inventory, to: &str) -> Result<Report, PreflightError> {
                     name: t.server.clone(),
                     version: Some(p.info.version.clone()),
                     error: None,
+                    replication_tls: p.replication_tls.clone(),
+                    maxscale_tls: maxscale_tls(&t.server),
                 });
                 read.push(p);
             }
@@ -183,6 +212,8 @@ pub async fn run(inv: &Inventory, to: &str) -> Result<Report, PreflightError> {
                     name: t.server.clone(),
                     version: None,
                     error: Some(e),
+                    replication_tls: Vec::new(),
+                    maxscale_tls: maxscale_tls(&t.server),
                 });
             }
         }

@@ -44,6 +44,8 @@ pub struct Probe {
     pub data_bytes: u64,
     /// What its host said (option file, free space), when it has a transport.
     pub host: Option<super::host::HostFacts>,
+    /// Each replication channel's source and whether it uses TLS (`Master_SSL_Allowed`).
+    pub replication_tls: Vec<(String, bool)>,
 }
 
 /// Reads `target`; `monitor_user` is MaxScale's monitor user, when known.
@@ -134,6 +136,19 @@ async fn read(
             None => format!("{schema}.{table}"),
         };
         probe.reserved_names.push((at, word));
+    }
+    let channels: Vec<Row> = conn.query("SHOW ALL SLAVES STATUS").await?;
+    for row in &channels {
+        let text = |col: &str| -> String {
+            row.get_opt::<Option<String>, &str>(col)
+                .and_then(Result::ok)
+                .flatten()
+                .unwrap_or_default()
+        };
+        probe.replication_tls.push((
+            format!("{}:{}", text("Master_Host"), text("Master_Port")),
+            text("Master_SSL_Allowed").eq_ignore_ascii_case("Yes"),
+        ));
     }
     let admins = super::admins::query(&probe.info.version, monitor_user.unwrap_or(""));
     probe.admin_connections = conn.query(admins).await?;
