@@ -280,3 +280,88 @@ async fn a_10_5_lab_shows_what_10_11_would_refuse() {
     assert!(grants[0].contains("(no READ_ONLY ADMIN)"), "{grants:?}");
     assert_eq!(findings.len(), 4, "nothing else: {out}");
 }
+
+/// Live cross-version hazards, on a real 10.5 lab whose primary is upgraded to 11.8
+/// (trixie's) first, the wrong way round: the 10.5 replica is now older than its primary
+/// (a blocker), and the 11.8 primary's default collation is one the replica cannot read
+/// (a blocker, found live from `character_set_collations`). Skipped with the reason when
+/// the builds cannot be had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_upgraded_first_shows_the_skew_and_the_collation_live() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut opts = LabOptions::new(dir.path().join("lab"));
+    opts.from = flightdeck::lab::BuildSpec::Version("10.5".into());
+    opts.to = Some(flightdeck::lab::BuildSpec::Version("11.8".into()));
+    opts.serve_exe = Some(PathBuf::from(env!("CARGO_BIN_EXE_flightdeck")));
+    let lab = match Lab::up(opts).await {
+        Ok(lab) => lab.guard(),
+        Err(e @ flightdeck::lab::LabError::Fetch { .. }) => {
+            eprintln!("SKIPPED: MariaDB 10.5 or 11.8 cannot be had here: {e}");
+            return;
+        }
+        Err(e) => panic!("lab up --from 10.5 --to 11.8: {e}"),
+    };
+    // Unplanted: the replica-first order keeps both silent.
+    let (_, json) = preflight(&lab, "11.8", "json");
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let hazards = |r: &serde_json::Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {}",
+                    f["severity"].as_str().unwrap_or(""),
+                    f["hazard"].as_str().unwrap_or(""),
+                    f["servers"]
+                )
+            })
+            .collect()
+    };
+    let before = hazards(&report);
+    assert!(
+        !before
+            .iter()
+            .any(|h| h.contains("version-skew") || h.contains("\"blocker\" collation")),
+        "{before:?}"
+    );
+
+    let upgraded = Command::cargo_bin("flightdeck")
+        .expect("binary is built")
+        .args(["lab", "--dir"])
+        .arg(lab.dir())
+        .args(["ctl", "server1", "upgrade"])
+        .output()
+        .expect("runs");
+    assert!(
+        upgraded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&upgraded.stderr)
+    );
+    let (code, json) = preflight(&lab, "11.8", "json");
+    assert_eq!(code, Some(2), "{json}");
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let after = hazards(&report);
+    for expected in [
+        "blocker version-skew [\"server2\"]",
+        "blocker collation [\"server1\"]",
+    ] {
+        assert!(
+            after.contains(&expected.to_owned()),
+            "{expected} in {after:?}"
+        );
+    }
+    let skew = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["hazard"] == "version-skew")
+        .expect("skew");
+    let evidence = skew["evidence"].as_str().unwrap_or("");
+    assert!(
+        evidence.starts_with("server2 (10.5.")
+            && evidence.contains("replicates from server1 (11.8."),
+        "{evidence}"
+    );
+}

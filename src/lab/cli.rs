@@ -105,7 +105,8 @@ pub enum CtlCommand {
     Kill,
     /// Clean shutdown, switch binaries, start, mariadb-upgrade.
     Upgrade {
-        /// Target build: a version or an extracted tree [default: the installed MariaDB].
+        /// Target build: a version (10.11, 11.8, 10.11.18), or an extracted tree [default: the
+        /// lab's `lab up --to`, else the installed MariaDB].
         #[arg(long, value_name = "VERSION_OR_PATH")]
         to: Option<String>,
     },

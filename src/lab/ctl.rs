@@ -54,7 +54,17 @@ impl Lab {
                     Ok(format!("{server} was not running"))
                 }
             }
-            Action::Upgrade { to } => self.upgrade(server, to.unwrap_or_default()).await,
+            Action::Upgrade { to } => {
+                // Without --to: the lab's own target (`lab up --to`), else the installed build.
+                let to = to.unwrap_or_else(|| {
+                    self.state
+                        .upgrade_to
+                        .as_deref()
+                        .and_then(|t| t.parse().ok())
+                        .unwrap_or_default()
+                });
+                self.upgrade(server, to).await
+            }
             Action::BackupConfig => self.backup_config(server, true),
             Action::RestoreConfig => self.backup_config(server, false),
         }
