@@ -1,7 +1,8 @@
 //! `flightdeck preflight` against a lab: clean, it finds nothing and exits 0; with hazards
 //! planted on the real servers (STATEMENT binlog format, a compressed table, a MyISAM
 //! table, a privileged client on the primary, a transaction written on the replica, which
-//! then stops its SQL thread (gtid_strict_mode refuses the primary's next GTID)), it reports each with evidence,
+//! then stops its SQL thread (gtid_strict_mode refuses the primary's next GTID), no account
+//! for the replication user on the replica), it reports each with evidence,
 //! in text and JSON, and exits 2. The version-crossing rules are tested on their own in
 //! `src/preflight/rules.rs`.
 
@@ -81,6 +82,10 @@ async fn planted_hazards_are_each_reported_with_evidence() {
             // A row only the replica has: an errant transaction, and the key the primary's
             // next insert collides with.
             "INSERT INTO app.clash VALUES (1)",
+            // No account for the replication user here: after a switchover the old primary
+            // could not replicate from this server.
+            "SET SESSION sql_log_bin = 0",
+            "DROP USER 'repl'@'127.0.0.1', 'repl'@'localhost'",
         ],
     )
     .await;
@@ -176,7 +181,13 @@ async fn planted_hazards_are_each_reported_with_evidence() {
             assert!(!f[key].as_str().unwrap_or("").is_empty(), "{key} of {f}");
         }
     }
-    assert_eq!(findings.len(), 6, "nothing else: {out}");
+    let repl = find("replication-user");
+    assert_eq!(repl["servers"], serde_json::json!(["server2"]));
+    assert_eq!(
+        repl["evidence"],
+        "repl (its replication user) has no account here"
+    );
+    assert_eq!(findings.len(), 7, "nothing else: {out}");
 
     // The text form says the same, blockers first, with a count.
     let (code, text) = preflight(&lab, "10.11", "text");
@@ -186,7 +197,7 @@ async fn planted_hazards_are_each_reported_with_evidence() {
         "{text}"
     );
     assert!(
-        text.contains("1 blocker(s), 5 warning(s), 0 info"),
+        text.contains("1 blocker(s), 6 warning(s), 0 info"),
         "{text}"
     );
     held.disconnect().await.expect("disconnect");

@@ -110,6 +110,29 @@ impl Report {
         }
         if self.findings.is_empty() {
             out.push_str("no hazard found\n");
+        } else {
+            // The findings at a glance, then each with its evidence, fix and source.
+            let servers: Vec<String> = self.findings.iter().map(|f| f.servers.join(", ")).collect();
+            let hw = self
+                .findings
+                .iter()
+                .map(|f| f.hazard.len())
+                .max()
+                .unwrap_or(0)
+                .max(6);
+            let sw = servers.iter().map(String::len).max().unwrap_or(0).max(7);
+            out.push_str(&format!(
+                "\n{:<8} {:<hw$} {:<sw$}\n",
+                "SEVERITY", "HAZARD", "SERVERS"
+            ));
+            for (f, s) in self.findings.iter().zip(&servers) {
+                out.push_str(&format!(
+                    "{:<8} {:<hw$} {:<sw$}\n",
+                    f.severity.as_str(),
+                    f.hazard,
+                    s
+                ));
+            }
         }
         for f in &self.findings {
             out.push_str(&format!(

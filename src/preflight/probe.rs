@@ -46,6 +46,9 @@ pub struct Probe {
     pub host: Option<super::host::HostFacts>,
     /// Each replication channel's source and whether it uses TLS (`Master_SSL_Allowed`).
     pub replication_tls: Vec<(String, bool)>,
+    /// The replication users this server logs in with (`Master_User`), and their grants
+    /// here: after a switchover the old primary logs in to this server with the same user.
+    pub replication_grants: Vec<(String, Vec<String>)>,
 }
 
 /// Reads `target`; `monitor_user` is MaxScale's monitor user, when known.
@@ -149,27 +152,38 @@ async fn read(
             format!("{}:{}", text("Master_Host"), text("Master_Port")),
             text("Master_SSL_Allowed").eq_ignore_ascii_case("Yes"),
         ));
+        let user = text("Master_User");
+        if !user.is_empty() && !probe.replication_grants.iter().any(|(u, _)| *u == user) {
+            let grants = grants_of(conn, &user).await;
+            probe.replication_grants.push((user, grants));
+        }
     }
     let admins = super::admins::query(&probe.info.version, monitor_user.unwrap_or(""));
     probe.admin_connections = conn.query(admins).await?;
     if let Some(user) = monitor_user {
-        let hosts: Vec<String> = conn
-            .exec("SELECT Host FROM mysql.global_priv WHERE User = ?", (user,))
-            .await
-            .unwrap_or_default();
-        for host in hosts {
-            let show = format!(
-                "SHOW GRANTS FOR '{}'@'{}'",
-                super::admins::quote(user),
-                super::admins::quote(&host)
-            );
-            let grants: Vec<String> = conn.query(show).await.unwrap_or_default();
-            probe
-                .monitor_grants
-                .extend(grants.iter().map(|g| without_password(g)));
-        }
+        probe.monitor_grants = grants_of(conn, user).await;
     }
     Ok(probe)
+}
+
+/// `SHOW GRANTS` of `user` for every host it is defined for, without password hashes;
+/// empty when it has no account here (or the grants cannot be read).
+async fn grants_of(conn: &mut Conn, user: &str) -> Vec<String> {
+    let hosts: Vec<String> = conn
+        .exec("SELECT Host FROM mysql.global_priv WHERE User = ?", (user,))
+        .await
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for host in hosts {
+        let show = format!(
+            "SHOW GRANTS FOR '{}'@'{}'",
+            super::admins::quote(user),
+            super::admins::quote(&host)
+        );
+        let grants: Vec<String> = conn.query(show).await.unwrap_or_default();
+        out.extend(grants.iter().map(|g| without_password(g)));
+    }
+    out
 }
 
 /// A `SHOW GRANTS` line without its `IDENTIFIED BY PASSWORD '…'` hash: evidence is shown

@@ -216,6 +216,28 @@ pub fn judge(to: Version, primary: Option<&str>, probes: &[Probe]) -> Vec<Findin
                 ));
             }
         }
+        for (user, grants) in &p.replication_grants {
+            let can = grants
+                .iter()
+                .any(|g| g.contains("REPLICATION SLAVE") || g.contains("ALL PRIVILEGES"));
+            if !can {
+                out.push(f(
+                    Severity::Warning,
+                    "replication-user",
+                    if grants.is_empty() {
+                        format!("{user} (its replication user) has no account here")
+                    } else {
+                        format!(
+                            "{user} (its replication user) lacks REPLICATION SLAVE here: {}",
+                            grants.join("; ")
+                        )
+                    },
+                    "create it with REPLICATION SLAVE on every server: after the switchover the \
+                     old primary replicates from this one with the same user",
+                    "seeds/000 (phase 5: the old primary becomes a replica of the upgraded one)",
+                ));
+            }
+        }
         if !p.compressed.is_empty() {
             out.push(f(
                 Severity::Warning,
