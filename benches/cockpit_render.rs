@@ -212,6 +212,8 @@ fn replica(at: Instant, tick: u64) -> ServerSnapshot {
             last_sql_errno: 0,
             last_sql_error: String::new(),
             sql_state: String::new(),
+            master_user: String::new(),
+            ssl_allowed: false,
         }],
         heartbeat_lag: Some(HeartbeatLag::Behind(Duration::from_millis(
             20 + (tick * 37) % 900,

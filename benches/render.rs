@@ -148,6 +148,8 @@ fn server(i: usize, at: Instant, tick: u64) -> ServerSnapshot {
                 String::new()
             },
             sql_state: String::new(),
+            master_user: String::new(),
+            ssl_allowed: false,
         });
     }
     ServerSnapshot {

@@ -58,6 +58,8 @@ fn replica(io: IoState, sql: bool, behind: Option<u64>, sql_error: &str) -> Repl
         last_sql_errno: if sql_error.is_empty() { 0 } else { 1062 },
         last_sql_error: sql_error.into(),
         sql_state: String::new(),
+        master_user: String::new(),
+        ssl_allowed: false,
     }
 }
 

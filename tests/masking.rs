@@ -379,6 +379,8 @@ fn poller_and_replication_errors_mask_fragments_of_known_secrets() {
             &SECRET[5..]
         ),
         sql_state: String::new(),
+        master_user: String::new(),
+        ssl_allowed: false,
     };
     let shown = replica.last_error().expect("an error");
     assert!(shown.starts_with("SQL 1396: Error 'Operation CREATE USER failed'"));

@@ -22,14 +22,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use flightdeck::diag::SourceFile;
-use flightdeck::exec::host::{
-    HostPool, HostRun, HostTransport, OutputChunk, RunEnd, SshOptions, Stream,
-};
+use flightdeck::exec::host::{HostPool, HostRun, HostTransport, RunEnd, SshOptions};
 use flightdeck::runbook::check_text;
 use flightdeck::runbook::template::{Context, Escape, Reveal, ServerField, Template};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use tokio_util::sync::CancellationToken;
 
 /// How long anything may take before a test gives up (never a duration assertion).
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -65,19 +62,9 @@ fn render(source: &str, values: &Values) -> String {
 
 /// Runs `script` on `transport` to its end; its exit code and stdout.
 async fn run(pool: &HostPool, transport: &HostTransport, script: &str) -> (HostRun, String) {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<OutputChunk>(64);
-    let collect = async {
-        let mut out = String::new();
-        while let Some(chunk) = rx.recv().await {
-            if chunk.stream == Stream::Stdout {
-                out.push_str(&chunk.text);
-            }
-        }
-        out
-    };
-    let running = pool.run(transport, script, PATIENCE, CancellationToken::new(), tx);
-    let (result, out) = tokio::join!(running, collect);
-    (result.expect("run"), out)
+    pool.run_collect(transport, script, PATIENCE)
+        .await
+        .expect("run")
 }
 
 fn exited(code: i32) -> HostRun {

@@ -106,13 +106,13 @@ fn check_live(inv: &Inventory) -> ExitCode {
         Err(code) => return code,
     };
     println!("live facts for {}:", inv.file.path.display());
-    let facts = rt.block_on(crate::poll::preflight::preflight(inv));
+    let facts = rt.block_on(crate::poll::live_facts::check(inv));
     for fact in &facts {
         println!("  {fact}");
     }
     let failed = facts
         .iter()
-        .filter(|f| f.verdict == crate::poll::preflight::Verdict::Fails)
+        .filter(|f| f.verdict == crate::poll::live_facts::Verdict::Fails)
         .count();
     if failed == 0 {
         ExitCode::SUCCESS
@@ -203,7 +203,13 @@ pub(super) fn preflight_cmd(inventory: &Path, to: &str, format: PreflightFormat)
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    match rt.block_on(crate::preflight::run(&inv, to)) {
+    let pool = crate::exec::host::HostPool::new(crate::exec::host::SshOptions::default());
+    let report = rt.block_on(async {
+        let report = crate::preflight::run(&inv, &pool, to).await;
+        pool.close().await;
+        report
+    });
+    match report {
         Ok(report) => {
             match format {
                 PreflightFormat::Text => print!("{}", report.text()),

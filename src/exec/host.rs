@@ -266,6 +266,29 @@ impl HostPool {
         }
     }
 
+    /// Runs `script` as [`HostPool::run`] does and collects its standard output: for short
+    /// reads whose output is wanted whole (not streamed to a screen).
+    pub async fn run_collect(
+        &self,
+        transport: &HostTransport,
+        script: &str,
+        timeout: Duration,
+    ) -> Result<(HostRun, String), HostError> {
+        let (tx, mut rx) = mpsc::channel::<OutputChunk>(64);
+        let collect = async {
+            let mut out = String::new();
+            while let Some(chunk) = rx.recv().await {
+                if chunk.stream == Stream::Stdout {
+                    out.push_str(&chunk.text);
+                }
+            }
+            out
+        };
+        let run = self.run(transport, script, timeout, CancellationToken::new(), tx);
+        let (ran, out) = tokio::join!(run, collect);
+        Ok((ran?, out))
+    }
+
     /// Closes every SSH session. A run still in progress keeps its session until it ends.
     pub async fn close(&self) {
         self.ssh.close().await;

@@ -232,7 +232,9 @@ impl Executors {
                     crate::runbook::plan::format_duration(timeout)
                 )));
             }
-            r = crate::preflight::run(inv, to) => r.map_err(|e| Outcome::failed(e.to_string()))?,
+            r = crate::preflight::run(inv, &self.hosts, to) => {
+                r.map_err(|e| Outcome::failed(e.to_string()))?
+            }
         };
         for line in report.text().lines() {
             self.say(said, "stdout", line.to_owned()).await;

@@ -105,12 +105,7 @@ async fn build(series: &Series, apt: &Apt, dir: &Path) -> Result<()> {
         .await?;
     apt.extract(series.libs, &dir.join("debs-libs"), &libs)
         .await?;
-    let loader = libs.join("usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
-    let lib_path = format!(
-        "{}:{}",
-        libs.join("usr/lib/x86_64-linux-gnu").display(),
-        root.join("usr/lib/x86_64-linux-gnu").display()
-    );
+    const LOADER: &str = "libs/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
     // The wrappers name the final place of the build: the directory is renamed into it.
     let final_dir = dir
         .parent()
@@ -121,6 +116,13 @@ async fn build(series: &Series, apt: &Apt, dir: &Path) -> Result<()> {
             .map(|rest| final_dir.join(rest))
             .unwrap_or_else(|_| p.to_path_buf())
     };
+    let has_loader = dir.join(LOADER).is_file();
+    let loader = final_dir.join(LOADER);
+    let lib_path = format!(
+        "{}:{}",
+        final_dir.join("libs/usr/lib/x86_64-linux-gnu").display(),
+        final_dir.join("root/usr/lib/x86_64-linux-gnu").display()
+    );
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).map_err(io(format!("creating {}", bin.display())))?;
     for sub in ["usr/sbin", "usr/bin"] {
@@ -136,19 +138,19 @@ async fn build(series: &Series, apt: &Apt, dir: &Path) -> Result<()> {
                 .map(|b| b.starts_with(b"\x7fELF"))
                 .unwrap_or(false);
             let real = relocate(&real);
-            let script = match (elf, loader.is_file()) {
+            let script = match (elf, has_loader) {
                 // A script runs as it is: what it calls are wrappers next to it.
                 (false, _) => format!("#!/bin/sh\nexec \"{}\" \"$@\"\n", real.display()),
                 (true, true) => format!(
                     "#!/bin/sh\nexec \"{}\" --library-path \"{}\" --argv0 \"$0\" \"{}\" \"$@\"\n",
-                    relocate(&loader).display(),
-                    lib_path_relocated(&lib_path, dir, &final_dir),
+                    loader.display(),
+                    lib_path,
                     real.display()
                 ),
                 (true, false) => format!(
                     "#!/bin/sh\nLD_LIBRARY_PATH=\"{}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\" \
                      exec \"{}\" \"$@\"\n",
-                    lib_path_relocated(&lib_path, dir, &final_dir),
+                    lib_path,
                     real.display()
                 ),
             };
@@ -166,10 +168,6 @@ async fn build(series: &Series, apt: &Apt, dir: &Path) -> Result<()> {
     link(root.join(series.share), "share")?;
     link(root.join("usr/lib"), "lib")?;
     Ok(())
-}
-
-fn lib_path_relocated(lib_path: &str, from: &Path, to: &Path) -> String {
-    lib_path.replace(&from.display().to_string(), &to.display().to_string())
 }
 
 /// apt with its own sources, lists and cache under one directory.

@@ -4,9 +4,9 @@
 mod classify;
 pub mod gtid;
 pub mod heartbeat;
+pub mod live_facts;
 pub mod maxscale;
 pub mod mysql;
-pub mod preflight;
 pub mod snapshot;
 pub mod start;
 pub mod tier;

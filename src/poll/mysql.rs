@@ -384,5 +384,7 @@ fn replica_status(row: &Row) -> ReplicaStatus {
         last_sql_errno: num("Last_SQL_Errno") as u32,
         last_sql_error: text(row, "Last_SQL_Error"),
         sql_state: text(row, "Slave_SQL_Running_State"),
+        master_user: text(row, "Master_User"),
+        ssl_allowed: text(row, "Master_SSL_Allowed").eq_ignore_ascii_case("Yes"),
     }
 }

@@ -61,6 +61,12 @@ pub struct ReplicaStatus {
     pub last_sql_errno: u32,
     pub last_sql_error: String,
     pub sql_state: String,
+    /// The user it logs in to its source with (`Master_User`).
+    #[serde(default)]
+    pub master_user: String,
+    /// Whether the channel uses TLS (`Master_SSL_Allowed`).
+    #[serde(default)]
+    pub ssl_allowed: bool,
 }
 
 impl ReplicaStatus {

@@ -187,6 +187,8 @@ mod tests {
             last_sql_errno: 0,
             last_sql_error: String::new(),
             sql_state: String::new(),
+            master_user: String::new(),
+            ssl_allowed: false,
         }
     }
 

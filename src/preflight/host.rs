@@ -5,10 +5,7 @@
 
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-
-use crate::exec::host::{HostPool, HostTransport, OutputChunk, Stream};
+use crate::exec::host::{HostPool, HostTransport};
 use crate::runbook::template::shell::word;
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -50,19 +47,10 @@ pub async fn read(
         "echo {DF_MARK}; df -Pk -- {} | tail -n 1\n",
         word(datadir)
     ));
-    let (tx, mut rx) = mpsc::channel::<OutputChunk>(64);
-    let run = pool.run(transport, &script, DEADLINE, CancellationToken::new(), tx);
-    let collect = async {
-        let mut out = String::new();
-        while let Some(chunk) = rx.recv().await {
-            if chunk.stream == Stream::Stdout {
-                out.push_str(&chunk.text);
-            }
-        }
-        out
-    };
-    let (ran, out) = tokio::join!(run, collect);
-    ran.map_err(|e| e.to_string())?;
+    let (_, out) = pool
+        .run_collect(transport, &script, DEADLINE)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(parse(&out, config))
 }
 

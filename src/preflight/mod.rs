@@ -16,7 +16,7 @@ pub mod rules;
 use futures::future::join_all;
 use serde::Serialize;
 
-use crate::exec::host::{HostPool, HostTransport, SshOptions};
+use crate::exec::host::{HostPool, HostTransport};
 use crate::inventory::{Inventory, Role, Transport};
 use crate::poll::start::{StartError, maxscale_client, operator_targets};
 
@@ -156,8 +156,9 @@ impl Report {
     }
 }
 
-/// Reads every server of `inv` and judges an upgrade to `to` (e.g. `11.4`).
-pub async fn run(inv: &Inventory, to: &str) -> Result<Report, PreflightError> {
+/// Reads every server of `inv` (hosts through `pool`) and judges an upgrade to `to`
+/// (e.g. `11.4`).
+pub async fn run(inv: &Inventory, pool: &HostPool, to: &str) -> Result<Report, PreflightError> {
     let target = knowledge::version(to).ok_or_else(|| PreflightError::Version(to.to_owned()))?;
     let targets = operator_targets(inv)?;
     let (monitor_user, maxscale_servers) = match (maxscale_client(inv)?, &inv.maxscale) {
@@ -188,7 +189,6 @@ pub async fn run(inv: &Inventory, to: &str) -> Result<Report, PreflightError> {
     let mut servers = Vec::new();
     let mut read = Vec::new();
     let mut findings = Vec::new();
-    let pool = HostPool::new(SshOptions::default());
     for (t, p) in targets.iter().zip(probes) {
         match p {
             Ok(mut p) => {
@@ -204,7 +204,7 @@ pub async fn run(inv: &Inventory, to: &str) -> Result<Report, PreflightError> {
                     };
                     if let Some(transport) = transport {
                         p.host = Some(
-                            host::read(&pool, &transport, s.config.as_deref(), &p.datadir)
+                            host::read(pool, &transport, s.config.as_deref(), &p.datadir)
                                 .await
                                 .unwrap_or_else(|e| host::HostFacts {
                                     config_error: Some(e),
@@ -246,7 +246,6 @@ pub async fn run(inv: &Inventory, to: &str) -> Result<Report, PreflightError> {
         .iter()
         .find(|s| s.role == Role::Primary)
         .map(|s| s.name.as_str());
-    pool.close().await;
     findings.extend(rules::judge(target, primary, &read));
     findings.sort_by_key(|f| f.severity);
     Ok(Report {

@@ -140,19 +140,21 @@ async fn read(
         };
         probe.reserved_names.push((at, word));
     }
-    let channels: Vec<Row> = conn.query("SHOW ALL SLAVES STATUS").await?;
-    for row in &channels {
-        let text = |col: &str| -> String {
-            row.get_opt::<Option<String>, &str>(col)
-                .and_then(Result::ok)
-                .flatten()
-                .unwrap_or_default()
-        };
-        probe.replication_tls.push((
-            format!("{}:{}", text("Master_Host"), text("Master_Port")),
-            text("Master_SSL_Allowed").eq_ignore_ascii_case("Yes"),
-        ));
-        let user = text("Master_User");
+    // The channels as the poll query read them: no second SHOW ALL SLAVES STATUS.
+    let channels: Vec<(String, String, bool)> = probe
+        .info
+        .replicas
+        .iter()
+        .map(|r| {
+            (
+                format!("{}:{}", r.master_host, r.master_port),
+                r.master_user.clone(),
+                r.ssl_allowed,
+            )
+        })
+        .collect();
+    for (source, user, tls) in channels {
+        probe.replication_tls.push((source, tls));
         if !user.is_empty() && !probe.replication_grants.iter().any(|(u, _)| *u == user) {
             let grants = grants_of(conn, &user).await;
             probe.replication_grants.push((user, grants));

@@ -18,6 +18,8 @@ fn probe(server: &str, version: &str, replicating: bool) -> Probe {
             last_sql_errno: 0,
             last_sql_error: String::new(),
             sql_state: String::new(),
+            master_user: String::new(),
+            ssl_allowed: false,
         }]
     } else {
         Vec::new()

@@ -67,7 +67,7 @@ pub fn load_checked(path: &Path, inventory: Option<&Inventory>) -> Result<Loaded
 /// Same, from text already read.
 pub fn check_text(file: SourceFile, inventory: Option<&Inventory>) -> Result<Loaded, Diagnostics> {
     let overrides = inventory.map(|i| i.vars.clone()).unwrap_or_default();
-    if overlay::extends_of(&file).is_some() {
+    if overlay::extends_another(&file) {
         let (runbook, base) = overlay::load_overlay(&file, &overrides)?;
         let diags = validate::validate(&runbook, &base, Some(&file), inventory);
         return if diags.is_empty() {

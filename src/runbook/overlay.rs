@@ -37,21 +37,13 @@ struct RawOverlayMeta {
     to_version: Option<String>,
 }
 
-/// The base a runbook extends, and where `extends` is written; `None` for a runbook that
-/// extends nothing (or does not parse: the ordinary loader reports that).
-pub fn extends_of(file: &SourceFile) -> Option<(String, Range<usize>)> {
-    let doc: toml::Table = toml::from_str(&file.text).ok()?;
-    let extends = doc.get("runbook")?.get("extends")?.as_str()?.to_owned();
-    let root = crate::diag::parse_document(file).ok()?;
-    let (_, meta) = root
-        .get_ref()
-        .iter()
-        .find(|(k, _)| k.get_ref() == "runbook")?;
-    let DeValue::Table(meta) = meta.get_ref() else {
-        return None;
-    };
-    let (_, value) = meta.iter().find(|(k, _)| k.get_ref() == "extends")?;
-    Some((extends, value.span()))
+/// Whether the runbook extends another (`[runbook] extends`). A file that does not parse
+/// says no: the ordinary loader reports its syntax errors.
+pub fn extends_another(file: &SourceFile) -> bool {
+    toml::from_str::<toml::Table>(&file.text)
+        .ok()
+        .and_then(|doc| doc.get("runbook")?.get("extends").cloned())
+        .is_some()
 }
 
 /// The base runbook with the overlay's vars and overrides applied, the base file, and

@@ -45,6 +45,8 @@ pub fn replica(pos: &str, behind: Option<u64>) -> ServerInfo {
             last_sql_errno: 0,
             last_sql_error: String::new(),
             sql_state: String::new(),
+            master_user: String::new(),
+            ssl_allowed: false,
         }],
         ..primary(pos)
     }

@@ -13,6 +13,7 @@ use mysql_async::prelude::Queryable;
 
 use super::monitor::Monitor;
 use super::probe::{int, text};
+use super::switchover::{query_text, sql};
 
 const STMT_TIMEOUT: Duration = Duration::from_secs(10);
 /// mariadbmon's pause after killing, before it checks that the clients are gone.
@@ -56,7 +57,8 @@ pub(super) async fn kick_out_admins(mon: &mut Monitor, server: usize) -> Result<
         let mut kills = 0;
         for c in &conns {
             // "Unknown thread id": gone meanwhile, which is what was wanted.
-            if run(mon, server, &format!("KILL SOFT CONNECTION {}", c.id))
+            let kill = format!("KILL SOFT CONNECTION {}", c.id);
+            if sql(mon, server, &kill, "KILL SOFT CONNECTION")
                 .await
                 .is_ok()
             {
@@ -76,7 +78,7 @@ pub(super) async fn kick_out_admins(mon: &mut Monitor, server: usize) -> Result<
 
 /// The query that lists privileged client connections, for this server's version.
 async fn admin_query(mon: &mut Monitor, server: usize) -> Result<String, String> {
-    let version = first_text(mon, server, "SELECT VERSION()").await?;
+    let version = query_text(mon, server, "SELECT VERSION()").await?;
     Ok(crate::preflight::admins::query(
         &version,
         &mon.cfg.monitor_user,
@@ -110,28 +112,6 @@ async fn admin_conns(
             })
         })
         .collect())
-}
-
-async fn run(mon: &mut Monitor, server: usize, query: &str) -> Result<(), ()> {
-    let Some(conn) = mon.conns[server].as_mut() else {
-        return Err(());
-    };
-    match tokio::time::timeout(STMT_TIMEOUT, conn.query_drop(query)).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
-    }
-}
-
-async fn first_text(mon: &mut Monitor, server: usize, query: &str) -> Result<String, String> {
-    let name = mon.view.servers[server].name.clone();
-    let conn = mon.conns[server]
-        .as_mut()
-        .ok_or_else(|| format!("No connection to '{name}'."))?;
-    match tokio::time::timeout(STMT_TIMEOUT, conn.query_first::<String, _>(query)).await {
-        Ok(Ok(v)) => Ok(v.unwrap_or_default()),
-        Ok(Err(e)) => Err(format!("Query '{query}' on '{name}' failed: {e}")),
-        Err(_) => Err(format!("Query '{query}' on '{name}' timed out.")),
-    }
 }
 
 /// A line in the endpoint's log (`DIR/serve.log`), as MaxScale writes its notices.

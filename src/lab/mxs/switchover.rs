@@ -316,7 +316,12 @@ fn escape(s: &str) -> String {
 }
 
 /// Run a statement on one server; `what` names it in errors (the SQL may hold a password).
-async fn sql(mon: &mut Monitor, server: usize, query: &str, what: &str) -> Result<(), String> {
+pub(super) async fn sql(
+    mon: &mut Monitor,
+    server: usize,
+    query: &str,
+    what: &str,
+) -> Result<(), String> {
     let name = mon.view.servers[server].name.clone();
     let conn = mon.conns[server]
         .as_mut()
@@ -334,7 +339,11 @@ async fn sql(mon: &mut Monitor, server: usize, query: &str, what: &str) -> Resul
     }
 }
 
-async fn query_text(mon: &mut Monitor, server: usize, query: &str) -> Result<String, String> {
+pub(super) async fn query_text(
+    mon: &mut Monitor,
+    server: usize,
+    query: &str,
+) -> Result<String, String> {
     let name = mon.view.servers[server].name.clone();
     let conn = mon.conns[server]
         .as_mut()

@@ -145,18 +145,20 @@ impl Driver {
             notices.push("this run is complete (Enter closes its summary)".into());
         }
         let (exec_tx, exec_rx) = mpsc::channel(1024);
+        // One inventory for the session and the executors (`preflight` steps read it).
+        let inv = Arc::new(inv);
         let executors = Executors {
             sql: Arc::new(operator_targets(&inv)?),
             hosts: HostPool::new(SshOptions::default()),
             maxscale: crate::poll::start::maxscale_client(&inv)?,
-            inventory: Some(Arc::new(inv.clone())),
+            inventory: Some(inv.clone()),
             masker: Arc::new(session.masker.clone()),
             tx: exec_tx,
             panic_on: None,
         };
         let mut vars = loaded.runbook.vars.clone();
         vars.extend(inv.vars.clone());
-        let mut core = Core::new(run, dash, roles, Arc::new(inv), vars);
+        let mut core = Core::new(run, dash, roles, inv, vars);
         core.began = session.began;
         core.completed_at = session.completed_at;
         core.notices = notices;

@@ -76,7 +76,7 @@ struct Looked {
 }
 
 /// Every fact, in the order a DBA checks them: servers, MaxScale, roles.
-pub async fn preflight(inv: &Inventory) -> Vec<Fact> {
+pub async fn check(inv: &Inventory) -> Vec<Fact> {
     let mut facts = Vec::new();
     let targets = match sql_targets(inv) {
         Ok(t) => t,
