@@ -227,7 +227,10 @@ fn entry(r: &Record) -> Option<Entry> {
             format!("every step finished, {duration_s:.0} s after the start"),
         ),
         Event::SessionEnd { reason } => ("ended", None, String::new(), reason.clone()),
+        Event::Probe(p) => ("probe", Some(&p.step), String::new(), p.summary()),
         Event::SessionStart(_)
+        | Event::Sample { .. }
+        | Event::ServerVersion { .. }
         | Event::Gate { .. }
         | Event::StepStart { .. }
         | Event::Output { .. }

@@ -250,7 +250,10 @@ impl Replayed {
             | Event::Attached { .. }
             | Event::Detached { .. }
             | Event::Handover { .. }
-            | Event::AttachRefused { .. } => {}
+            | Event::AttachRefused { .. }
+            | Event::Sample { .. }
+            | Event::ServerVersion { .. }
+            | Event::Probe(_) => {}
             Event::SessionResume {
                 operator,
                 host,

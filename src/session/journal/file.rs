@@ -81,7 +81,7 @@ impl Writer {
         // waits for the next event or `sync`, so a chatty command costs no fsync a line.
         self.file.write_all(&line).map_err(io_err(&self.path))?;
         self.next_seq = next_seq;
-        if matches!(record.event, Event::Output { .. }) {
+        if record.event.batched() {
             self.unsynced = true;
             Ok(())
         } else {

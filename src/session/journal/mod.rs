@@ -24,9 +24,11 @@ use sha2::{Digest, Sha256};
 use crate::session::lock::{current_host, current_operator};
 
 mod file;
+mod measure;
 mod thread;
 
 pub use file::Journal;
+pub use measure::{ProbeReport, ServerSample};
 pub use thread::JournalHandle;
 
 /// At most this many bytes of (masked) output are journaled per step attempt; the rest is
@@ -244,6 +246,18 @@ pub enum Event {
     SessionEnd {
         reason: String,
     },
+    /// Once a second while the session runs: every server's replication state, for the
+    /// record's lag chart. Written like output (durable within moments, no fsync each).
+    Sample {
+        servers: Vec<ServerSample>,
+    },
+    /// A server's version, when first seen in this process and whenever it changes.
+    ServerVersion {
+        server: String,
+        version: String,
+    },
+    /// What the write-availability probe measured while a step attempt ran.
+    Probe(ProbeReport),
 }
 
 impl Event {
@@ -271,8 +285,15 @@ impl Event {
             | Event::Verified { step, .. }
             | Event::Approval { step, .. }
             | Event::ApprovalRefused { step, .. } => Some(step),
+            Event::Probe(p) => Some(&p.step),
             _ => None,
         }
+    }
+
+    /// Whether the journal writes it without an fsync of its own (output and samples:
+    /// they are made durable in batches, and before the next event that is not).
+    pub fn batched(&self) -> bool {
+        matches!(self, Event::Output { .. } | Event::Sample { .. })
     }
 }
 

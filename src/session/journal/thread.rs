@@ -66,7 +66,7 @@ impl JournalHandle {
 
     /// Appends `event` and returns once it is durable (output is sent on, see the module).
     pub fn append(&self, event: &Event) -> Result<()> {
-        if matches!(event, Event::Output { .. }) {
+        if event.batched() {
             self.output(event.clone());
             return Ok(());
         }

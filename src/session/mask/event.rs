@@ -1,7 +1,7 @@
 //! Masking a journal event field by field.
 
 use super::Masker;
-use crate::session::journal::{Event, SessionStart};
+use crate::session::journal::{Event, ProbeReport, ServerSample, SessionStart};
 
 impl Masker {
     fn mask_all(&self, items: &[String]) -> Vec<String> {
@@ -180,6 +180,28 @@ impl Masker {
                 reason: m(reason),
             },
             Event::SessionEnd { reason } => Event::SessionEnd { reason: m(reason) },
+            Event::Sample { servers } => Event::Sample {
+                servers: servers
+                    .iter()
+                    .map(|s| ServerSample {
+                        server: m(&s.server),
+                        role: s.role.as_ref().map(m),
+                        io: s.io.as_ref().map(m),
+                        mxs: s.mxs.as_ref().map(m),
+                        ..s.clone()
+                    })
+                    .collect(),
+            },
+            Event::ServerVersion { server, version } => Event::ServerVersion {
+                server: m(server),
+                version: m(version),
+            },
+            Event::Probe(p) => Event::Probe(ProbeReport {
+                step: m(&p.step),
+                router: m(&p.router),
+                first_error: p.first_error.as_ref().map(m),
+                ..p.clone()
+            }),
         }
     }
 }
