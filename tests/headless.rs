@@ -12,6 +12,7 @@ use flightdeck::lab::{BuildSpec, Lab, LabOptions};
 use flightdeck::poll::start::PollIntervals;
 use flightdeck::runbook;
 use flightdeck::session::driver::Driver;
+use flightdeck::session::journal::{Event, ProbeReport, Record};
 use mysql_async::prelude::Queryable;
 
 mod common;
@@ -65,4 +66,77 @@ async fn the_rehearsal_runs_through_the_driver_without_a_screen() {
     let replayed = flightdeck::session::replay::replay(&journal).expect("replays");
     assert!(replayed.completed);
     assert!(replayed.unknown_outcomes().next().is_none());
+    what_clients_felt(&loaded, &replayed.events);
+}
+
+/// The lab inventory configures the write-availability probe: each switchover, and the
+/// wait after it, journals what writes through the router felt; the rest of the window
+/// left a sample a second and the servers' versions before and after.
+fn what_clients_felt(loaded: &runbook::Loaded, records: &[Record]) {
+    let probes: Vec<ProbeReport> = records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::Probe(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    let probed: Vec<&str> = loaded
+        .runbook
+        .steps()
+        .filter(|(_, s)| s.probed())
+        .map(|(_, s)| s.id.value.as_str())
+        .collect();
+    assert!(
+        probed.len() >= 4,
+        "two switchovers and the waits after them are probed: {probed:?}"
+    );
+    for step in &probed {
+        let p = probes
+            .iter()
+            .find(|p| p.step == *step)
+            .unwrap_or_else(|| panic!("{step} journals a probe: {probes:?}"));
+        assert!(p.writes_ok > 0, "{step}: writes went through: {p:?}");
+        assert!(p.router.starts_with("127.0.0.1:"), "{p:?}");
+    }
+    for switchover in loaded.runbook.steps().filter(|(_, s)| s.is_switchover()) {
+        let id = &switchover.1.id.value;
+        let p = probes.iter().find(|p| &p.step == id).expect("probed");
+        assert!(
+            p.write_unavailable_s > 0.0 && p.writes_failed > 0,
+            "{id}: a switchover is felt by writers: {}",
+            p.summary()
+        );
+        assert!(p.first_error.is_some(), "{id}: {p:?}");
+    }
+    let samples = records
+        .iter()
+        .filter(|r| matches!(r.event, Event::Sample { .. }))
+        .count();
+    let at = |r: &Record| humantime::parse_rfc3339(&r.ts).expect("rfc 3339");
+    let window = at(records.last().expect("events"))
+        .duration_since(at(&records[0]))
+        .expect("time runs forward")
+        .as_secs();
+    assert!(
+        samples > 10 && samples as u64 + 3 >= window,
+        "a sample a second: {samples} in {window} s"
+    );
+    let versions: Vec<(&str, &str)> = records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::ServerVersion { server, version } => Some((server.as_str(), version.as_str())),
+            _ => None,
+        })
+        .collect();
+    for server in ["server1", "server2"] {
+        let seen: Vec<&str> = versions
+            .iter()
+            .filter(|(s, _)| *s == server)
+            .map(|(_, v)| *v)
+            .collect();
+        assert!(
+            seen.len() >= 2 && seen.first() != seen.last(),
+            "{server}: before and after: {seen:?}"
+        );
+    }
 }

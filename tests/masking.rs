@@ -139,7 +139,7 @@ async fn collect(
                 seen.entry(step).or_default().1 = format!("{outcome:?}");
                 finished += 1;
             }
-            ExecMsg::Progress { .. } => {}
+            ExecMsg::Progress { .. } | ExecMsg::Probe { .. } => {}
         }
     }
     seen

@@ -1,5 +1,6 @@
 pub mod host;
 pub mod job;
 pub mod maxscale;
+pub mod probe;
 pub mod spawn;
 pub mod sql;

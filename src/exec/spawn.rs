@@ -51,6 +51,12 @@ pub enum ExecMsg {
         attempt: u32,
         outcome: Outcome,
     },
+    /// The write-availability probe of a step attempt (see [`crate::exec::probe`]).
+    Probe {
+        step: String,
+        attempt: u32,
+        msg: crate::exec::probe::ProbeMsg,
+    },
 }
 
 /// What one step attempt has said so far: the output streams of the running command,
@@ -128,6 +134,29 @@ impl Executors {
                     outcome,
                 })
                 .await;
+        });
+    }
+
+    /// [`Executors::spawn`], once `ready` fires (or after `patience`): the probe's first
+    /// write through the router, so that what it measures starts before the step acts.
+    #[allow(clippy::too_many_arguments)]
+    pub fn spawn_after(
+        &self,
+        ready: tokio::sync::oneshot::Receiver<()>,
+        patience: Duration,
+        step: String,
+        attempt: u32,
+        jobs: Vec<Job>,
+        timeout: Duration,
+        cancel: CancellationToken,
+    ) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                _ = tokio::time::timeout(patience, ready) => {}
+            }
+            this.spawn(step, attempt, jobs, timeout, cancel);
         });
     }
 

@@ -57,6 +57,11 @@ pub fn audit<'a>(
     {
         uses.push((format!("the MaxScale password of {}", m.user), src.clone()));
     }
+    if let Some(p) = &inv.probe
+        && let Some(src) = &p.password
+    {
+        uses.push((format!("the probe's password of {}", p.user), src.clone()));
+    }
     let mut seen: Vec<SecretSource> = Vec::new();
     let mut out = Vec::new();
     for (who, source) in uses {

@@ -7,18 +7,19 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use super::model::{
-    Inventory, MaxscaleEndpoint, MysqlDefaults, MysqlEndpoint, MysqlIdentity, Role, SecretSource,
-    Server, SshEndpoint, Transport,
+    Inventory, MaxscaleEndpoint, MysqlDefaults, MysqlEndpoint, MysqlIdentity, ProbeConfig, Role,
+    SecretSource, Server, SshEndpoint, Transport,
 };
 use crate::diag::{Diagnostics, SourceError, SourceFile, deserialize_at, parse_document};
 
-const TOP_LEVEL: [&str; 8] = [
+const TOP_LEVEL: [&str; 9] = [
     "inventory",
     "mysql",
     "maxscale",
     "secrets",
     "vars",
     "heartbeat",
+    "probe",
     "roles",
     "server",
 ];
@@ -77,6 +78,7 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
         vars: BTreeMap::new(),
         servers: Vec::new(),
         heartbeat: None,
+        probe: None,
         named_replica: None,
         file: file.clone(),
     };
@@ -98,6 +100,22 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
             "secrets" => inv.secrets = deserialize_at(&file, value, d).unwrap_or_default(),
             "vars" => inv.vars = deserialize_at(&file, value, d).unwrap_or_default(),
             "heartbeat" => inv.heartbeat = deserialize_at(&file, value, d),
+            "probe" => {
+                let table = value_span(&value, "table");
+                inv.probe = deserialize_at::<ProbeConfig>(&file, value, d);
+                if let (Some(p), Some(span)) = (&inv.probe, table)
+                    && p.table_parts().is_none()
+                {
+                    d.push(
+                        SourceError::new(
+                            &file,
+                            span,
+                            format!("probe table `{}` is not `database.table`", p.table),
+                        )
+                        .help("two plain identifiers: letters, digits, `_` and `$`"),
+                    );
+                }
+            }
             "roles" => {
                 inv.named_replica = deserialize_at::<RawRoles>(&file, value, d)
                     .and_then(|r| r.replica)

@@ -20,6 +20,8 @@ pub struct Inventory {
     pub servers: Vec<Server>,
     /// Heartbeat lag: where the pt-heartbeat compatible table is, and whether to write it.
     pub heartbeat: Option<HeartbeatConfig>,
+    /// `[probe]`: the write-availability probe, through the router clients use.
+    pub probe: Option<ProbeConfig>,
     /// `[roles] replica = "server2"`: with several replicas, the one a runbook's `replica`
     /// means (with the initial primary, the pair the runbook works on), and where it is
     /// written.
@@ -170,6 +172,46 @@ pub struct HeartbeatConfig {
 
 fn default_heartbeat_table() -> String {
     "heartbeat".into()
+}
+
+/// `[probe]`: while a step marked `probe` runs, flightdeck writes a row through the
+/// router every 20 ms and reads it back, to measure what clients feel. The user needs
+/// `CREATE, INSERT, UPDATE, SELECT` on the table's database (CREATE only until the table
+/// exists), and nothing more.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeConfig {
+    /// Where clients connect: MaxScale's readwritesplit listener.
+    pub router: RouterAddr,
+    pub user: String,
+    pub password: Option<SecretSource>,
+    /// `database.table`, created when missing.
+    #[serde(default = "default_probe_table")]
+    pub table: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterAddr {
+    pub host: String,
+    pub port: u16,
+}
+
+fn default_probe_table() -> String {
+    "flightdeck.probe".into()
+}
+
+impl ProbeConfig {
+    /// The table as (database, table), when it is two plain identifiers.
+    pub fn table_parts(&self) -> Option<(&str, &str)> {
+        let (db, table) = self.table.split_once('.')?;
+        let plain = |n: &str| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        };
+        (plain(db) && plain(table)).then_some((db, table))
+    }
 }
 
 /// Where a password comes from. Never the password itself.

@@ -47,6 +47,13 @@ pub fn render(state: &LabState) -> String {
          monitor = {monitor}\n\
          {maxscale_tls}\
          \n\
+         # What clients feel during a switchover: a row written and read back through the\n\
+         # router every 20 ms while a switchover and the wait after it run.\n\
+         [probe]\n\
+         router = {{ host = \"127.0.0.1\", port = {router_port} }}\n\
+         user = \"flightdeck_probe\"\n\
+         password = {{ file = {probe_pw} }}\n\
+         \n\
          [secrets]\n\
          repl_password = {{ file = {repl_pw} }}\n\
          \n\
@@ -59,6 +66,7 @@ pub fn render(state: &LabState) -> String {
         name = q(&format!("flightdeck lab ({})", dir.display())),
         fd_pw = qp(&state.secret_path(secrets::FLIGHTDECK)),
         watch_pw = qp(&state.secret_path(secrets::FLIGHTDECK_WATCH)),
+        probe_pw = qp(&state.secret_path(secrets::FLIGHTDECK_PROBE)),
         mysql_tls = state.tls.as_ref().map_or(String::new(), |t| format!(
             "# Every server's certificate is checked against the lab CA, host name included.\n\
              tls = {{ mode = \"verify_identity\", ca_file = {} }}\n",

@@ -20,6 +20,9 @@ pub const FLIGHTDECK: &str = "flightdeck";
 /// What flightdeck's pollers connect as (the inventory's `[mysql]`): monitoring grants only,
 /// so MaxScale has no reason to kick it off the old primary at a switchover.
 pub const FLIGHTDECK_WATCH: &str = "flightdeck_watch";
+/// The write-availability probe's user (the inventory's `[probe]`): it writes one table
+/// through the router, `flightdeck.probe`, and nothing else.
+pub const FLIGHTDECK_PROBE: &str = "flightdeck_probe";
 /// The MaxScale-compatible REST API's `admin` password. Random like the others: MaxScale's
 /// well-known default (`mariadb`) would be masked wherever the word appears, turning every
 /// `mariadbmon` in the journal into `****mon`.
@@ -34,6 +37,7 @@ pub struct Passwords {
     pub app: String,
     pub flightdeck: String,
     pub flightdeck_watch: String,
+    pub flightdeck_probe: String,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -51,6 +55,7 @@ impl Passwords {
             app: generate()?,
             flightdeck: generate()?,
             flightdeck_watch: generate()?,
+            flightdeck_probe: generate()?,
         })
     }
 
@@ -62,12 +67,13 @@ impl Passwords {
         write(dir, APP, &self.app)?;
         write(dir, FLIGHTDECK, &self.flightdeck)?;
         write(dir, FLIGHTDECK_WATCH, &self.flightdeck_watch)?;
+        write(dir, FLIGHTDECK_PROBE, &self.flightdeck_probe)?;
         write(dir, MAXSCALE_ADMIN, &generate()?)?;
         Ok(())
     }
 
     /// Every value, for redacting SQL in error messages.
-    pub fn all(&self) -> [&str; 6] {
+    pub fn all(&self) -> [&str; 7] {
         [
             &self.root,
             &self.repl,
@@ -75,6 +81,7 @@ impl Passwords {
             &self.app,
             &self.flightdeck,
             &self.flightdeck_watch,
+            &self.flightdeck_probe,
         ]
     }
 }

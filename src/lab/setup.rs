@@ -83,6 +83,13 @@ async fn create_users(conn: &mut Conn, s: &ServerState, pw: &Passwords) -> Resul
                 pw.flightdeck_watch
             ),
             format!("GRANT {watch_grants} ON *.* TO 'flightdeck_watch'@'{host}'"),
+            format!(
+                "CREATE USER 'flightdeck_probe'@'{host}' IDENTIFIED BY '{}'",
+                pw.flightdeck_probe
+            ),
+            format!(
+                "GRANT CREATE, INSERT, UPDATE, SELECT ON flightdeck.* TO 'flightdeck_probe'@'{host}'"
+            ),
             format!("CREATE USER 'app'@'{host}' IDENTIFIED BY '{}'", pw.app),
             format!("GRANT SELECT, INSERT, UPDATE, DELETE ON app.* TO 'app'@'{host}'"),
         ];

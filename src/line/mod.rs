@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use crate::exec::probe::ProbeMsg;
 use crate::exec::spawn::ExecMsg;
 use crate::inventory::Inventory;
 use crate::poll::start::PollIntervals;
@@ -247,6 +248,15 @@ async fn drive<W: Write>(
                                 .collect(),
                         )?;
                     }
+                }
+                match &e {
+                    ExecMsg::Probe { step, msg: ProbeMsg::Done(report), .. } => {
+                        let line = print::output_line(step, Stream::Info, &report.summary());
+                        out.emit(vec![Out::Line(line)])?;
+                    }
+                    // The probe's live state is for screens; its result is printed.
+                    ExecMsg::Probe { .. } => news = false,
+                    _ => {}
                 }
                 result = driver.exec(e, Instant::now());
             }

@@ -10,7 +10,7 @@ pub mod mysql;
 pub mod snapshot;
 pub mod start;
 pub mod tier;
-mod tls;
+pub(crate) mod tls;
 
 pub use gtid::{Gtid, GtidPos};
 pub use heartbeat::HeartbeatLag;

@@ -96,6 +96,39 @@ fn target(inv: &Inventory, s: &Server, identity: &MysqlIdentity) -> Result<SqlTa
     })
 }
 
+/// Where the write-availability probe writes, if the inventory has a `[probe]`.
+pub fn probe_target(
+    inv: &Inventory,
+) -> Result<Option<crate::exec::probe::ProbeTarget>, StartError> {
+    let Some(p) = &inv.probe else {
+        return Ok(None);
+    };
+    let password = p
+        .password
+        .as_ref()
+        .map(|src| inventory::resolve(src, inv.base_dir()))
+        .transpose()
+        .map_err(|source| StartError::Credential {
+            what: format!("the probe's user {}", p.user),
+            source,
+        })?;
+    // The loader refused any other table name.
+    let (database, table) = p.table_parts().unwrap_or(("flightdeck", "probe"));
+    Ok(Some(crate::exec::probe::ProbeTarget {
+        sql: SqlTarget {
+            server: format!("router {}:{}", p.router.host, p.router.port),
+            host: p.router.host.clone(),
+            port: p.router.port,
+            user: p.user.clone(),
+            password,
+            // TLS when the router offers it, as the mysql client does by default.
+            tls: crate::inventory::MysqlTls::default(),
+        },
+        database: database.to_string(),
+        table: table.to_string(),
+    }))
+}
+
 /// The MaxScale client the inventory describes, if it names a MaxScale.
 pub fn maxscale_client(inv: &Inventory) -> Result<Option<MaxscaleClient>, StartError> {
     let Some(m) = &inv.maxscale else {

@@ -82,6 +82,7 @@ pub fn load(
         ),
     }
     reader.check_unique_ids(&runbook);
+    runbook.default_probes();
     Ok((runbook, reader.diags))
 }
 

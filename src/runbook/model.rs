@@ -96,6 +96,24 @@ pub struct Step {
     pub action: Action,
     /// Set when an extending runbook's `[[override]]` put this step in place of the base's.
     pub overridden: Option<Overridden>,
+    /// The write-availability probe runs while this step does (see [`Step::probe_default`]);
+    /// `None` until the runbook is read whole.
+    pub probe: Option<bool>,
+}
+
+impl Step {
+    /// Whether this step is a MaxScale switchover.
+    pub fn is_switchover(&self) -> bool {
+        matches!(
+            self.action,
+            Action::Maxscale(MaxscaleAction::Switchover { .. })
+        )
+    }
+
+    /// Whether the probe runs while this step does.
+    pub fn probed(&self) -> bool {
+        self.probe.unwrap_or(false)
+    }
 }
 
 /// Where a step came from when it replaces a step of the runbook it extends.
@@ -284,5 +302,18 @@ impl Runbook {
 
     pub fn step(&self, id: &str) -> Option<&Step> {
         self.steps().map(|(_, s)| s).find(|s| s.id.value == id)
+    }
+
+    /// Marks the steps the write-availability probe measures where the runbook does not
+    /// say: every MaxScale switchover, and the `wait` right after one (the switchover's
+    /// effect on clients can outlast the REST call).
+    pub fn default_probes(&mut self) {
+        let mut after_switchover = false;
+        for step in self.phases.iter_mut().flat_map(|p| p.steps.iter_mut()) {
+            let default = step.is_switchover()
+                || (after_switchover && matches!(step.action, Action::Wait { .. }));
+            after_switchover = step.is_switchover();
+            step.probe.get_or_insert(default);
+        }
     }
 }

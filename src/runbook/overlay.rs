@@ -238,6 +238,7 @@ fn apply(
             }
         }
     }
+    runbook.default_probes();
 }
 
 /// The override's table with its `step` turned into the step's `id`.

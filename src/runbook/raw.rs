@@ -68,6 +68,9 @@ pub struct RawStep {
     pub timeout: Option<Spanned<String>>,
     #[serde(default)]
     pub gates: Vec<Spanned<String>>,
+    /// Measure write availability through the router while it runs (default: on for a
+    /// MaxScale switchover and the wait right after it).
+    pub probe: Option<bool>,
     // sql
     pub sql: Option<Spanned<Texts>>,
     pub expect: Option<Spanned<Vec<Spanned<RawExpect>>>>,

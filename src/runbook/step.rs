@@ -130,6 +130,7 @@ pub(super) fn convert_step(r: &mut Reader<'_>, mut raw: RawStep) -> Option<Step>
         gates,
         action,
         overridden: None,
+        probe: raw.probe,
     })
 }
 

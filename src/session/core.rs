@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
+use crate::exec::probe::{ProbeMsg, ProbeStatus};
 use crate::exec::spawn::ExecMsg;
 use crate::inventory::Inventory;
 use crate::poll::ServerSnapshot;
@@ -21,7 +22,7 @@ use crate::runbook::model::Located;
 use crate::runbook::roles::RoleMap;
 use crate::runbook::{Action, Step};
 use crate::session::facts::{LiveFacts, Succeeded};
-use crate::session::journal::Stream;
+use crate::session::journal::{ProbeReport, Stream};
 use crate::session::live::Dashboard;
 use crate::session::run::{Command, Effect, Record, Refusal, Resolved, Run};
 
@@ -45,6 +46,10 @@ pub struct Core {
     pub completed_at: Option<SystemTime>,
     /// Notes the operators added: (operator, text), oldest first.
     pub notes: Vec<(String, String)>,
+    /// The write-availability probe while a probed step runs.
+    pub probe: Option<ProbeStatus>,
+    /// What the probe measured, step by step, in this process.
+    pub probed: Vec<ProbeReport>,
     /// Who else is attached to the session (OS user names).
     pub attached: Vec<String>,
     /// Each step's command as shown, with what it was rendered from (see [`ShownCommand`]).
@@ -84,6 +89,8 @@ impl Core {
             began: SystemTime::now(),
             completed_at: None,
             notes: Vec::new(),
+            probe: None,
+            probed: Vec::new(),
             attached: Vec::new(),
             shown: Mutex::new(HashMap::new()),
         }
@@ -180,9 +187,8 @@ impl Core {
         self.poll_conditions(now)
     }
 
-    /// Time passes: lag history gets a sample, waits may time out.
+    /// Time passes: waits may time out (the driver samples lag history).
     pub fn tick(&mut self, now: Instant) -> Vec<Effect> {
-        self.dash.sample_lag();
         self.poll_conditions(now)
     }
 
@@ -206,6 +212,10 @@ impl Core {
                 attempt,
                 outcome,
             } => self.run.finished(&step, attempt, outcome),
+            ExecMsg::Probe { msg, .. } => {
+                self.probe(msg);
+                Vec::new()
+            }
         };
         effects.extend(self.poll_conditions(now));
         self.completed(&mut effects);
@@ -216,8 +226,24 @@ impl Core {
     pub fn current_attempt(&self, e: &ExecMsg) -> bool {
         let (ExecMsg::Output { step, attempt, .. }
         | ExecMsg::Progress { step, attempt, .. }
-        | ExecMsg::Finished { step, attempt, .. }) = e;
+        | ExecMsg::Finished { step, attempt, .. }
+        | ExecMsg::Probe { step, attempt, .. }) = e;
         self.run.attempts(step) == *attempt
+    }
+
+    /// The probe's news: its live state for the header, and at the end of the step what
+    /// it measured, with the step's output.
+    pub fn probe(&mut self, msg: ProbeMsg) {
+        match msg {
+            ProbeMsg::Status(status) => self.probe = Some(status),
+            ProbeMsg::Done(report) => {
+                if self.probe.as_ref().is_some_and(|p| p.step == report.step) {
+                    self.probe = None;
+                }
+                self.push_output(&report.step, Stream::Info, &report.summary());
+                self.probed.push(report);
+            }
+        }
     }
 
     /// Keeps a step's output for screens (whole lines, bounded).

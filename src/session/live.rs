@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use crate::poll::maxscale::MaxscaleSnapshot;
 use crate::poll::{ReplicaStatus, ServerInfo, ServerSnapshot};
 
-/// How many lag samples a sparkline keeps (ten minutes at one a second).
+/// How many lag samples a sparkline keeps (ten minutes at one a second), or buckets of
+/// samples for a history of the whole window.
 const LAG_HISTORY: usize = 600;
 
 /// One replication connection's lag over time, oldest first, in milliseconds; `None`
@@ -19,6 +20,59 @@ pub struct LagHistory {
     pub samples: VecDeque<Option<u64>>,
     /// Whether the latest sample is heartbeat lag (else Seconds_Behind_Master).
     pub heartbeat: bool,
+    /// A history of the whole window: when full, neighbouring buckets merge (keeping the
+    /// worse lag) instead of the oldest falling off. Else the last ten minutes.
+    #[serde(default)]
+    pub whole: bool,
+    /// Samples per bucket (1 until the first merge), and how many the newest holds.
+    #[serde(default)]
+    per_bucket: u32,
+    #[serde(default)]
+    newest_holds: u32,
+}
+
+impl LagHistory {
+    fn push(&mut self, value: Option<u64>) {
+        if !self.whole {
+            if self.samples.len() == LAG_HISTORY {
+                self.samples.pop_front();
+            }
+            self.samples.push_back(value);
+            return;
+        }
+        let per_bucket = self.per_bucket.max(1);
+        match self.samples.back_mut() {
+            Some(newest) if self.newest_holds < per_bucket => {
+                *newest = worse(*newest, value);
+                self.newest_holds = self.newest_holds.saturating_add(1);
+            }
+            _ => {
+                self.samples.push_back(value);
+                self.newest_holds = 1;
+            }
+        }
+        if self.samples.len() > LAG_HISTORY {
+            let old: Vec<Option<u64>> = self.samples.drain(..).collect();
+            self.samples = old
+                .chunks(2)
+                .map(|c| c.iter().copied().fold(None, worse))
+                .collect();
+            self.newest_holds = if old.len() % 2 == 1 {
+                per_bucket
+            } else {
+                per_bucket.saturating_mul(2)
+            };
+            self.per_bucket = per_bucket.saturating_mul(2);
+        }
+    }
+}
+
+/// The worse of two lags; unknown only when both are.
+fn worse(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -39,6 +93,8 @@ pub struct Dashboard {
     /// How MaxScale is reached is not protected (`insecure = true`, or `http://` off
     /// loopback): a permanent warning in the header bar ([`crate::inventory::maxscale_warning`]).
     pub maxscale_warning: Option<String>,
+    /// Lag histories cover the whole window (a session) rather than the last minutes.
+    pub whole_window: bool,
 }
 
 impl Dashboard {
@@ -60,6 +116,7 @@ impl Dashboard {
             sql_interval,
             maxscale_interval,
             maxscale_warning: None,
+            whole_window: false,
         }
     }
 
@@ -79,11 +136,11 @@ impl Dashboard {
             for r in &info.replicas {
                 let (value, heartbeat) = lag_sample(info, r, single);
                 let key = lag_key(&snap.server, &r.connection_name);
-                let history = self.lag.entry(key).or_default();
-                if history.samples.len() == LAG_HISTORY {
-                    history.samples.pop_front();
-                }
-                history.samples.push_back(value.filter(|_| !stale));
+                let history = self.lag.entry(key).or_insert_with(|| LagHistory {
+                    whole: self.whole_window,
+                    ..LagHistory::default()
+                });
+                history.push(value.filter(|_| !stale));
                 history.heartbeat = heartbeat;
             }
         }

@@ -9,6 +9,7 @@ pub mod core;
 pub mod crash;
 pub mod driver;
 pub mod facts;
+pub mod history;
 pub mod journal;
 pub mod live;
 pub mod lock;

@@ -81,7 +81,8 @@ pub fn masker(secrets: &BTreeMap<String, Secret>, inv: &Inventory) -> Masker {
             [s.mysql.password.clone(), operator]
         })
         .flatten()
-        .chain(inv.maxscale.as_ref().and_then(|m| m.password.clone()));
+        .chain(inv.maxscale.as_ref().and_then(|m| m.password.clone()))
+        .chain(inv.probe.as_ref().and_then(|p| p.password.clone()));
     for src in sources {
         if let Ok(v) = inventory::resolve(&src, inv.base_dir()) {
             values.push(v.expose().to_string());

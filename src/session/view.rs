@@ -42,6 +42,39 @@ pub struct SessionView {
     pub socket: Option<String>,
     /// The operators' notes, newest last (at most [`NOTES_SHOWN`]).
     pub notes: Vec<(String, String)>,
+    /// The write-availability probe, while a probed step runs.
+    #[serde(default)]
+    pub probe: Option<ProbeView>,
+    /// What the last probe of this process measured, as one line.
+    #[serde(default)]
+    pub last_probe: Option<String>,
+}
+
+/// The write-availability probe as the header shows it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProbeView {
+    pub router: String,
+    pub writes_ok: u64,
+    pub writes_failed: u64,
+    /// How long writes (reads) have failed, while they do.
+    pub writes_failing_for: Option<std::time::Duration>,
+    pub reads_failing_for: Option<std::time::Duration>,
+    pub last_error: Option<String>,
+}
+
+impl ProbeView {
+    fn of(p: &crate::exec::probe::ProbeStatus, now: SystemTime) -> Self {
+        let since =
+            |at: Option<SystemTime>| at.map(|at| now.duration_since(at).unwrap_or_default());
+        ProbeView {
+            router: p.router.clone(),
+            writes_ok: p.writes_ok,
+            writes_failed: p.writes_failed,
+            writes_failing_for: since(p.writes_failing_since),
+            reads_failing_for: since(p.reads_failing_since),
+            last_error: p.last_error.clone(),
+        }
+    }
 }
 
 /// Notes a view carries at most.
@@ -198,6 +231,11 @@ impl SessionView {
             attached: core.attached.clone(),
             socket: None,
             notes: core.notes[core.notes.len().saturating_sub(NOTES_SHOWN)..].to_vec(),
+            probe: core.probe.as_ref().map(|p| ProbeView::of(p, now)),
+            last_probe: core
+                .probed
+                .last()
+                .map(|r| format!("{}: {}", r.step, r.summary())),
         }
     }
 

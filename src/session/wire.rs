@@ -232,6 +232,7 @@ impl DashWire {
             })
             .collect();
         let maxscale_answered_at = self.maxscale.as_ref().and_then(|m| m.answered_age.map(at));
+        let whole_window = self.lag.values().any(|h| h.whole);
         Dashboard {
             servers,
             maxscale_names: self.maxscale_names,
@@ -251,6 +252,7 @@ impl DashWire {
             sql_interval: self.sql_interval,
             maxscale_interval: self.maxscale_interval,
             maxscale_warning: self.maxscale_warning,
+            whole_window,
         }
     }
 }

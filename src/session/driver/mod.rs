@@ -15,16 +15,20 @@ use tokio_util::task::TaskTracker;
 
 use crate::exec::host::{HostPool, SshOptions};
 use crate::exec::job::{JobContext, jobs};
+use crate::exec::probe::{ProbeMsg, ProbeTarget};
 use crate::exec::spawn::{ExecMsg, Executors};
 use crate::inventory::{Inventory, maxscale_warning};
 use crate::poll::ServerSnapshot;
 use crate::poll::maxscale::MaxscaleSnapshot;
-use crate::poll::start::{PollIntervals, Pollers, StartError, operator_targets, start_with};
+use crate::poll::start::{
+    PollIntervals, Pollers, StartError, operator_targets, probe_target, start_with,
+};
 use crate::poll::tier::{RELAXED, Tiers};
 use crate::runbook::Loaded;
 use crate::runbook::roles::RoleMap;
 use crate::runbook::template::Reveal;
 use crate::session::core::Core;
+use crate::session::history::History;
 use crate::session::journal::{Event, JournalError, Outcome as JOutcome, Stream};
 use crate::session::live::Dashboard;
 use crate::session::lock::current_operator;
@@ -94,6 +98,12 @@ pub struct Driver {
     hot: BTreeMap<String, Vec<String>>,
     /// The pairing socket's client tasks.
     pair_tasks: TaskTracker,
+    /// Where the write-availability probe writes, when the inventory has a `[probe]`.
+    probe_target: Option<ProbeTarget>,
+    /// The running probes, by step: cancelled when the step ends.
+    probes: HashMap<String, CancellationToken>,
+    /// When the journal last got a sample, and the versions it has.
+    history: History,
 }
 
 impl Driver {
@@ -117,6 +127,7 @@ impl Driver {
             .collect();
         // Rows turn stale after three relaxed intervals, the longest a settled replica waits.
         let mut dash = Dashboard::new(&names, tiers.relaxed(), intervals.maxscale);
+        dash.whole_window = true;
         dash.maxscale_warning = inv.maxscale.as_ref().and_then(maxscale_warning);
         let begun = Instant::now();
         while begun.elapsed() < Duration::from_secs(5) {
@@ -144,6 +155,7 @@ impl Driver {
         if run.completed {
             notices.push("this run is complete (Enter closes its summary)".into());
         }
+        let probe_target = probe_target(&inv)?;
         let (exec_tx, exec_rx) = mpsc::channel(1024);
         // One inventory for the session and the executors (`preflight` steps read it).
         let inv = Arc::new(inv);
@@ -190,6 +202,9 @@ impl Driver {
             tiers,
             hot: BTreeMap::new(),
             pair_tasks: TaskTracker::new(),
+            probe_target,
+            probes: HashMap::new(),
+            history: History::default(),
         };
         Ok((driver, Inputs { pollers, exec_rx }))
     }
@@ -260,7 +275,17 @@ impl Driver {
         self.perform_all(effects)
     }
 
+    /// Time passes: once a second the lag histories and the journal get a sample (and
+    /// any server's new version); waits may time out.
     pub fn tick(&mut self, now: Instant) -> Result<(), JournalError> {
+        let primary = self.core.roles.primary.clone();
+        let due = self.history.due(&self.core.dash, primary.as_deref(), now);
+        if !due.is_empty() {
+            self.core.dash.sample_lag_at(now);
+        }
+        for event in &due {
+            self.session.journal.append(event)?;
+        }
         let effects = self.core.tick(now);
         self.perform_all(effects)
     }
@@ -288,6 +313,16 @@ impl Driver {
 
     /// An executor's news: output is journaled (in whole lines) and kept for screens.
     pub fn exec(&mut self, e: ExecMsg, now: Instant) -> Result<(), JournalError> {
+        // What a probe measured is journaled whatever became of its step since.
+        if let ExecMsg::Probe {
+            msg: msg @ ProbeMsg::Done(report),
+            ..
+        } = &e
+        {
+            self.session.journal.append(&Event::Probe(report.clone()))?;
+            self.core.probe(msg.clone());
+            return Ok(());
+        }
         if !self.core.current_attempt(&e) {
             return Ok(()); // an earlier attempt's news is neither shown nor journaled
         }
@@ -376,6 +411,9 @@ impl Driver {
                 outcome,
             }) => {
                 self.cancels.remove(&step);
+                if let Some(probe) = self.probes.remove(&step) {
+                    probe.cancel(); // it journals what it measured when it stops
+                }
                 // Why nobody knows, on screen with the step (the journal has it as detail).
                 if let Outcome::Unknown(why) = &outcome {
                     self.core.push_output(&step, Stream::Info, why);
@@ -471,12 +509,41 @@ impl Driver {
             rendered,
             primary,
         })?;
+        // The probe starts first; the step acts once it has written through the router.
+        let ready = match (s.probed(), &self.probe_target) {
+            (true, Some(target)) => {
+                let cancel = self.cancel.child_token();
+                if let Some(old) = self.probes.insert(step.clone(), cancel.clone()) {
+                    old.cancel();
+                }
+                Some(crate::exec::probe::spawn(
+                    target.clone(),
+                    step.clone(),
+                    attempt,
+                    self.executors.masker.clone(),
+                    self.executors.tx.clone(),
+                    cancel,
+                ))
+            }
+            _ => None,
+        };
         match built {
             Ok(js) if js.is_empty() => {} // wait/check: the state machine ends them
             Ok(js) => {
                 let cancel = CancellationToken::new();
                 self.cancels.insert(step.clone(), cancel.clone());
-                self.executors.spawn(step, attempt, js, s.timeout, cancel);
+                match ready {
+                    Some(ready) => self.executors.spawn_after(
+                        ready,
+                        crate::exec::probe::PATIENCE,
+                        step,
+                        attempt,
+                        js,
+                        s.timeout,
+                        cancel,
+                    ),
+                    None => self.executors.spawn(step, attempt, js, s.timeout, cancel),
+                }
             }
             Err(e) => {
                 let effects = self.core.run.finished(&step, attempt, Outcome::failed(e));

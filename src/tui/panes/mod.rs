@@ -38,6 +38,20 @@ pub fn cell(text: &str, width: usize) -> String {
 
 /// A sparkline as block characters, scaled to the largest value shown (at least 1 s of
 /// milliseconds); an unknown sample is a `·`.
+/// A whole window's history in `width` bars: neighbouring samples merged, keeping the
+/// worse lag, so the first bar is the start of the window.
+pub fn sparkline_whole(values: &[Option<u64>], width: usize) -> String {
+    if width == 0 || values.is_empty() {
+        return String::new();
+    }
+    let per_bar = values.len().div_ceil(width);
+    let bars: Vec<Option<u64>> = values
+        .chunks(per_bar)
+        .map(|c| c.iter().flatten().copied().max())
+        .collect();
+    sparkline(bars.into_iter(), width)
+}
+
 pub fn sparkline(values: impl DoubleEndedIterator<Item = Option<u64>>, width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let mut last: Vec<Option<u64>> = values.rev().take(width).collect();

@@ -43,10 +43,13 @@ pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
         .fold((false, false), |(hb, sbm), h| {
             (hb || h.heartbeat, sbm || !h.heartbeat)
         });
-    let history = match heartbeat {
-        (true, false) => "heartbeat history",
-        (true, true) => "heartbeat/behind history",
-        _ => "behind history",
+    let history = match (heartbeat, d.whole_window) {
+        ((true, false), false) => "heartbeat history",
+        ((true, true), false) => "heartbeat/behind history",
+        (_, false) => "behind history",
+        ((true, false), true) => "heartbeat, whole run",
+        ((true, true), true) => "heartbeat/behind, whole run",
+        (_, true) => "behind, whole run",
     };
     let mut header = format!(
         "{}{}{}{}{}{}",
@@ -203,7 +206,12 @@ fn replica_row(
     };
     let history = d.lag.get(&lag_key(&snap.server, &r.connection_name));
     let spark = history.map_or(String::new(), |h| {
-        sparkline(h.samples.iter().copied(), w.spark)
+        if h.whole {
+            let all: Vec<Option<u64>> = h.samples.iter().copied().collect();
+            super::sparkline_whole(&all, w.spark)
+        } else {
+            sparkline(h.samples.iter().copied(), w.spark)
+        }
     });
     let row_style = if r.healthy() { theme.ok() } else { theme.bad() };
     let mut spans = vec![

@@ -86,6 +86,7 @@ pub fn view_in(
     if let Some(warning) = &dash.maxscale_warning {
         spans.push(Span::styled(format!(" {warning} ·"), theme.bad()));
     }
+    spans.extend(probe_spans(session, theme));
     spans.push(Span::styled(header_text(app, session), theme.dim()));
     f.render_widget(Paragraph::new(Line::from(spans)), header);
     // Nothing runs unjournaled: while the journal cannot be written, say so on top.
@@ -162,6 +163,39 @@ fn header_text(app: &RunApp, s: &SessionView) -> String {
         parts.push(format!("note ({who}): {text}"));
     }
     format!(" {}", parts.join(" · "))
+}
+
+/// What clients feel while a probed step runs: ` writes OK ·` or ` writes failing for
+/// 0.84 s (31 failed) ·`; after it, what the last probe measured.
+fn probe_spans(s: &SessionView, theme: &Theme) -> Vec<Span<'static>> {
+    let Some(p) = &s.probe else {
+        return match &s.last_probe {
+            Some(last) => vec![Span::styled(format!(" last probe {last} ·"), theme.dim())],
+            None => Vec::new(),
+        };
+    };
+    let mut spans = match p.writes_failing_for {
+        Some(d) => vec![Span::styled(
+            format!(
+                " writes failing for {:.2} s ({} failed)",
+                d.as_secs_f64(),
+                p.writes_failed
+            ),
+            theme.bad(),
+        )],
+        None => vec![Span::styled(
+            format!(" writes OK via {}", p.router),
+            theme.ok(),
+        )],
+    };
+    if let (Some(d), None) = (p.reads_failing_for, p.writes_failing_for) {
+        spans.push(Span::styled(
+            format!(", reads failing for {:.2} s", d.as_secs_f64()),
+            theme.bad(),
+        ));
+    }
+    spans.push(Span::styled(" ·", theme.dim()));
+    spans
 }
 
 /// The message, or the keys that matter for the selected step, as many as fit.
