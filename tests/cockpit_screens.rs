@@ -503,3 +503,72 @@ fn a_switchover_that_stopped_halfway_says_writes_go_nowhere() {
         "the repair is on screen:\n{text}"
     );
 }
+
+/// The header while a probed step runs: writes OK, then failing for a while, then what
+/// the probe measured once the step ended.
+#[test]
+fn the_header_says_what_writers_feel_during_a_switchover() {
+    use flightdeck::exec::probe::{ProbeMsg, ProbeStatus};
+    use flightdeck::session::journal::ProbeReport;
+    use std::time::SystemTime;
+
+    let mut s = Screen::seed(common::dash::live_pair(Instant::now()));
+    s.at_step("p5-switchover");
+    let status = |failing: Option<Duration>| ProbeStatus {
+        step: "p5-switchover".into(),
+        router: "127.0.0.1:4006".into(),
+        writes_ok: 120,
+        writes_failed: if failing.is_some() { 31 } else { 0 },
+        writes_failing_since: failing.map(|d| SystemTime::now() - d),
+        reads_failing_since: failing.map(|d| SystemTime::now() - d),
+        last_error: failing.map(|_| "Lost connection to server during query".into()),
+    };
+    let header = |s: &Screen, w: u16| s.draw(w, 24).lines().next().unwrap_or("").to_string();
+
+    s.core.probe(ProbeMsg::Status(status(None)));
+    s.refresh(Instant::now());
+    let ok = header(&s, 80);
+    assert!(ok.contains("writes OK via 127.0.0.1:4006"), "{ok}");
+
+    s.core
+        .probe(ProbeMsg::Status(status(Some(Duration::from_millis(840)))));
+    s.refresh(Instant::now());
+    let failing = header(&s, 80);
+    assert!(failing.contains("writes failing for 0.8"), "{failing}");
+    assert!(failing.contains("(31 failed)"), "{failing}");
+    insta::assert_snapshot!(
+        "header_probe_failing_80",
+        failing.replace(
+            &failing[..failing.find(" (31").unwrap()],
+            " writes failing for #.## s"
+        )
+    );
+
+    s.core.probe(ProbeMsg::Done(ProbeReport {
+        step: "p5-switchover".into(),
+        attempt: 1,
+        router: "127.0.0.1:4006".into(),
+        duration_s: 2.4,
+        writes_ok: 89,
+        writes_failed: 31,
+        write_unavailable_s: 1.58,
+        reads_ok: 89,
+        reads_failed: 31,
+        read_unavailable_s: 1.58,
+        first_error: Some("Lost connection to server during query".into()),
+    }));
+    s.refresh(Instant::now());
+    let after = header(&s, 80);
+    assert!(
+        after.contains("last probe p5-switchover: writes unavailable 1.58 s (31 failed)"),
+        "{after}"
+    );
+    insta::assert_snapshot!("header_probe_after_80", after);
+    let detail = s.draw(200, 50);
+    assert!(
+        detail.contains(
+            "writes unavailable 1.58 s (31 failed attempts, first error: Lost connection"
+        ),
+        "the step's output says it whole:\n{detail}"
+    );
+}

@@ -235,7 +235,7 @@ impl SessionView {
             last_probe: core
                 .probed
                 .last()
-                .map(|r| format!("{}: {}", r.step, r.summary())),
+                .map(|r| format!("{}: {}", r.step, r.short())),
         }
     }
 

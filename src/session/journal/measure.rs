@@ -70,6 +70,17 @@ pub struct ProbeReport {
 }
 
 impl ProbeReport {
+    /// The header's few words: `writes unavailable 1.58 s (31 failed)`.
+    pub fn short(&self) -> String {
+        if self.writes_failed == 0 && self.write_unavailable_s == 0.0 {
+            return "writes available throughout".into();
+        }
+        format!(
+            "writes unavailable {:.2} s ({} failed)",
+            self.write_unavailable_s, self.writes_failed
+        )
+    }
+
     /// The line the cockpit and the record show: `writes unavailable 1.58 s (31 failed
     /// attempts, first error: …)`.
     pub fn summary(&self) -> String {
