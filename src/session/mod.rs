@@ -20,5 +20,6 @@ pub mod replay;
 pub mod run;
 pub mod summary;
 pub mod takeover;
+pub mod timing;
 pub mod view;
 pub mod wire;
