@@ -122,7 +122,7 @@ fn the_lab_runs_every_sql_maxscale_wait_and_check_step_as_written_for_production
     );
     let backup: Vec<&str> = text
         .lines()
-        .skip_while(|l| !l.contains("p1-backup"))
+        .skip_while(|l| !l.contains("] p1-backup"))
         .take_while(|l| !l.is_empty())
         .collect();
     let backup = backup.join("\n");

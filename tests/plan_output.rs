@@ -215,3 +215,210 @@ fn plan_with_a_journal_ends_with_the_sessions_record() {
     );
     assert!(!record.contains("WARNING"), "same runbook: {record}");
 }
+
+/// A rehearsal journal of the lab runbook with controlled timestamps (seconds past
+/// 2026-11-27T09:00:00Z), written line by line as the journal writes them: `Journal`
+/// stamps its own lines with the time of writing.
+fn rehearsal_journal(
+    dir: &Path,
+    events: Vec<(u64, flightdeck::session::journal::Event)>,
+) -> std::path::PathBuf {
+    use flightdeck::session::journal::{Event, Record, SessionStart, sha256_hex};
+
+    let header = SessionStart::new(
+        Path::new("runbooks/lab-rolling-upgrade.toml"),
+        sha256_hex(b"the lab runbook and its base"),
+        Path::new("lab/inventory.toml"),
+        sha256_hex(b"inventory"),
+        Default::default(),
+    );
+    let mut text = String::new();
+    let all = std::iter::once((0, Event::SessionStart(header))).chain(events);
+    for (seq, (secs, event)) in (1..).zip(all) {
+        let ts = format!("2026-11-27T09:{:02}:{:02}.000Z", secs / 60, secs % 60);
+        text.push_str(&serde_json::to_string(&Record { seq, ts, event }).expect("encodes"));
+        text.push('\n');
+    }
+    let path = dir.join("rehearsal.jsonl");
+    std::fs::write(&path, text).expect("written");
+    path
+}
+
+fn plan_cli(args: &[&str], from_journal: Option<&Path>) -> String {
+    let mut cmd = assert_cmd::Command::cargo_bin("flightdeck").expect("binary");
+    cmd.args(["plan", SEED_000, "--inventory", "tests/fixtures/pair.toml"])
+        .args(args);
+    if let Some(j) = from_journal {
+        cmd.arg("--from-journal").arg(j);
+    }
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// The text outline: from `OUTLINE` to the first phase.
+fn outline_of(text: &str) -> &str {
+    let start = text.find("\nOUTLINE ").expect("an outline");
+    let end = text.find("\nPHASE 1 ").expect("phase 1");
+    &text[start + 1..end]
+}
+
+#[test]
+fn the_outline_estimates_each_phase_from_a_rehearsal_journal() {
+    use flightdeck::session::journal::{Event, Outcome};
+
+    let start = |step: &str, attempt| Event::StepStart {
+        step: step.into(),
+        attempt,
+        target_servers: vec!["server2".into()],
+        rendered: String::new(),
+        primary: Some("server1".into()),
+    };
+    let end = |step: &str, attempt, outcome| Event::StepEnd {
+        step: step.into(),
+        attempt,
+        outcome,
+        detail: String::new(),
+        exit_code: None,
+        sql_errno: None,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Phase 2 only: a manual step done 30 s into the session (30 s), a check (2 s), a
+    // maintenance call that failed once and then succeeded (from 33 to 36: 3 s), a wait
+    // (5 s); samples between them count nothing. 40 s in all.
+    let journal = rehearsal_journal(
+        dir.path(),
+        vec![
+            (
+                30,
+                Event::ManualDone {
+                    step: "p2-list-servers".into(),
+                    operator: "alice".into(),
+                },
+            ),
+            (31, start("p2-check-roles", 1)),
+            (32, Event::Sample { servers: vec![] }),
+            (33, end("p2-check-roles", 1, Outcome::Succeeded)),
+            (33, start("p2-replica-maintenance", 1)),
+            (34, end("p2-replica-maintenance", 1, Outcome::Failed)),
+            (35, start("p2-replica-maintenance", 2)),
+            (36, end("p2-replica-maintenance", 2, Outcome::Succeeded)),
+            (40, start("p2-wait-maintenance", 1)),
+            (45, end("p2-wait-maintenance", 1, Outcome::Succeeded)),
+            (1140, Event::Sample { servers: vec![] }),
+        ],
+    );
+
+    let text = plan_cli(&[], Some(&journal));
+    let outline = outline_of(&text);
+    let flat = outline.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(&format!(
+            "Estimated from the rehearsal journal {} (2026-11-27, 19 min in all).",
+            journal.display()
+        )),
+        "{outline}"
+    );
+    assert!(
+        flat.contains(
+            "It came from another runbook file, runbooks/lab-rolling-upgrade.toml; steps are \
+             matched by id."
+        ),
+        "{outline}"
+    );
+    let phase = |n: &str| {
+        outline
+            .lines()
+            .find(|l| l.starts_with(&format!("{n:>4}  ")))
+            .unwrap_or_else(|| panic!("phase {n} in {outline}"))
+    };
+    assert!(phase("2").contains("4 steps"), "{outline}");
+    assert!(phase("2").ends_with(" 40 s"), "{outline}");
+    assert!(phase("1").ends_with(" not in the journal"), "{outline}");
+    let total = outline
+        .lines()
+        .find(|l| l.trim_start().starts_with("total "))
+        .expect("a total");
+    assert!(
+        total.contains("64 steps") && total.ends_with(" ≥ 40 s"),
+        "{outline}"
+    );
+    assert!(
+        outline.lines().all(|l| l.chars().count() <= 100),
+        "{outline}"
+    );
+
+    let md = plan_cli(&["--format", "markdown"], Some(&journal));
+    assert!(
+        md.contains("| 2. MaxScale: put the replica in maintenance (`replica-maintenance`) | 4 |"),
+        "{md}"
+    );
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| 2. "))
+        .expect("phase 2's row");
+    assert!(row.ends_with("| 40 s |"), "{row}");
+    assert!(
+        md.contains("| **total** | **64** | | | | **≥ 40 s** |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn without_a_rehearsal_the_outline_is_an_upper_bound_from_the_timeouts() {
+    let text = plan_cli(&[], None);
+    let outline = outline_of(&text);
+    let flat = outline.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.starts_with("OUTLINE 8 phases, 64 steps. Upper bound from the step timeouts"),
+        "{outline}"
+    );
+    assert!(
+        flat.contains("give --from-journal FILE from a rehearsal for a realistic estimate"),
+        "{outline}"
+    );
+    // Phase 2: timeouts of 1m (check), 1m (maintenance), 1m (wait); the manual step has none.
+    let phase2 = outline
+        .lines()
+        .find(|l| l.starts_with("   2  "))
+        .expect("phase 2");
+    assert!(phase2.ends_with(" 3 min"), "{outline}");
+    assert!(
+        outline.lines().all(|l| l.chars().count() <= 100),
+        "{outline}"
+    );
+    assert!(
+        outline.contains("four eyes       p3-remove-packages\n"),
+        "{outline}"
+    );
+}
+
+#[test]
+fn a_missing_or_corrupt_rehearsal_journal_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corrupt = dir.path().join("corrupt.jsonl");
+    std::fs::write(&corrupt, "{\"seq\":1}\n").expect("written");
+    for (path, what) in [
+        (dir.path().join("missing.jsonl"), "No such file"),
+        (corrupt, ":1: not a journal event"),
+    ] {
+        let out = assert_cmd::Command::cargo_bin("flightdeck")
+            .expect("binary")
+            .args(["plan", SEED_000, "--inventory", "tests/fixtures/pair.toml"])
+            .arg("--from-journal")
+            .arg(&path)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty(), "no half plan");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("journal {}", path.display())) && stderr.contains(what),
+            "{stderr}"
+        );
+    }
+}

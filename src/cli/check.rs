@@ -153,6 +153,7 @@ pub(super) fn plan_cmd(
     inventory: &Path,
     format: Format,
     journal: Option<&Path>,
+    from_journal: Option<&Path>,
 ) -> ExitCode {
     let inv = match load_inventory(inventory) {
         Ok(inv) => inv,
@@ -164,14 +165,18 @@ pub(super) fn plan_cmd(
     };
     // Read before anything is printed: a journal that cannot be read is an error, not half
     // a plan.
-    let replayed = match journal.map(crate::session::replay::replay).transpose() {
-        Ok(r) => r,
-        Err(e) => {
+    let read = |path: Option<&Path>| path.map(crate::session::replay::replay).transpose();
+    let (replayed, rehearsal) = match (read(journal), read(from_journal)) {
+        (Ok(r), Ok(h)) => (r, h),
+        (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_INVALID);
         }
     };
-    let plan = plan::resolve(&loaded, &inv);
+    let mut plan = plan::resolve(&loaded, &inv);
+    if let (Some(path), Some(rehearsal)) = (from_journal, &rehearsal) {
+        plan.rehearsal = Some(plan::Rehearsal::new(path, rehearsal, &loaded));
+    }
     let mut out = match format {
         Format::Text => plan::render_text(&plan),
         Format::Markdown => plan::render_markdown(&plan),

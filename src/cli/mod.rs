@@ -73,6 +73,11 @@ pub enum Command {
         /// outcomes, handovers), for the change ticket.
         #[arg(long, short, value_name = "FILE")]
         journal: Option<PathBuf>,
+        /// A rehearsal's journal (e.g. the lab's) to estimate each phase's duration from,
+        /// in the outline at the top: the time each step took there, matched by step id.
+        /// Without it, the estimate is the sum of the step timeouts, an upper bound.
+        #[arg(long, value_name = "FILE")]
+        from_journal: Option<PathBuf>,
     },
     /// The cockpit: run a runbook step by step, confirmed, gated and journaled.
     #[command(after_long_help = RUN_AFTER_HELP)]
@@ -210,7 +215,14 @@ pub fn run(cli: Cli) -> ExitCode {
             inventory,
             format,
             journal,
-        } => plan_cmd(&runbook, &inventory, format, journal.as_deref()),
+            from_journal,
+        } => plan_cmd(
+            &runbook,
+            &inventory,
+            format,
+            journal.as_deref(),
+            from_journal.as_deref(),
+        ),
         Command::Lab(args) => lab_cmd(args),
         Command::Preflight {
             inventory,

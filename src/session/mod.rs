@@ -21,5 +21,6 @@ pub mod replay;
 pub mod run;
 pub mod summary;
 pub mod takeover;
+pub mod timing;
 pub mod view;
 pub mod wire;

@@ -4,10 +4,12 @@
 //! Resolution walks the runbook in order and follows each switchover, so a step after the
 //! switchover shows the server that will hold the role by then.
 
+pub mod outline;
 mod render;
 
 use std::time::Duration;
 
+pub use outline::Rehearsal;
 pub use render::{render_markdown, render_text};
 
 use super::Loaded;
@@ -72,6 +74,9 @@ pub struct Plan {
     /// Secret name and where its value will come from (never the value).
     pub secrets: Vec<(String, String)>,
     pub phases: Vec<PlanPhase>,
+    /// A rehearsal's journal to estimate the phases' durations from; without one, the
+    /// outline adds up the step timeouts.
+    pub rehearsal: Option<Rehearsal>,
 }
 
 /// Template values as `plan` sees them: the inventory, the simulated roles, no secrets.
@@ -300,6 +305,7 @@ fn header(loaded: &Loaded, inv: &Inventory, phases: Vec<PlanPhase>) -> Plan {
             .map(|k| (k.clone(), inv.secret_source(k).to_string()))
             .collect(),
         phases,
+        rehearsal: None,
     }
 }
 

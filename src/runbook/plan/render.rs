@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::outline::{self, outline};
 use super::{Block, Plan, PlanStep, format_duration};
 use crate::runbook::model::Note;
 
@@ -31,6 +32,7 @@ pub fn render_text(plan: &Plan) -> String {
     for (name, source) in &plan.secrets {
         let _ = writeln!(o, "  secret  {name} = **** from {source}");
     }
+    let _ = write!(o, "\n{}", outline::text(&outline(plan)));
     for phase in &plan.phases {
         let _ = writeln!(
             o,
@@ -155,6 +157,7 @@ pub fn render_markdown(plan: &Plan) -> String {
     for (name, source) in &plan.secrets {
         let _ = writeln!(o, "| Secret | `{name}` = `****` from {source} |");
     }
+    let _ = write!(o, "\n{}", outline::markdown(&outline(plan)));
     for phase in &plan.phases {
         let _ = writeln!(o, "\n## Phase {}: {}\n", phase.number, phase.title);
         if let Some(w) = &phase.why {
