@@ -12,6 +12,7 @@ pub mod line;
 pub mod maxscale;
 pub mod poll;
 pub mod preflight;
+pub mod report;
 pub mod runbook;
 pub mod session;
 pub mod tui;

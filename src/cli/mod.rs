@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod check;
+mod report;
 
 use crate::poll::start::PollIntervals;
 use check::{check, load_inventory, load_runbook, plan_cmd};
@@ -78,6 +79,24 @@ pub enum Command {
         /// Without it, the estimate is the sum of the step timeouts, an upper bound.
         #[arg(long, value_name = "FILE")]
         from_journal: Option<PathBuf>,
+    },
+    /// The change report of a session, for the change ticket and the post-mortem: outcome,
+    /// operators, write unavailability per switchover, server versions before and after,
+    /// a lag chart, every step with who confirmed it, its command, output and outcome.
+    ///
+    /// Built from the journal alone (masked when it was written). Exits 0, or 2 when the
+    /// journal is missing or corrupt.
+    Report {
+        /// The session's journal (JSON lines), finished or not.
+        journal: PathBuf,
+        /// Markdown (the lag chart as an SVG file beside -o FILE) or one self-contained
+        /// HTML page (the chart inline).
+        #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+        format: ReportFormat,
+        /// Write the report to FILE instead of standard output; with Markdown, the lag
+        /// chart goes beside it (report.md → report-lag.svg).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// The cockpit: run a runbook step by step, confirmed, gated and journaled.
     #[command(after_long_help = RUN_AFTER_HELP)]
@@ -200,6 +219,14 @@ pub enum Format {
     Markdown,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown, for a change ticket.
+    Markdown,
+    /// One self-contained HTML page (inline CSS and SVG, nothing fetched).
+    Html,
+}
+
 /// Exit code for invalid input (a runbook or inventory with errors).
 pub const EXIT_INVALID: u8 = 2;
 
@@ -223,6 +250,11 @@ pub fn run(cli: Cli) -> ExitCode {
             journal.as_deref(),
             from_journal.as_deref(),
         ),
+        Command::Report {
+            journal,
+            format,
+            output,
+        } => report::report_cmd(&journal, format, output.as_deref()),
         Command::Lab(args) => lab_cmd(args),
         Command::Preflight {
             inventory,
