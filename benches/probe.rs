@@ -41,7 +41,10 @@ fn main() -> Result<()> {
 }
 
 async fn run() -> Result<()> {
-    let secs: u64 = std::env::var("SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let secs: u64 = std::env::var("SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
     let dir = tempfile::tempdir()?;
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_flightdeck"));
     let mut opts = LabOptions::new(dir.path().join("lab"));
@@ -118,8 +121,13 @@ async fn switchovers(inv: &Inventory, dir: &Path) -> Result<()> {
     let path = Path::new("benches/support/five-switchovers.toml");
     let loaded = runbook::load_checked(path, Some(inv)).map_err(|e| format!("{e:?}"))?;
     let journal = dir.join("switchovers.jsonl");
-    let (mut d, mut inputs) =
-        Driver::open(loaded.clone(), inv.clone(), &journal, PollIntervals::default()).await?;
+    let (mut d, mut inputs) = Driver::open(
+        loaded.clone(),
+        inv.clone(),
+        &journal,
+        PollIntervals::default(),
+    )
+    .await?;
     let mut lengths = Vec::new();
     for (_, step) in loaded.runbook.steps() {
         let id = step.id.value.clone();
@@ -152,7 +160,10 @@ async fn switchovers(inv: &Inventory, dir: &Path) -> Result<()> {
             d.core.run.state(&id)
         );
     }
-    pump(&mut d, &mut inputs, |d| d.core.probed.len() == lengths.len()).await;
+    pump(&mut d, &mut inputs, |d| {
+        d.core.probed.len() == lengths.len()
+    })
+    .await;
     let reports: Vec<ProbeReport> = d.core.probed.clone();
     d.finish("benchmark done").await;
     println!();

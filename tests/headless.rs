@@ -17,6 +17,9 @@ use mysql_async::prelude::Queryable;
 
 mod common;
 
+use common::xml::{parse_html, polylines_with_points};
+use flightdeck::report::Report;
+
 use common::headless::take_step;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,6 +70,60 @@ async fn the_rehearsal_runs_through_the_driver_without_a_screen() {
     assert!(replayed.completed);
     assert!(replayed.unknown_outcomes().next().is_none());
     what_clients_felt(&loaded, &replayed.events);
+    the_change_report(&loaded, &journal, &replayed.events, lab.dir());
+}
+
+/// The report of the rehearsal: every step, both switchovers' measured unavailability,
+/// versions before and after, a well-formed page whose chart has one point per sample
+/// for each replica's line, and no password of the lab anywhere.
+fn the_change_report(loaded: &runbook::Loaded, journal: &Path, records: &[Record], lab: &Path) {
+    let report = Report::from_journal(journal).expect("a report");
+    assert!(report.unfinished().is_none(), "the rehearsal finished");
+    let html = report.html().expect("html");
+    let markdown = report.markdown(None);
+    let page = parse_html(&html);
+    for (_, step) in loaded.runbook.steps() {
+        let id = &step.id.value;
+        assert!(html.contains(id.as_str()), "{id} in the HTML report");
+        assert!(
+            markdown.contains(id.as_str()),
+            "{id} in the markdown report"
+        );
+    }
+    for r in records {
+        match &r.event {
+            Event::Probe(p) if p.step.contains("switchover") => {
+                let figure = format!("{:.2} s", p.write_unavailable_s);
+                assert!(html.contains(&figure), "{}: {figure} in the report", p.step);
+            }
+            Event::ServerVersion { version, .. } => {
+                assert!(html.contains(version.as_str()), "{version} in the report");
+            }
+            _ => {}
+        }
+    }
+    let samples = records
+        .iter()
+        .filter(|r| matches!(r.event, Event::Sample { .. }))
+        .count();
+    let svg = page
+        .descendants()
+        .find(|n| n.has_tag_name("svg"))
+        .expect("the chart is inline");
+    let series = polylines_with_points(svg);
+    assert!(!series.is_empty(), "a lag line");
+    assert!(
+        series.iter().all(|&points| points == samples),
+        "one point per sample ({samples}): {series:?}"
+    );
+    for entry in std::fs::read_dir(lab.join("secrets")).expect("the lab's secrets") {
+        let secret = std::fs::read_to_string(entry.expect("entry").path()).expect("secret");
+        assert!(!secret.is_empty());
+        assert!(
+            !html.contains(&secret) && !markdown.contains(&secret),
+            "a lab password in the report"
+        );
+    }
 }
 
 /// The lab inventory configures the write-availability probe: each switchover, and the

@@ -17,6 +17,10 @@ use flightdeck::session::journal::{
 use flightdeck::session::lock::format_rfc3339;
 use flightdeck::session::mask::Masker;
 
+mod common;
+
+use common::xml::{parse_html, polylines_with_points};
+
 /// Twenty characters, nothing a shell or SQL would escape.
 const SECRET: &str = "Zq8vT3uLp0Wx5yRb7Kc2";
 const SAMPLES: usize = 30;
@@ -278,28 +282,6 @@ fn restamp(path: &Path) {
         out.push('\n');
     }
     std::fs::write(path, out).unwrap();
-}
-
-/// Parses the HTML page as XML; its `<!DOCTYPE html>` is a DTD to roxmltree.
-fn parse_html(html: &str) -> roxmltree::Document<'_> {
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: true,
-        ..roxmltree::ParsingOptions::default()
-    };
-    roxmltree::Document::parse_with_options(html, options).unwrap()
-}
-
-fn polylines_with_points(svg: roxmltree::Node<'_, '_>) -> Vec<usize> {
-    svg.descendants()
-        .filter(|n| n.has_tag_name("polyline"))
-        .map(|n| {
-            n.attribute("points")
-                .unwrap_or("")
-                .split_whitespace()
-                .count()
-        })
-        .filter(|&n| n > 2)
-        .collect()
 }
 
 #[test]

@@ -5,6 +5,7 @@ pub mod cockpit;
 pub mod dash;
 pub mod headless;
 pub mod pump;
+pub mod xml;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
