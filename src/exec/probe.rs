@@ -274,7 +274,7 @@ impl Probe {
                     }
                     self.conn = Some(conn);
                 }
-                Ok(Err(e)) => return self.both_failed(began, &e.to_string()),
+                Ok(Err(e)) => return self.both_failed(began, &said(&e)),
                 Err(_) => return self.both_failed(began, "no connection within 1 s"),
             }
         }
@@ -287,7 +287,7 @@ impl Probe {
             Ok(Ok(())) => self.writes.succeeded(Instant::now(), self.started),
             Ok(Err(e)) => {
                 self.writes.failed(began);
-                self.error(&e.to_string());
+                self.error(&said(&e));
                 // A server's refusal (read-only) leaves the connection usable; any other
                 // error or a timeout does not.
                 if !matches!(e, mysql_async::Error::Server(_)) {
@@ -311,7 +311,7 @@ impl Probe {
             Ok(Ok(_)) => self.reads.succeeded(Instant::now(), self.started),
             Ok(Err(e)) => {
                 self.reads.failed(read_began);
-                self.error(&e.to_string());
+                self.error(&said(&e));
                 self.conn = None;
             }
             Err(_) => {
@@ -373,6 +373,22 @@ impl Probe {
             attempt: self.attempt,
             msg,
         }
+    }
+}
+
+/// What went wrong, in the server's or the socket's words: mysql_async's own wording
+/// says "Input/output error" twice over a socket error.
+fn said(e: &mysql_async::Error) -> String {
+    match e {
+        mysql_async::Error::Server(se) => format!("ERROR {}: {}", se.code, se.message),
+        // rustls says why at length (with a URL) when the peer closes without TLS's goodbye.
+        mysql_async::Error::Io(mysql_async::IoError::Io(io))
+            if io.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            "connection closed".into()
+        }
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),
+        other => other.to_string(),
     }
 }
 

@@ -33,6 +33,9 @@ pub struct PlanStep {
     pub notes: Vec<Note>,
     pub destructive: bool,
     pub second_approval: bool,
+    /// The write-availability probe measures it: `Some(configured)` when marked (and
+    /// whether the inventory has a `[probe]`).
+    pub probe: Option<bool>,
     pub rollback: Option<String>,
     pub timeout: Option<Duration>,
 }
@@ -226,6 +229,7 @@ pub fn resolve(loaded: &Loaded, inv: &Inventory) -> Plan {
                 notes: step.notes.clone(),
                 destructive: step.destructive,
                 second_approval: step.second_approval,
+                probe: step.probed().then_some(inv.probe.is_some()),
                 rollback: step.rollback.clone(),
                 timeout: (!waits).then_some(step.timeout),
             });

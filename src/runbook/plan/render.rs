@@ -98,6 +98,9 @@ fn step_text(o: &mut String, s: &PlanStep) {
             "{pad}FOUR EYES: a second operator, attached, approves before it runs"
         );
     }
+    if let Some(configured) = s.probe {
+        let _ = writeln!(o, "{pad}PROBE: {}", probe_line(configured));
+    }
     if let Some(r) = &s.rollback {
         let _ = writeln!(o, "{}", indent(&format!("rollback: {}", r.trim()), pad));
     }
@@ -197,6 +200,9 @@ fn step_md(o: &mut String, s: &PlanStep) {
             "- **Four eyes:** a second operator, attached to the session, approves before it runs"
         );
     }
+    if let Some(configured) = s.probe {
+        let _ = writeln!(o, "- **Probe:** {}", probe_line(configured));
+    }
     if let Some(t) = s.timeout {
         let _ = writeln!(o, "- **Timeout:** {}", format_duration(t));
     }
@@ -234,5 +240,14 @@ fn notes_md(o: &mut String, notes: &[Note]) {
             n.kind.label(),
             n.text.trim().replace('\n', " ")
         );
+    }
+}
+
+/// What a probed step's plan says, with or without a `[probe]` in the inventory.
+fn probe_line(configured: bool) -> &'static str {
+    if configured {
+        "writes and reads through the router are measured while it runs"
+    } else {
+        "marked for the write-availability probe, but the inventory has no [probe]"
     }
 }
