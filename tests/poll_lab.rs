@@ -221,6 +221,35 @@ async fn pollers_follow_a_real_lab() {
     })
     .await;
 
+    // Just after a switchover back, a replica that was the primary holds its own newer
+    // heartbeat: the new primary's row is older and would read as minutes of lag until its
+    // writer's first heartbeat arrives. No heartbeat lag then, not a false one.
+    sql(
+        &lab,
+        "server2",
+        "SET SESSION sql_log_bin = 0; INSERT INTO app.heartbeat (ts, server_id) VALUES \
+         (DATE_FORMAT(UTC_TIMESTAMP(6) + INTERVAL 1 MINUTE, '%Y-%m-%dT%H:%i:%s.%f'), @@server_id)",
+    )
+    .await;
+    until(
+        replica,
+        "no heartbeat lag while its own row is newer",
+        |s| s.live().is_some_and(|i| i.heartbeat_lag.is_none()),
+    )
+    .await;
+    sql(
+        &lab,
+        "server2",
+        "SET SESSION sql_log_bin = 0; DELETE FROM app.heartbeat WHERE server_id = @@server_id",
+    )
+    .await;
+    until(replica, "a heartbeat lag once its own row is older", |s| {
+        s.live()
+            .and_then(|i| i.heartbeat_lag?.behind())
+            .is_some_and(|lag| lag < Duration::from_secs(5))
+    })
+    .await;
+
     // A stopped SQL thread shows as such.
     sql(&lab, "server2", "STOP SLAVE SQL_THREAD").await;
     until(replica, "SQL thread stopped", |s| {

@@ -116,11 +116,17 @@ impl HeartbeatTable {
 
     /// Microseconds since the newest heartbeat written by another server, computed by the
     /// server itself (no clock of this machine involved); negative when it is dated ahead.
+    /// A heartbeat older than the server's own last one predates its time as a replica (it
+    /// was the primary since): just after a switchover back, the new primary's old row would
+    /// read as minutes of lag until its writer's first heartbeat arrives. No row then, and
+    /// the pane falls back to Seconds_Behind_Master.
     pub fn lag_query(&self) -> String {
         format!(
             "SELECT TIMESTAMPDIFF(MICROSECOND, STR_TO_DATE(ts, '%Y-%m-%dT%H:%i:%s.%f'), \
-             UTC_TIMESTAMP(6)) FROM {} WHERE server_id <> @@server_id ORDER BY ts DESC LIMIT 1",
-            self.name()
+             UTC_TIMESTAMP(6)) FROM {t} WHERE server_id <> @@server_id \
+             AND ts >= (SELECT COALESCE(MAX(ts), '') FROM {t} WHERE server_id = @@server_id) \
+             ORDER BY ts DESC LIMIT 1",
+            t = self.name()
         )
     }
 
