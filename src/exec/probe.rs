@@ -5,7 +5,7 @@
 //! router feel.
 //!
 //! The live state goes to the driver as [`ExecMsg::Probe`] (on a change, and every
-//! [`REPORT_EVERY`] meanwhile); when the step ends, the measurement as a [`ProbeReport`].
+//! [`REPORT_EVERY`] while statements fail); when the step ends, the measurement as a [`ProbeReport`].
 //! A statement is unavailable between two successes when a failure, or a stall longer
 //! than [`STALL`], lies between them.
 
@@ -28,7 +28,7 @@ pub const INTERVAL: Duration = Duration::from_millis(20);
 pub const STALL: Duration = Duration::from_millis(200);
 /// A statement (or a connection) that takes longer has failed.
 const ATTEMPT: Duration = Duration::from_secs(1);
-/// How often the live state is sent while nothing changes.
+/// How often the live state is sent while statements fail.
 const REPORT_EVERY: Duration = Duration::from_millis(250);
 
 /// Where the probe writes: the router, as the inventory's `[probe]` names it.
@@ -243,8 +243,13 @@ pub fn spawn(
                 let _ = ready.send(());
             }
             let status = probe.status();
+            // Screens hear of a change at once and, while statements fail, of the count
+            // every [`REPORT_EVERY`]; a steady "writes OK" needs no news (each one is a
+            // redraw).
             let due = sent.as_ref().is_none_or(|(at, last)| {
-                at.elapsed() >= REPORT_EVERY
+                let failing =
+                    status.writes_failing_since.is_some() || status.reads_failing_since.is_some();
+                (failing && at.elapsed() >= REPORT_EVERY)
                     || last.writes_failing_since.is_some() != status.writes_failing_since.is_some()
                     || last.reads_failing_since.is_some() != status.reads_failing_since.is_some()
             });
