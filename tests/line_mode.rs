@@ -256,14 +256,20 @@ fn position(transcript: &str, line: &str) -> usize {
 
 /// What two sessions decided and did, without what depends on time, place or process:
 /// timestamps, pids, paths in commands, gate observations, the duration.
-/// The journal's events as text, but `Roles`: the pollers' first answer lands before or
-/// after the first step by a matter of milliseconds, so where it falls says nothing of the
-/// front end (whether it is there is checked by the roles tests).
+/// The journal's events as text, but `Roles`, samples and versions: the pollers' first
+/// answer lands before or after the first step by a matter of milliseconds, and a sample
+/// comes once a second whatever happens, so where they fall says nothing of the front end
+/// (whether they are there is checked by the roles and rehearsal tests).
 fn events(journal: &Path) -> Vec<String> {
     let r = replay(journal).expect("the journal replays");
     r.events
         .iter()
-        .filter(|rec| !matches!(rec.event, Event::Roles { .. }))
+        .filter(|rec| {
+            !matches!(
+                rec.event,
+                Event::Roles { .. } | Event::Sample { .. } | Event::ServerVersion { .. }
+            )
+        })
         .map(|rec| match &rec.event {
             Event::SessionStart(_) => "session_start".to_string(),
             Event::SessionEnd { .. } => "session_end".to_string(),
