@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod check;
+mod docs;
 mod report;
 
 use crate::poll::start::PollIntervals;
@@ -164,6 +165,20 @@ pub enum Command {
         #[arg(long, hide = true, value_name = "SECS", default_value_t = 0)]
         wait: u64,
     },
+    /// Print the shell completion script for SHELL, e.g.
+    /// `flightdeck completions bash > /etc/bash_completion.d/flightdeck`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page flightdeck(1), generated from these definitions; with --dir,
+    /// write it and one page per command (flightdeck-run.1, …) into DIR.
+    Man {
+        /// Write every page into this directory instead of printing flightdeck(1).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// The cockpit's keys and where its journal goes, after `flightdeck run --help`.
@@ -256,6 +271,8 @@ pub fn run(cli: Cli) -> ExitCode {
             output,
         } => report::report_cmd(&journal, format, output.as_deref()),
         Command::Lab(args) => lab_cmd(args),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { dir } => docs::man(dir.as_deref()),
         Command::Preflight {
             inventory,
             to,
