@@ -80,3 +80,29 @@ fn completions_name_the_commands_for_each_shell() {
         }
     }
 }
+
+/// On a bastion the inventory is set once for the shell: `FLIGHTDECK_INVENTORY`, which
+/// `--inventory` overrides.
+#[test]
+fn the_inventory_comes_from_the_environment_unless_given() {
+    let out = flightdeck()
+        .args(["check", "runbooks/mariadb-10.5-to-11.4-maxscale.toml"])
+        .env("FLIGHTDECK_INVENTORY", "runbooks/no-such-inventory.toml")
+        .output()
+        .expect("runs");
+    let said =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("no-such-inventory.toml"), "{said}");
+    let out = flightdeck()
+        .args([
+            "check",
+            "runbooks/mariadb-10.5-to-11.4-maxscale.toml",
+            "--inventory",
+            "runbooks/inventory.example.toml",
+        ])
+        .env("FLIGHTDECK_INVENTORY", "runbooks/no-such-inventory.toml")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{out:?}");
+}

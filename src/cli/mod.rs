@@ -37,7 +37,7 @@ pub enum Command {
         runbook: Option<PathBuf>,
         /// Also check the runbook against this inventory: targets, roles and servers,
         /// vars and secrets.
-        #[arg(long, short, value_name = "INVENTORY")]
+        #[arg(long, short, value_name = "INVENTORY", env = "FLIGHTDECK_INVENTORY")]
         inventory: Option<PathBuf>,
         /// Connect and verify the live facts, one line each (✔ or ✘): every server
         /// answers, MaxScale answers with these credentials, the monitor and every
@@ -51,7 +51,7 @@ pub enum Command {
     /// and source. Exits 0 when clean, 1 with warnings, 2 with a blocker. Changes nothing.
     Preflight {
         /// The inventory: servers, credentials, MaxScale (for its monitor user's grants).
-        #[arg(long, short, value_name = "INVENTORY")]
+        #[arg(long, short, value_name = "INVENTORY", env = "FLIGHTDECK_INVENTORY")]
         inventory: PathBuf,
         /// The version the servers are upgraded to, e.g. 11.4.
         #[arg(long, value_name = "VERSION")]
@@ -65,7 +65,7 @@ pub enum Command {
         /// The runbook to resolve (TOML); it is checked first.
         runbook: PathBuf,
         /// The inventory the plan is for: servers, credentials, MaxScale.
-        #[arg(long, short, value_name = "INVENTORY")]
+        #[arg(long, short, value_name = "INVENTORY", env = "FLIGHTDECK_INVENTORY")]
         inventory: PathBuf,
         /// How to print the plan.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -105,7 +105,7 @@ pub enum Command {
         /// The runbook to run (TOML); it is checked first, and an invalid one is not run.
         runbook: PathBuf,
         /// The inventory to run against: servers, credentials, MaxScale.
-        #[arg(long, short, value_name = "INVENTORY")]
+        #[arg(long, short, value_name = "INVENTORY", env = "FLIGHTDECK_INVENTORY")]
         inventory: PathBuf,
         /// The session journal (JSON lines); an existing one is resumed.
         /// [default: RUNBOOK-STEM.journal.jsonl in the current directory]
@@ -129,7 +129,7 @@ pub enum Command {
     /// Live replication, GTID and MaxScale panes, full screen.
     Watch {
         /// The inventory whose servers and MaxScale to watch.
-        #[arg(long, short, value_name = "INVENTORY")]
+        #[arg(long, short, value_name = "INVENTORY", env = "FLIGHTDECK_INVENTORY")]
         inventory: PathBuf,
         /// SQL poll interval in milliseconds.
         #[arg(long, default_value_t = 250, value_name = "MS")]
