@@ -141,7 +141,7 @@ fn probe() -> Event {
     Event::Probe(ProbeReport {
         step: s("p5-switchover"),
         attempt: 1,
-        router: s("10.0.0.5:4006"),
+        router: s("127.0.0.1:4006"),
         duration_s: 6.2,
         writes_ok: 58,
         writes_failed: 31,
