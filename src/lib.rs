@@ -9,6 +9,7 @@ pub mod exec;
 pub mod inventory;
 pub mod lab;
 pub mod line;
+pub mod logging;
 pub mod maxscale;
 pub mod poll;
 pub mod preflight;

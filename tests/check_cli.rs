@@ -207,7 +207,8 @@ fn run_help_lists_the_keys_and_the_default_journal() {
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for want in [
-        "RUNBOOK-STEM.journal.jsonl in the current directory",
+        "$XDG_STATE_HOME/flightdeck/journals/RUNBOOK-DATE.jsonl",
+        "FLIGHTDECK_LOG",
         "--operator <NAME>",
         "Enter",
         "Tab",

@@ -572,3 +572,29 @@ fn the_header_says_what_writers_feel_during_a_switchover() {
         "the step's output says it whole:\n{detail}"
     );
 }
+
+/// Where the session is written: the header names the journal (and the attach command
+/// that takes it), and `?` shows the journal and the log file in full, first, so they
+/// fit at 80×24.
+#[test]
+fn the_header_and_help_say_where_the_journal_and_log_are() {
+    let mut s = Screen::seed(common::dash::live_pair(Instant::now()));
+    s.at_step("p1-version-primary");
+    let journal = "/var/tmp/change-4711/rolling-upgrade-2026-11-27.jsonl";
+    s.view.journal = journal.into();
+    s.view.socket = Some(format!("{journal}.sock"));
+    let wide = s.draw(200, 50);
+    let header = wide.lines().next().unwrap_or("");
+    assert!(header.contains(&format!("journal {journal}")), "{header}");
+    assert!(
+        header.contains(&format!("attach: flightdeck attach {journal}")),
+        "{header}"
+    );
+
+    s.press(KeyCode::Char('?'), Instant::now());
+    s.view.journal = journal.into(); // a key press rebuilds the view from the core
+    let help = s.draw(80, 24);
+    assert!(help.contains(&format!("journal  {journal}")), "{help}");
+    // This test binary installs no log file, and the help says so.
+    assert!(help.contains("log  none"), "{help}");
+}

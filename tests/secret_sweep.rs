@@ -213,15 +213,35 @@ fn flightdeck(args: &[&str]) -> String {
     )
 }
 
-/// Every flightdeck tracing event, at every level, into `path`.
-fn log_to(path: &Path) {
-    let file = std::fs::File::create(path).expect("log file");
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("flightdeck=trace"))
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init()
-        .expect("the only subscriber of this test binary");
+/// Every flightdeck tracing event, at every level, into the product's own log file under
+/// `dir` (as `main` installs it), and every flightdeck process this test starts logs under
+/// `dir` too (their `XDG_STATE_HOME`).
+fn log_to(dir: &Path) -> flightdeck::logging::LogFile {
+    // SAFETY: set before this test starts any thread of its own or any process; it is the
+    // only test of this binary.
+    unsafe {
+        std::env::set_var(flightdeck::logging::LEVEL_VAR, "flightdeck=trace");
+        std::env::set_var("XDG_STATE_HOME", dir);
+    }
+    flightdeck::logging::init_in(&dir.join("this-test")).expect("the only subscriber here")
+}
+
+/// Every log file under `dir`, as (name, text).
+fn log_files(dir: &Path) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for folder in [dir.join("this-test"), dir.join("flightdeck")] {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "log") {
+                let text = std::fs::read_to_string(&path).expect("log file");
+                found.push((path.display().to_string(), text));
+            }
+        }
+    }
+    found
 }
 
 async fn open(loaded: &Loaded, inv: &Inventory, journal: &Path) -> (Driver, Inputs) {
@@ -238,8 +258,8 @@ async fn open(loaded: &Loaded, inv: &Inventory, journal: &Path) -> (Driver, Inpu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_planted_secret_leaks_anywhere_during_the_whole_rehearsal() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let log = dir.path().join("flightdeck.log");
-    log_to(&log);
+    let logs = dir.path().join("state");
+    let log = log_to(&logs);
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_flightdeck"));
     let mut opts = LabOptions::new(dir.path().join("lab"));
     opts.from = BuildSpec::Version("10.11.18".into());
@@ -342,12 +362,22 @@ async fn no_planted_secret_leaks_anywhere_during_the_whole_rehearsal() {
     let _ = control_process.wait();
     let argv = sampler.finish();
 
+    // flightdeck's log files: this process's (at TRACE) and its children's.
+    drop(log);
+    let files = log_files(&logs);
+    assert!(
+        files.iter().any(|(_, text)| text.contains("step started")),
+        "the log has the steps: {:?}",
+        files.iter().map(|(name, _)| name).collect::<Vec<_>>()
+    );
+    for (name, text) in files {
+        seen.add(format!("the log file {name}"), text);
+    }
     // What flightdeck wrote and prints.
     let inv_arg = inv_path.to_string_lossy().into_owned();
     for (what, path) in [
         ("the rehearsal journal", journal.clone()),
         ("the failing steps' journal", failing_journal.clone()),
-        ("flightdeck's tracing log", log.clone()),
         ("the lab endpoint's log", lab.state().endpoint.log.clone()),
     ] {
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{what}: {e}"));

@@ -108,7 +108,8 @@ pub enum Command {
         #[arg(long, short, value_name = "INVENTORY", env = "FLIGHTDECK_INVENTORY")]
         inventory: PathBuf,
         /// The session journal (JSON lines); an existing one is resumed.
-        /// [default: RUNBOOK-STEM.journal.jsonl in the current directory]
+        /// [default: the runbook's newest unfinished journal under
+        /// $XDG_STATE_HOME/flightdeck/journals/, else a new RUNBOOK-DATE.jsonl there]
         #[arg(long, short, value_name = "FILE")]
         journal: Option<PathBuf>,
         /// The operator's name in the journal and the lock, for shared accounts.
@@ -201,10 +202,19 @@ Keys:
   q            quit (not while a step runs)
 
 Journal:
-  Without --journal, the journal is RUNBOOK-STEM.journal.jsonl in the current directory
-  (for runbooks/lab-rolling-upgrade.toml: ./lab-rolling-upgrade.journal.jsonl). Running
-  the same command again resumes it. FILE.lock beside it names the operator driving it;
-  one driver per journal.";
+  Without --journal, the journal is $XDG_STATE_HOME/flightdeck/journals/RUNBOOK-DATE.jsonl
+  (~/.local/state/… without XDG_STATE_HOME; DATE in UTC; for
+  runbooks/lab-rolling-upgrade.toml: lab-rolling-upgrade-2026-11-27.jsonl). Running the
+  same command again resumes the runbook's newest unfinished journal there, whatever day
+  it began; once that is complete, the next run starts a new one. The header shows the
+  path, and ? shows it in full. FILE.lock beside it names the operator driving it; one
+  driver per journal. For a second operator under another OS user, name a journal in a
+  folder you both can reach with --journal.
+
+Log:
+  $XDG_STATE_HOME/flightdeck/flightdeck.DATE.log, daily, kept 14 days; the level from
+  FLIGHTDECK_LOG (default info; e.g. FLIGHTDECK_LOG=debug). Nothing is printed to the
+  terminal while the cockpit runs.";
 
 /// An operator name: not blank, no control characters.
 fn parse_operator(s: &str) -> Result<String, String> {
@@ -244,6 +254,25 @@ pub enum ReportFormat {
 
 /// Exit code for invalid input (a runbook or inventory with errors).
 pub const EXIT_INVALID: u8 = 2;
+
+impl Command {
+    /// Whether the command talks to servers, hosts or MaxScale, and so keeps a log file;
+    /// the ones that only read files or print documentation do not.
+    pub fn logs(&self) -> bool {
+        match self {
+            Command::Check { connect, .. } => *connect,
+            Command::Plan { .. }
+            | Command::Report { .. }
+            | Command::Completions { .. }
+            | Command::Man { .. } => false,
+            Command::Preflight { .. }
+            | Command::Run { .. }
+            | Command::Attach { .. }
+            | Command::Watch { .. }
+            | Command::Lab(_) => true,
+        }
+    }
+}
 
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
@@ -337,7 +366,14 @@ fn run_cmd(path: &Path, inventory: &Path, journal: Option<PathBuf>, line: bool) 
         Ok(l) => l,
         Err(code) => return code,
     };
-    let journal = journal.unwrap_or_else(|| crate::session::open::default_journal(path));
+    let journal = match journal.map_or_else(|| crate::session::journals::default_journal(path), Ok)
+    {
+        Ok(journal) => journal,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,

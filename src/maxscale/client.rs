@@ -233,6 +233,9 @@ impl MaxscaleClient {
         if status.is_success() {
             return Ok((status, body));
         }
+        // The whole answer, for whoever reads the log at FLIGHTDECK_LOG=debug; pollers log
+        // their errors when they change, steps every time.
+        tracing::debug!(%request, status = status.as_u16(), body = %String::from_utf8_lossy(&body[..body.len().min(4096)]), "MaxScale answered with an error");
         let messages = match serde_json::from_slice::<ResponseBody>(&body) {
             Ok(parsed) if !parsed.messages().is_empty() => parsed.messages(),
             _ => {

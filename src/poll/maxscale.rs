@@ -81,6 +81,9 @@ pub fn spawn(
                 snap.polled = true;
                 match polled {
                     Ok((servers, master)) => {
+                        if let Some(was) = &snap.error {
+                            tracing::info!(%monitor, "MaxScale answering again (was: {was})");
+                        }
                         let changed = first
                             || snap.error.is_some()
                             || snap.servers != servers
@@ -93,6 +96,9 @@ pub fn spawn(
                     }
                     Err((e, said_no)) => {
                         let changed = first || snap.error.as_ref() != Some(&e);
+                        if changed {
+                            tracing::warn!(%monitor, "MaxScale poll: {e}");
+                        }
                         snap.error = Some(e);
                         snap.said_no = said_no;
                         changed

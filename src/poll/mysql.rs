@@ -98,6 +98,7 @@ async fn run(
 ) {
     let mut schedule = config.tiers.as_ref().map(|t| t.schedule(&target.server));
     let mut poller = Poller::new(target, config);
+    let mut last_error: Option<PollError> = None;
     loop {
         let started = Instant::now();
         if let Some(s) = schedule.as_mut() {
@@ -118,6 +119,8 @@ async fn run(
         if info.is_some() {
             poller.last_info = info;
         }
+        log_change(&poller.target.server, last_error.as_ref(), error.as_ref());
+        last_error.clone_from(&error);
         let snapshot = ServerSnapshot {
             server: poller.target.server.clone(),
             taken_at: Instant::now(),
@@ -148,6 +151,16 @@ async fn run(
     }
     if let Some(c) = poller.conn.take() {
         let _ = tokio::time::timeout(Duration::from_secs(1), c.disconnect()).await;
+    }
+}
+
+/// Logs a server going away, failing differently, or answering again: the transitions,
+/// not every failed cycle.
+fn log_change(server: &str, before: Option<&PollError>, now: Option<&PollError>) {
+    match (before, now) {
+        (_, Some(e)) if before != Some(e) => tracing::warn!(server, "poller: {e}"),
+        (Some(was), None) => tracing::info!(server, "poller: answering again (was: {was})"),
+        _ => {}
     }
 }
 

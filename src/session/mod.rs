@@ -11,6 +11,7 @@ pub mod driver;
 pub mod facts;
 pub mod history;
 pub mod journal;
+pub mod journals;
 pub mod live;
 pub mod lock;
 pub mod mask;

@@ -2,7 +2,7 @@
 //! resume where a crash or a quit left off.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::SystemTime;
 
 use crate::inventory::{self, Inventory, Secret};
@@ -105,13 +105,6 @@ pub fn inventory_masker(inv: &Inventory) -> Masker {
     masker(&secrets, inv)
 }
 
-pub fn default_journal(runbook: &Path) -> PathBuf {
-    let stem = runbook
-        .file_stem()
-        .map_or("run".into(), |s| s.to_string_lossy().into_owned());
-    PathBuf::from(format!("{stem}.journal.jsonl"))
-}
-
 /// Opens (or resumes) the session; restores step states into `run` and pins into `roles`.
 pub fn open(
     journal_path: &Path,
@@ -175,6 +168,7 @@ pub fn open(
             .as_deref()
             .and_then(crate::session::clock::parse_rfc3339);
         roles.pins = replayed.header.pins.clone();
+        tracing::info!(journal = %journal_path.display(), runbook = %loaded.file.path.display(), "session resumed");
         Journal::open_append(journal_path, masker.clone())?
     } else {
         let inv_sha = journal::sha256_hex(inv.file.text.as_bytes());
@@ -185,6 +179,7 @@ pub fn open(
             inv_sha,
             roles.pins.clone(),
         );
+        tracing::info!(journal = %journal_path.display(), runbook = %loaded.file.path.display(), "session started");
         Journal::create(journal_path, header, masker.clone())?
     };
     let journal = JournalHandle::spawn(journal).map_err(|source| JournalError::Io {

@@ -40,6 +40,9 @@ pub struct SessionView {
     pub driver: String,
     pub attached: Vec<String>,
     pub socket: Option<String>,
+    /// The journal's path, as the driver opened it.
+    #[serde(default)]
+    pub journal: String,
     /// The operators' notes, newest last (at most [`NOTES_SHOWN`]).
     pub notes: Vec<(String, String)>,
     /// The write-availability probe, while a probed step runs.
@@ -230,6 +233,7 @@ impl SessionView {
             driver: String::new(),
             attached: core.attached.clone(),
             socket: None,
+            journal: String::new(),
             notes: core.notes[core.notes.len().saturating_sub(NOTES_SHOWN)..].to_vec(),
             probe: core.probe.as_ref().map(|p| ProbeView::of(p, now)),
             last_probe: core

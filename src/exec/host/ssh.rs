@@ -150,7 +150,7 @@ impl SshPool {
                 message: message(&e),
             })?;
         self.opened.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(destination = %key, "opened ssh session");
+        tracing::info!(destination = %key, "opened ssh session");
         Ok(session)
     }
 
@@ -161,7 +161,13 @@ impl SshPool {
         if let Some(session) = guard.as_ref() {
             return Ok(session.clone());
         }
-        let session = Arc::new(self.connect(key).await?);
+        let session = match self.connect(key).await {
+            Ok(session) => Arc::new(session),
+            Err(e) => {
+                tracing::warn!(destination = %key, "cannot open an ssh session: {e}");
+                return Err(e);
+            }
+        };
         *guard = Some(session.clone());
         Ok(session)
     }
@@ -193,7 +199,7 @@ impl SshPool {
                 message: message(&first),
             });
         }
-        tracing::info!(destination = %key, "ssh session died ({first}); reconnecting");
+        tracing::warn!(destination = %key, "ssh session died ({first}); reconnecting");
         self.forget(key, &session).await;
         let session = self.session(key).await?;
         let child = spawn_on(&session, &command)

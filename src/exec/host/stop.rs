@@ -82,10 +82,16 @@ where
         return timeout(grace, run.as_mut()).await.ok();
     };
     for signal in [StopSignal::Term, StopSignal::Kill] {
+        tracing::warn!(
+            pid,
+            "stopping the command: {} to its process group",
+            signal.name()
+        );
         stopper.signal(pid, signal).await;
         if let Ok(out) = timeout(grace, run.as_mut()).await {
             return Some(out);
         }
     }
+    tracing::error!(pid, "the command did not end after TERM and KILL");
     None
 }

@@ -226,6 +226,7 @@ impl Driver {
         view.journal_broken = self.session.journal.broken();
         view.driver = self.operator.clone();
         view.socket = self.socket.as_ref().map(|s| s.display().to_string());
+        view.journal = self.session.journal.path().display().to_string();
         self.view_tx.send_replace(view);
         // The socket's server always holds a receiver; the panes (their lag history is
         // the bulk) are copied only while someone is attached to see them.
@@ -342,6 +343,7 @@ impl Driver {
 
     /// Ends the session: the journal says so, pollers stop, SSH sessions close.
     pub async fn finish(&mut self, reason: &str) {
+        tracing::info!(reason, "session ended");
         if self.handed_over.is_none() {
             let _ = self.session.journal.append(&Event::SessionEnd {
                 reason: reason.to_string(),
@@ -439,6 +441,7 @@ impl Driver {
                     Outcome::TimedOut(_) => JOutcome::TimedOut,
                     Outcome::Unknown(_) => JOutcome::Unknown,
                 };
+                tracing::info!(%step, attempt, outcome = ?kind, detail = outcome.detail(), "step ended");
                 journal.append(&Event::StepEnd {
                     step,
                     attempt,
@@ -449,6 +452,7 @@ impl Driver {
                 })?
             }
             Effect::Cancel { step } => {
+                tracing::warn!(%step, "cancel asked: stopping the step's commands");
                 if let Some(c) = self.cancels.get(&step) {
                     c.cancel();
                 }
@@ -502,6 +506,7 @@ impl Driver {
         if let Some(r) = resolved {
             r.sent = Some(rendered.clone());
         }
+        tracing::info!(%step, attempt, kind = s.action.kind(), servers = servers.join(","), "step started");
         journal.append(&Event::StepStart {
             step: step.clone(),
             attempt,

@@ -115,7 +115,7 @@ pub fn view_in(
     if let Some(m) = &app.modal {
         overlay::modal(m, f, area, theme);
     } else if app.show_help {
-        overlay::help(f, area, theme);
+        overlay::help(session, f, area, theme);
     }
 }
 
@@ -142,7 +142,8 @@ fn live_panes(
     panes::layout::render(f, area, d, now, &choice, theme);
 }
 
-/// ` driver root · attached: bob · attach: flightdeck attach J.sock · note (bob): …`
+/// ` driver root · attached: bob · journal ~/J · attach: flightdeck attach ~/J · note
+/// (bob): …`; the attach command takes the journal for its socket.
 fn header_text(app: &RunApp, s: &SessionView) -> String {
     let mut parts = Vec::new();
     if app.observer {
@@ -156,13 +157,28 @@ fn header_text(app: &RunApp, s: &SessionView) -> String {
     if !s.attached.is_empty() {
         parts.push(format!("attached: {}", s.attached.join(", ")));
     }
-    if let (Some(sock), false) = (&s.socket, app.observer) {
-        parts.push(format!("attach: flightdeck attach {sock}"));
+    let journal = home_relative(&s.journal);
+    if !journal.is_empty() {
+        parts.push(format!("journal {journal}"));
+    }
+    if let (Some(_), false) = (&s.socket, app.observer) {
+        parts.push(format!("attach: flightdeck attach {journal}"));
     }
     if let Some((who, text)) = s.notes.last() {
         parts.push(format!("note ({who}): {text}"));
     }
     format!(" {}", parts.join(" · "))
+}
+
+/// `path` with the operator's home as `~/`, as a shell takes it back.
+pub fn home_relative(path: &str) -> String {
+    let home = std::env::var("HOME").unwrap_or_default();
+    match path.strip_prefix(&home) {
+        Some(rest) if !home.is_empty() && home != "/" && rest.starts_with('/') => {
+            format!("~{rest}")
+        }
+        _ => path.to_string(),
+    }
 }
 
 /// What clients feel while a probed step runs: ` writes OK ·` or ` writes failing for

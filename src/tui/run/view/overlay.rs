@@ -83,7 +83,7 @@ pub fn modal(m: &Modal, f: &mut Frame, area: Rect, theme: &Theme) {
     );
 }
 
-pub fn help(f: &mut Frame, area: Rect, theme: &Theme) {
+pub fn help(session: &SessionView, f: &mut Frame, area: Rect, theme: &Theme) {
     let keys = [
         (
             "Enter",
@@ -131,9 +131,19 @@ pub fn help(f: &mut Frame, area: Rect, theme: &Theme) {
         ),
         ("", "with the mouse on, hold Shift to select text"),
     ];
-    let lines = keys
+    // Where things are written comes first: at 80×24 the last keys may not fit.
+    let files = [
+        ("journal", super::home_relative(&session.journal)),
+        ("log", super::home_relative(&crate::logging::described())),
+    ];
+    let lines = files
         .iter()
-        .map(|(k, what)| Line::raw(format!("{k:>10}  {what}")))
+        .map(|(k, path)| Line::raw(format!("{k:>10}  {path}")))
+        .chain([Line::raw("")])
+        .chain(
+            keys.iter()
+                .map(|(k, what)| Line::raw(format!("{k:>10}  {what}"))),
+        )
         .chain([
             Line::raw(""),
             Line::styled("any key closes this help", theme.dim()),
