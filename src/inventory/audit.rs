@@ -1,7 +1,8 @@
 //! Credentials worth a warning before a change window: a value that is empty, a
 //! well-known default or short (flightdeck does not mask it in free output, see
-//! `session::mask`), and a secret file or option file others can read (refused when the
-//! value is needed). `check --inventory` prints these; the cockpit shows them as notices.
+//! `session::mask`), and a secret file or option file others can read, or an option file
+//! others can write (refused when the value is needed). `check --inventory` prints these;
+//! the cockpit shows them as notices.
 
 use super::credentials::{self, CredentialError};
 use super::model::{Inventory, SecretSource};
@@ -74,7 +75,9 @@ pub fn audit<'a>(
                 Some(weak) => format!("{weak}: {WEAK_CONSEQUENCE}"),
                 None => continue,
             },
-            Err(e @ CredentialError::Exposed { .. }) => format!("is refused: {e}"),
+            Err(e @ (CredentialError::Exposed { .. } | CredentialError::Writable { .. })) => {
+                format!("is refused: {e}")
+            }
             Err(_) => continue,
         };
         out.push(CredentialWarning {

@@ -5,14 +5,18 @@
 //!
 //! A secret file or option file that its owner's group or others can read is refused,
 //! as ssh refuses such a key: the value may already be known to others, and the operator
-//! should hear so before the change window, not after. [`weakness`] says whether a value
-//! is too weak to mask in free output (see `session::mask`).
+//! should hear so before the change window, not after. So is a file an option file's
+//! password comes from through `!include`; other included files (say a shared
+//! `/etc/mysql/conf.d`) may be readable. An option file others can write is refused too:
+//! anyone could have put a password there, and the client ignores such a file (included
+//! ones are skipped, as by the client). [`weakness`] says whether a value is too weak to
+//! mask in free output (see `session::mask`).
 
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::model::SecretSource;
+use super::model::{MycnfFile, SecretSource};
+use super::option_file::{self, CLIENT_GROUPS, Context, OptionFileError};
 
 /// A resolved secret value. Shown as `****`; `expose` is the only way to the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -50,8 +54,20 @@ pub enum CredentialError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{} has no `password` in its [client] section", path.display())]
-    NoMycnfPassword { path: PathBuf },
+    #[error(
+        "{} gives no `password` in [client], [client-server] or [client-mariadb] (nor do \
+         the files it includes){notes}",
+        path.display()
+    )]
+    NoMycnfPassword {
+        path: PathBuf,
+        /// What the client skipped, which may be why: `` (a; b)``, or empty.
+        notes: String,
+    },
+    #[error("HOME is not set: `mycnf = true` means ~/.my.cnf")]
+    NoHome,
+    #[error(transparent)]
+    OptionFile(#[from] OptionFileError),
     #[error(
         "{} is readable by {} (mode {mode:04o}): a secret there is refused; \
          run `chmod 600 {}`",
@@ -60,6 +76,13 @@ pub enum CredentialError {
         path.display()
     )]
     Exposed { path: PathBuf, mode: u32 },
+    #[error(
+        "{} is writable by others (mode {mode:04o}): anyone could have put a password \
+         there, and the mariadb client ignores such a file; run `chmod 600 {}`",
+        path.display(),
+        path.display()
+    )]
+    Writable { path: PathBuf, mode: u32 },
 }
 
 /// Who besides the owner may read a file of this mode.
@@ -139,22 +162,55 @@ pub fn resolve(source: &SecretSource, base: &Path) -> Result<Secret, CredentialE
             .map_err(|_| CredentialError::MissingEnv(var.clone())),
         SecretSource::File(path) => {
             let path = expand(path, base);
-            let text = read(&path)?;
+            let (bytes, _) = read(&path)?;
+            let text = String::from_utf8(bytes).map_err(|e| CredentialError::Unreadable {
+                path: path.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+            })?;
             Ok(Secret(text.trim_end_matches(['\n', '\r']).to_string()))
         }
-        SecretSource::Mycnf(path) => {
-            let path = expand(path, base);
-            let text = read(&path)?;
-            mycnf_client_value(&text, "password")
-                .map(Secret)
-                .ok_or(CredentialError::NoMycnfPassword { path })
+        SecretSource::Mycnf(file) => {
+            let path = match file {
+                MycnfFile::Home => std::env::var_os("HOME")
+                    .map(|home| PathBuf::from(home).join(".my.cnf"))
+                    .ok_or(CredentialError::NoHome)?,
+                MycnfFile::Path(path) => expand(path, base),
+            };
+            mycnf_password(path, &Context::current())
         }
     }
 }
 
+/// The password the `mariadb` client would read from the option file at `path`.
+pub fn mycnf_password(path: PathBuf, ctx: &Context) -> Result<Secret, CredentialError> {
+    let (text, mode) = read(&path)?;
+    if mode & 0o002 != 0 {
+        return Err(CredentialError::Writable { path, mode });
+    }
+    let options = option_file::read(&path, &text, mode, &CLIENT_GROUPS, ctx)?;
+    let Some(found) = options.password()? else {
+        let notes = match options.notes() {
+            [] => String::new(),
+            notes => format!(" ({})", notes.join("; ")),
+        };
+        return Err(CredentialError::NoMycnfPassword { path, notes });
+    };
+    // The file the value is in must be as private as the top one.
+    if let option_file::Password::Value(opt) = found
+        && let Some(origin) = options.file_of(opt)
+        && origin.mode & 0o044 != 0
+    {
+        return Err(CredentialError::Exposed {
+            path: origin.path.clone(),
+            mode: origin.mode,
+        });
+    }
+    Ok(Secret(options.password_text(found)?))
+}
+
 /// Reads a secret or option file, refusing one its group or others can read. The mode is
 /// taken from the open file, so it is the mode of what is read.
-fn read(path: &Path) -> Result<String, CredentialError> {
+fn read(path: &Path) -> Result<(Vec<u8>, u32), CredentialError> {
     let unreadable = |source| CredentialError::Unreadable {
         path: path.to_path_buf(),
         source,
@@ -167,9 +223,9 @@ fn read(path: &Path) -> Result<String, CredentialError> {
             mode,
         });
     }
-    let mut text = String::new();
-    file.read_to_string(&mut text).map_err(unreadable)?;
-    Ok(text)
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(unreadable)?;
+    Ok((bytes, mode))
 }
 
 /// `~/` is the operator's home; a relative path is relative to the inventory.
@@ -186,47 +242,9 @@ pub fn expand(path: &Path, base: &Path) -> PathBuf {
     }
 }
 
-/// A key of the `[client]` section of a MySQL option file, unquoted.
-pub fn mycnf_client_value(text: &str, key: &str) -> Option<String> {
-    let mut in_client = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
-            continue;
-        }
-        if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            in_client = section.trim() == "client";
-            continue;
-        }
-        if !in_client {
-            continue;
-        }
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
-        if k.trim().replace('-', "_") == key {
-            let v = v.trim();
-            let unquoted = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                .unwrap_or(v);
-            return Some(unquoted.to_string());
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_the_client_section_only() {
-        let cnf = "[mysqld]\npassword=nope\n[client]\nuser = dba\npassword = \"p w\"\n";
-        assert_eq!(mycnf_client_value(cnf, "password").as_deref(), Some("p w"));
-        assert_eq!(mycnf_client_value(cnf, "user").as_deref(), Some("dba"));
-    }
 
     #[test]
     fn weak_values_are_named_without_the_value() {
@@ -272,8 +290,37 @@ mod tests {
         let cnf = dir.path().join("my.cnf");
         std::fs::write(&cnf, "[client]\npassword=s3cret-value-long\n").expect("write");
         std::fs::set_permissions(&cnf, std::fs::Permissions::from_mode(0o664)).expect("chmod");
-        let e = resolve(&SecretSource::Mycnf(cnf), dir.path()).expect_err("refused");
+        let source = SecretSource::Mycnf(MycnfFile::Path(cnf.clone()));
+        let e = resolve(&source, dir.path()).expect_err("refused");
         assert!(e.to_string().contains("(mode 0664)"), "{e}");
+        std::fs::set_permissions(&cnf, std::fs::Permissions::from_mode(0o602)).expect("chmod");
+        let e = resolve(&source, dir.path()).expect_err("refused");
+        assert!(
+            e.to_string().contains("is writable by others (mode 0602)"),
+            "{e}"
+        );
+        std::fs::set_permissions(&cnf, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let inc = dir.path().join("inc.cnf");
+        std::fs::write(&inc, "[client-mariadb]\npassword=s3cret-included\n").expect("write");
+        std::fs::set_permissions(&inc, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let top = format!(
+            "[client]\npassword=s3cret-value-long\n!include {}\n",
+            inc.display()
+        );
+        std::fs::write(&cnf, top).expect("write");
+        let e = resolve(&source, dir.path()).expect_err("refused");
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "{} is readable by its group and others",
+                inc.display()
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret"), "{text}");
+        std::fs::set_permissions(&inc, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let value = resolve(&source, dir.path()).expect("private");
+        assert_eq!(value.expose(), "s3cret-included");
     }
 
     #[test]

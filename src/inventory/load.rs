@@ -217,7 +217,8 @@ fn refuse_inline_passwords(
                 )
                 .help(
                     "passwords never live in the inventory: use { env = \"VAR\" }, \
-                     { file = \"PATH\" } (mode 0600) or { mycnf = \"~/.my.cnf\" }",
+                     { file = \"PATH\" } (mode 0600), { mycnf = true } (the client's \
+                     ~/.my.cnf) or { mycnf = \"PATH\" } (another option file)",
                 ),
             );
             let mut placeholder = toml::de::DeTable::new();

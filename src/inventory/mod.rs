@@ -4,6 +4,7 @@ mod audit;
 pub mod credentials;
 mod load;
 pub mod model;
+pub mod option_file;
 pub mod tls;
 
 use std::path::Path;
@@ -13,8 +14,8 @@ pub use tls::{MysqlTls, TlsMode, maxscale_warning};
 pub use audit::{CredentialWarning, audit};
 pub use credentials::{CredentialError, Secret, Weakness, resolve, weakness};
 pub use model::{
-    Inventory, MaxscaleEndpoint, MysqlEndpoint, MysqlIdentity, Role, SecretSource, Server,
-    SshEndpoint, Transport,
+    Inventory, MaxscaleEndpoint, MycnfFile, MysqlEndpoint, MysqlIdentity, Role, SecretSource,
+    Server, SshEndpoint, Transport,
 };
 
 use crate::diag::{Diagnostics, SourceFile};

@@ -222,8 +222,55 @@ pub enum SecretSource {
     Env(String),
     /// A file holding the value (trailing newline trimmed).
     File(PathBuf),
-    /// The `password` of a MySQL option file's `[client]` section, e.g. `~/.my.cnf`.
-    Mycnf(PathBuf),
+    /// The password a MariaDB client reads from a MySQL option file (its `[client]`,
+    /// `[client-server]` and `[client-mariadb]` groups, see `option_file`).
+    Mycnf(MycnfFile),
+}
+
+/// Which option file: `mycnf = true` is the operator's own `~/.my.cnf`, as for the
+/// client; `mycnf = "PATH"` another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MycnfFile {
+    Home,
+    Path(PathBuf),
+}
+
+impl<'de> Deserialize<'de> for MycnfFile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = MycnfFile;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true (the operator's ~/.my.cnf) or the path of a MySQL option file")
+            }
+
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<MycnfFile, E> {
+                if v {
+                    Ok(MycnfFile::Home)
+                } else {
+                    Err(E::custom(
+                        "`mycnf = false` names no file: use `mycnf = true` for ~/.my.cnf, \
+                         or a path",
+                    ))
+                }
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MycnfFile, E> {
+                Ok(MycnfFile::Path(PathBuf::from(v)))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl std::fmt::Display for MycnfFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MycnfFile::Home => f.write_str("~/.my.cnf"),
+            MycnfFile::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
 }
 
 impl std::fmt::Display for SecretSource {
@@ -231,7 +278,7 @@ impl std::fmt::Display for SecretSource {
         match self {
             SecretSource::Env(v) => write!(f, "environment variable {v}"),
             SecretSource::File(p) => write!(f, "file {}", p.display()),
-            SecretSource::Mycnf(p) => write!(f, "[client] password in {}", p.display()),
+            SecretSource::Mycnf(file) => write!(f, "[client] password in {file}"),
         }
     }
 }
