@@ -4,6 +4,8 @@ mod audit;
 pub mod credentials;
 mod load;
 pub mod model;
+mod raw;
+pub mod schema;
 pub mod tls;
 
 use std::path::Path;
