@@ -15,5 +15,6 @@ pub mod poll;
 pub mod preflight;
 pub mod report;
 pub mod runbook;
+pub mod schema;
 pub mod session;
 pub mod tui;

@@ -280,7 +280,7 @@ fn the_seed_runbook_against_three_servers_names_the_ambiguous_replica() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("runbooks/mariadb-10.5-to-11.4-maxscale.toml:38:"),
+        stderr.contains("runbooks/mariadb-10.5-to-11.4-maxscale.toml:39:"),
         "{stderr}"
     );
 }

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod check;
 mod docs;
 mod report;
+mod schema;
 
 use crate::poll::start::PollIntervals;
 use check::{check, load_inventory, load_runbook, plan_cmd};
@@ -100,7 +101,7 @@ pub enum Command {
         output: Option<PathBuf>,
     },
     /// The cockpit: run a runbook step by step, confirmed, gated and journaled.
-    #[command(after_long_help = RUN_AFTER_HELP)]
+    #[command(after_long_help = docs::RUN_AFTER_HELP)]
     Run {
         /// The runbook to run (TOML); it is checked first, and an invalid one is not run.
         runbook: PathBuf,
@@ -173,6 +174,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the JSON Schema of runbook or inventory files, for editors: taplo (Even Better
+    /// TOML) reads a file's first line `#:schema PATH`; assets/schema/ holds both.
+    Schema {
+        /// Which file format.
+        #[arg(value_enum)]
+        format: schema::SchemaFormat,
+    },
     /// Print the man page flightdeck(1), generated from these definitions; with --dir,
     /// write it and one page per command (flightdeck-run.1, …) into DIR.
     Man {
@@ -181,40 +189,6 @@ pub enum Command {
         dir: Option<PathBuf>,
     },
 }
-
-/// The cockpit's keys and where its journal goes, after `flightdeck run --help`.
-const RUN_AFTER_HELP: &str = "\
-Keys:
-  Enter        run the selected step: confirm with y; a destructive step asks you to type
-               the target server's name
-  s            skip the selected step, with a typed reason
-  o            override failed gates, with a typed justification
-  m            mark a manual step done (asks to confirm)
-  v            mark a step whose outcome is unknown \"verified done\", with a typed reason
-  r            retry a failed step
-  Ctrl-C       cancel the running step
-  j/k, ↓/↑     move the selection
-  g            go to the current step
-  f            fold the other phases
-  PgUp/PgDn    scroll the step detail (or the mouse wheel)
-  Tab          cycle the live panes
-  ?            help
-  q            quit (not while a step runs)
-
-Journal:
-  Without --journal, the journal is $XDG_STATE_HOME/flightdeck/journals/RUNBOOK-DATE.jsonl
-  (~/.local/state/… without XDG_STATE_HOME; DATE in UTC; for
-  runbooks/lab-rolling-upgrade.toml: lab-rolling-upgrade-2026-11-27.jsonl). Running the
-  same command again resumes the runbook's newest unfinished journal there, whatever day
-  it began; once that is complete, the next run starts a new one. The header shows the
-  path, and ? shows it in full. FILE.lock beside it names the operator driving it; one
-  driver per journal. For a second operator under another OS user, name a journal in a
-  folder you both can reach with --journal.
-
-Log:
-  $XDG_STATE_HOME/flightdeck/flightdeck.DATE.log, daily, kept 14 days; the level from
-  FLIGHTDECK_LOG (default info; e.g. FLIGHTDECK_LOG=debug). Nothing is printed to the
-  terminal while the cockpit runs.";
 
 /// An operator name: not blank, no control characters.
 fn parse_operator(s: &str) -> Result<String, String> {
@@ -264,7 +238,8 @@ impl Command {
             Command::Plan { .. }
             | Command::Report { .. }
             | Command::Completions { .. }
-            | Command::Man { .. } => false,
+            | Command::Man { .. }
+            | Command::Schema { .. } => false,
             Command::Preflight { .. }
             | Command::Run { .. }
             | Command::Attach { .. }
@@ -302,6 +277,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Lab(args) => lab_cmd(args),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(dir.as_deref()),
+        Command::Schema { format } => schema::schema_cmd(format),
         Command::Preflight {
             inventory,
             to,

@@ -2,14 +2,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeValue;
 
 use super::model::{
-    Inventory, MaxscaleEndpoint, MysqlDefaults, MysqlEndpoint, MysqlIdentity, ProbeConfig, Role,
-    SecretSource, Server, SshEndpoint, Transport,
+    Inventory, MaxscaleEndpoint, MysqlDefaults, MysqlEndpoint, ProbeConfig, Role, Server, Transport,
 };
+use super::raw::{RawHeader, RawRoles, RawServer};
 use crate::diag::{Diagnostics, SourceError, SourceFile, deserialize_at, parse_document};
 
 const TOP_LEVEL: [&str; 9] = [
@@ -23,48 +22,6 @@ const TOP_LEVEL: [&str; 9] = [
     "roles",
     "server",
 ];
-
-/// `[roles]`: which server a runbook's one-server role means when the inventory has
-/// several candidates.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRoles {
-    replica: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHeader {
-    name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawServer {
-    name: Spanned<String>,
-    role: Spanned<String>,
-    mysql: RawMysql,
-    ssh: Option<SshEndpoint>,
-    transport: Option<Spanned<String>>,
-    maxscale_name: Option<String>,
-    config: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMysql {
-    host: String,
-    #[serde(default = "default_port")]
-    port: u16,
-    user: Option<String>,
-    password: Option<SecretSource>,
-    operator: Option<MysqlIdentity>,
-    tls: Option<super::tls::TlsSpec>,
-}
-
-fn default_port() -> u16 {
-    3306
-}
 
 pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
     let mut root = parse_document(&file)?;

@@ -5,6 +5,8 @@ pub mod credentials;
 mod load;
 pub mod model;
 pub mod option_file;
+mod raw;
+pub mod schema;
 pub mod tls;
 
 use std::path::Path;

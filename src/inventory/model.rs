@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::SourceFile;
@@ -30,10 +31,13 @@ pub struct Inventory {
     pub file: SourceFile,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A server's initial role: primary or replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// The primary when the run begins.
     Primary,
+    /// A replica when the run begins.
     Replica,
 }
 
@@ -78,18 +82,21 @@ pub struct MysqlEndpoint {
 }
 
 /// A MySQL user and where its password comes from.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MysqlIdentity {
+    /// The MySQL user.
     pub user: String,
+    /// Where its password comes from.
     pub password: Option<SecretSource>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MysqlDefaults {
     /// The pollers' user (monitoring grants only).
     pub user: Option<String>,
+    /// Where the pollers' password comes from.
     pub password: Option<SecretSource>,
     /// `[mysql.operator]`: the user `sql` steps connect as.
     pub operator: Option<MysqlIdentity>,
@@ -118,23 +125,34 @@ pub enum Transport {
     None,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+/// `ssh = { host = "…" }`: how shell steps reach the server's host.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SshEndpoint {
+    /// The host (or an alias of ~/.ssh/config).
     pub host: String,
+    /// The SSH user (default: ssh's).
     pub user: Option<String>,
+    /// The SSH port (default: ssh's).
     pub port: Option<u16>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaxscaleEndpoint {
+    /// The REST API's URL, with its scheme: "https://maxscale.example:8989" (http:// on
+    /// loopback).
+    #[schemars(regex(pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+"))]
     pub url: String,
+    /// The REST API user.
     #[serde(default = "default_maxscale_user")]
     pub user: String,
+    /// Where the REST API user's password comes from.
     pub password: Option<SecretSource>,
+    /// The name of MaxScale's mariadbmon monitor of these servers.
     #[serde(default = "default_monitor")]
     pub monitor: String,
+    /// How the REST API's certificate is checked.
     #[serde(default)]
     pub tls: TlsOptions,
 }
@@ -147,7 +165,7 @@ fn default_monitor() -> String {
     "MariaDB-Monitor".into()
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsOptions {
     /// A CA bundle to trust in addition to the system's.
@@ -158,10 +176,12 @@ pub struct TlsOptions {
 }
 
 /// `[heartbeat]`: a pt-heartbeat compatible table, read for lag on every server.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeartbeatConfig {
+    /// The database of pt-heartbeat's table.
     pub database: String,
+    /// The table (pt-heartbeat's layout; created when flightdeck writes and it is missing).
     #[serde(default = "default_heartbeat_table")]
     pub table: String,
     /// Write a heartbeat on the primary every second. Off: read what an existing
@@ -178,22 +198,28 @@ fn default_heartbeat_table() -> String {
 /// router every 20 ms and reads it back, to measure what clients feel. The user needs
 /// `CREATE, INSERT, UPDATE, SELECT` on the table's database (CREATE only until the table
 /// exists), and nothing more.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeConfig {
     /// Where clients connect: MaxScale's readwritesplit listener.
     pub router: RouterAddr,
+    /// The probe's MySQL user: CREATE, INSERT, UPDATE, SELECT on the table's database.
     pub user: String,
+    /// Where its password comes from.
     pub password: Option<SecretSource>,
     /// `database.table`, created when missing.
     #[serde(default = "default_probe_table")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_$]+\.[A-Za-z0-9_$]+$"))]
     pub table: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+/// A listener's address.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouterAddr {
+    /// Host name or address.
     pub host: String,
+    /// Port.
     pub port: u16,
 }
 
@@ -214,8 +240,9 @@ impl ProbeConfig {
     }
 }
 
-/// Where a password comes from. Never the password itself.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+/// Where a password comes from, never the password itself: `{ env = "VAR" }`,
+/// `{ file = "PATH" }` (mode 0600), `{ mycnf = true }` (~/.my.cnf) or `{ mycnf = "PATH" }`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "lowercase")]
 pub enum SecretSource {
     /// An environment variable.
@@ -233,6 +260,22 @@ pub enum SecretSource {
 pub enum MycnfFile {
     Home,
     Path(PathBuf),
+}
+
+impl JsonSchema for MycnfFile {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MycnfFile".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`true` for the operator's own ~/.my.cnf (as the mariadb client reads it), or the path of a MySQL option file.",
+            "anyOf": [
+                { "const": true },
+                { "type": "string", "minLength": 1 }
+            ]
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for MycnfFile {

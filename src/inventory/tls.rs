@@ -16,14 +16,21 @@ use toml::Spanned;
 use super::model::MaxscaleEndpoint;
 use crate::diag::{Diagnostics, SourceError, SourceFile};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+/// As the MariaDB client's `--ssl-mode` means it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TlsMode {
+    /// Clear text.
     Disabled,
+    /// TLS without verification when the server offers it, clear text otherwise (the
+    /// default).
     #[default]
     Preferred,
+    /// TLS, not verified.
     Required,
+    /// TLS; the chain is checked against `ca_file` and the built-in roots, not the host name.
     VerifyCa,
+    /// TLS; the chain and the host name are checked.
     VerifyIdentity,
 }
 
@@ -53,10 +60,15 @@ pub struct MysqlTls {
 }
 
 /// `tls = { … }` as written, in `[mysql]` or a server's `mysql` table.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSpec {
+    /// How the connection is protected (default: preferred).
+    #[schemars(with = "Option<TlsMode>")]
     pub mode: Option<Spanned<TlsMode>>,
+    /// A PEM CA bundle trusted besides the built-in roots (relative paths are read from the
+    /// inventory's folder); a verify_* mode needs one.
+    #[schemars(with = "Option<PathBuf>")]
     pub ca_file: Option<Spanned<PathBuf>>,
 }
 

@@ -1,7 +1,8 @@
 //! `DIR/inventory.toml`: the lab described in flightdeck's inventory format
-//! (README.md, "Inventory"), so any runbook can run against it.
+//! (README.md, "Inventory"), so any runbook can run against it; beside it
+//! `DIR/inventory.schema.json`, which its `#:schema` line names for editors.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::error::{Result, io};
 use super::secrets;
@@ -22,7 +23,8 @@ fn qp(p: &Path) -> String {
 pub fn render(state: &LabState) -> String {
     let dir = &state.dir;
     let mut out = format!(
-        "# Written by `flightdeck lab up` for the lab in {dir}.\n\
+        "#:schema {SCHEMA_FILE}\n\
+         # Written by `flightdeck lab up` for the lab in {dir}.\n\
          [inventory]\n\
          name = {name}\n\
          \n\
@@ -115,9 +117,28 @@ pub fn render(state: &LabState) -> String {
     out
 }
 
+/// The inventory's schema, beside it: the lab's folder may be anywhere, and the schema is
+/// the one of the flightdeck that wrote the inventory.
+const SCHEMA_FILE: &str = "inventory.schema.json";
+
+fn schema_path(state: &LabState) -> PathBuf {
+    state.inventory.with_file_name(SCHEMA_FILE)
+}
+
+fn schema_text() -> String {
+    crate::schema::to_json(&crate::schema::schema(crate::schema::Format::Inventory))
+}
+
 pub fn write(state: &LabState) -> Result<()> {
     std::fs::write(&state.inventory, render(state))
-        .map_err(io(format!("writing {}", state.inventory.display())))
+        .map_err(io(format!("writing {}", state.inventory.display())))?;
+    let schema = schema_path(state);
+    std::fs::write(&schema, schema_text()).map_err(io(format!("writing {}", schema.display())))
+}
+
+/// Whether the schema beside the inventory is this flightdeck's.
+pub(crate) fn schema_is_current(state: &LabState) -> bool {
+    std::fs::read_to_string(schema_path(state)).is_ok_and(|text| text == schema_text())
 }
 
 #[cfg(test)]
@@ -175,6 +196,12 @@ mod tests {
     #[test]
     fn inventory_is_valid_toml_with_the_documented_fields() {
         let text = render(&state());
+        assert!(
+            text.starts_with("#:schema inventory.schema.json\n"),
+            "editors find the schema written beside it: {text}"
+        );
+        let errors = crate::schema::errors(crate::schema::Format::Inventory, &text);
+        assert!(errors.is_empty(), "{errors:#?}");
         let doc: toml::Table = text.parse().expect("valid TOML");
         assert_eq!(doc["mysql"]["user"].as_str(), Some("flightdeck_watch"));
         assert_eq!(
@@ -223,6 +250,8 @@ mod tests {
         state.tls = Some(crate::lab::tls::TlsFiles::in_dir(&state.dir));
         state.endpoint.url = "https://127.0.0.1:8989".into();
         let doc: toml::Table = render(&state).parse().expect("valid TOML");
+        let errors = crate::schema::errors(crate::schema::Format::Inventory, &render(&state));
+        assert!(errors.is_empty(), "{errors:#?}");
         assert_eq!(
             doc["mysql"]["tls"]["mode"].as_str(),
             Some("verify_identity")

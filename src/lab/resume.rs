@@ -153,8 +153,9 @@ impl Lab {
         })
     }
 
-    /// Rewrites DIR/inventory.toml only if it would change (a moved endpoint port, a lab made
-    /// by an older flightdeck), so a resume leaves an unchanged inventory alone.
+    /// Rewrites DIR/inventory.toml (and its schema) only if it would change (a moved endpoint
+    /// port, a lab made by an older flightdeck), so a resume leaves an unchanged inventory
+    /// alone.
     pub(crate) fn write_inventory_if_changed(&self) -> Result<()> {
         let path = &self.state.inventory;
         let current = match std::fs::read_to_string(path) {
@@ -162,7 +163,9 @@ impl Lab {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io(format!("reading {}", path.display()))(e)),
         };
-        if current.as_deref() == Some(inventory::render(&self.state).as_str()) {
+        if current.as_deref() == Some(inventory::render(&self.state).as_str())
+            && inventory::schema_is_current(&self.state)
+        {
             return Ok(());
         }
         inventory::write(&self.state)

@@ -15,6 +15,7 @@ pub mod overlay;
 pub mod plan;
 mod raw;
 pub mod roles;
+pub mod schema;
 pub mod sql_context;
 mod step;
 pub mod template;

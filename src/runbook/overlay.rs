@@ -26,14 +26,23 @@ use crate::diag::{Diagnostics, SourceError, SourceFile};
 /// Step kinds that act on the host itself and so may differ between a lab and production.
 pub const HOST_LEVEL: [&str; 3] = ["shell", "manual", "note"];
 
-#[derive(Deserialize)]
+/// `[runbook]` of a runbook that extends another.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawOverlayMeta {
+pub(super) struct RawOverlayMeta {
+    /// The runbook this one extends, relative to this file: its phases, steps, gates,
+    /// pins and secrets are this runbook's.
+    #[schemars(with = "String")]
     extends: Spanned<String>,
+    /// This runbook's name (default: the base's).
     name: Option<String>,
+    /// What this runbook does (default: the base's).
     description: Option<String>,
+    /// The document it encodes (default: the base's).
     source: Option<String>,
+    /// The version upgraded from (default: `vars.from_version`, else the base's).
     from_version: Option<String>,
+    /// The version upgraded to (default: `vars.to_version`, else the base's).
     to_version: Option<String>,
 }
 

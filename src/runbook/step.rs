@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use super::template::{Context, Escape, Reference, Reveal, ServerField, Template};
 
 /// Fields each kind accepts besides the common ones, and the one it requires.
-const KINDS: [(&str, &[&str], &str); 8] = [
+pub(super) const KINDS: [(&str, &[&str], &str); 8] = [
     ("sql", &["sql", "expect"], "sql"),
     ("shell", &["command", "expect_exit"], "command"),
     (

@@ -190,10 +190,9 @@ impl<'a> Walk<'a> {
     }
 
     fn skip(&mut self, path: &Path, why: &str) {
-        self.out.notes.push(format!(
-            "{} is skipped, as by the client: {why}",
-            path.display()
-        ));
+        let note = format!("{} is skipped, as by the client: {why}", path.display());
+        tracing::warn!("option file: {note}");
+        self.out.notes.push(note);
     }
 
     fn note(&mut self, index: usize, line: usize, what: &str) {
@@ -202,9 +201,10 @@ impl<'a> Walk<'a> {
             .files
             .get(index)
             .map(|f| f.path.display().to_string());
-        self.out
-            .notes
-            .push(format!("{}:{line}: {what}", path.unwrap_or_default()));
+        // Where and what, never a value: the log keeps it for whoever wonders later.
+        let note = format!("{}:{line}: {what}", path.unwrap_or_default());
+        tracing::warn!("option file: {note}");
+        self.out.notes.push(note);
     }
 }
 
