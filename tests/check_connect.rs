@@ -69,7 +69,7 @@ async fn live_facts_of_a_three_server_lab() {
     assert_eq!(ran.code, Some(2), "{}", ran.stderr);
     assert!(
         ran.stderr.contains(&format!(
-            "{SEED}:38:20: pin `original_replica` cannot be bound: `replica` is ambiguous \
+            "{SEED}:39:20: pin `original_replica` cannot be bound: `replica` is ambiguous \
              with this inventory (server2, server3 are replicas)"
         )),
         "{}",
