@@ -19,6 +19,8 @@ use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 
 use crate::session::mask::{PARTIAL_MIN_CHARS, remembered};
 
@@ -136,6 +138,7 @@ pub fn init_in(dir: &Path) -> Result<LogFile, LogError> {
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_timer(StampAndPid)
         .with_ansi(false)
         .with_writer(Masked(writer))
         .try_init()
@@ -144,6 +147,17 @@ pub fn init_in(dir: &Path) -> Result<LogFile, LogError> {
         dir: dir.to_path_buf(),
         _guard: guard,
     })
+}
+
+/// The time, then this process's id: the cockpit, an attached operator and the lab's
+/// endpoint write to the same day's file, and the pid tells their lines apart.
+struct StampAndPid;
+
+impl FormatTime for StampAndPid {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        SystemTime.format_time(w)?;
+        write!(w, " [{}]", std::process::id())
+    }
 }
 
 /// The folder, readable by its owner only: the log names hosts, users and statements.
