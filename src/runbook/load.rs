@@ -147,15 +147,18 @@ impl Reader<'_> {
                     why: None,
                     notes: Vec::new(),
                     steps,
+                    repeat: None,
                 });
                 continue;
             };
+            let repeat = super::repeat::for_each(self, raw.for_each, raw.order);
             phases.push(Phase {
                 id: raw.id.into_inner(),
                 title: raw.title,
                 why: raw.why,
                 notes: self.notes(raw.notes),
                 steps,
+                repeat,
             });
         }
         phases
