@@ -88,7 +88,8 @@ fn errors(text: &str, inv: Option<&Inventory>) -> Vec<(String, usize, usize)> {
 
 const REPEATED: &str = "[[phase]]\nid = \"each\"\ntitle = \"each\"\nfor_each = \"replicas\"";
 const PLAIN: &str = "[[phase]]\nid = \"p2\"\ntitle = \"two\"";
-const SQL_ON_ITEM: &str = "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"item\"\nsql = \"STOP SLAVE\"";
+const SQL_ON_ITEM: &str =
+    "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"item\"\nsql = \"STOP SLAVE\"";
 
 #[test]
 fn a_repeated_phase_checks_with_and_without_an_inventory() {
@@ -144,8 +145,18 @@ fn for_each_syntax_errors_are_placed() {
     let note = "id = \"n\"\ntitle = \"t\"\nkind = \"note\"\ntext = \"x\"";
     let phase = |extra: &str| format!("[[phase]]\nid = \"each\"\ntitle = \"each\"\n{extra}");
     for (extra, message, line, col) in [
-        ("for_each = \"replica\"", "`replica` is exactly one server", 18, 12),
-        ("for_each = \"slaves\"", "cannot repeat over `slaves`", 18, 12),
+        (
+            "for_each = \"replica\"",
+            "`replica` is exactly one server",
+            18,
+            12,
+        ),
+        (
+            "for_each = \"slaves\"",
+            "cannot repeat over `slaves`",
+            18,
+            12,
+        ),
         ("for_each = []", "names no server", 18, 12),
         (
             "for_each = [\"db2\", \"db2\"]",
@@ -201,7 +212,10 @@ fn against_an_inventory_the_members_must_exist_and_order_must_hold_each_once() {
     assert!(got[0].0.contains("`order` leaves out db2"), "{got:?}");
     assert_eq!((got[0].1, got[0].2), (19, 9));
     let got = errors(&with_order("[\"db3\", \"db1\", \"db2\"]"), Some(&three));
-    assert!(got[0].0.contains("`db1` in `order` is not a member"), "{got:?}");
+    assert!(
+        got[0].0.contains("`db1` in `order` is not a member"),
+        "{got:?}"
+    );
     assert_eq!((got[0].1, got[0].2), (19, 17));
     check(&with_order("[\"db3\", \"db2\"]"), Some(&three)).expect("a permutation");
 
@@ -231,9 +245,11 @@ fn a_block_has_one_order() {
 #[test]
 fn replicas_is_a_target_on_each_and_replica_stays_one() {
     let inv = inventory(THREE);
-    let on_each = "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"replicas\"\nsql = \"SELECT 1\"";
+    let on_each =
+        "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"replicas\"\nsql = \"SELECT 1\"";
     check(&runbook(PLAIN, on_each), Some(&inv)).expect("replicas: every replica");
-    let on_one = "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"replica\"\nsql = \"SELECT 1\"";
+    let on_one =
+        "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"replica\"\nsql = \"SELECT 1\"";
     let got = errors(&runbook(PLAIN, on_one), Some(&inv));
     assert!(got[0].0.contains("`replica` is ambiguous"), "{got:?}");
 }

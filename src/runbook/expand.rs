@@ -279,3 +279,7 @@ fn bind_step(step: &Step, item: Option<&str>, refs: &dyn Fn(&str) -> Vec<String>
     };
     s
 }
+
+#[cfg(test)]
+#[path = "expand_tests.rs"]
+mod tests;
