@@ -16,7 +16,9 @@
 
 use std::collections::HashMap;
 
-use super::model::{Action, ForEach, MaxscaleAction, Members, Note, Phase, Runbook, Step};
+use super::model::{
+    Action, ForEach, MaxscaleAction, Members, Note, Phase, Repetition, Runbook, Step,
+};
 use super::repeat::item_in;
 use super::template::ITEM;
 use crate::inventory::{Inventory, Role};
@@ -150,13 +152,10 @@ fn repetitions(b: &Block<'_>, copies: &HashMap<&str, Vec<String>>) -> Vec<Phase>
             }
         };
         for phase in b.phases {
+            let title = fill(&phase.title, member);
             out.push(Phase {
                 id: copy_id(&phase.id, member),
-                title: format!(
-                    "{} — {} {k} of {total}: {member}",
-                    fill(&phase.title, member),
-                    b.noun
-                ),
+                title: format!("{title} — {} {k} of {total}: {member}", b.noun),
                 why: phase.why.as_deref().map(|w| fill(w, member)),
                 notes: notes(&phase.notes, member),
                 steps: phase
@@ -165,6 +164,12 @@ fn repetitions(b: &Block<'_>, copies: &HashMap<&str, Vec<String>>) -> Vec<Phase>
                     .map(|s| bind_step(s, Some(member), &refs))
                     .collect(),
                 repeat: None,
+                repetition: Some(Repetition {
+                    member: member.clone(),
+                    index: k,
+                    count: total,
+                    title,
+                }),
             });
         }
     }

@@ -148,6 +148,7 @@ impl Reader<'_> {
                     notes: Vec::new(),
                     steps,
                     repeat: None,
+                    repetition: None,
                 });
                 continue;
             };
@@ -159,6 +160,7 @@ impl Reader<'_> {
                 notes: self.notes(raw.notes),
                 steps,
                 repeat,
+                repetition: None,
             });
         }
         phases

@@ -56,6 +56,19 @@ pub struct Phase {
     /// `for_each`: the phase runs once per member (see `super::expand`). `None` once the
     /// runbook is expanded against an inventory.
     pub repeat: Option<ForEach>,
+    /// Set by expansion on each copy of a repeated phase: which member it runs for.
+    pub repetition: Option<Repetition>,
+}
+
+/// One repetition of a `for_each` phase: the k-th of n members.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repetition {
+    pub member: String,
+    /// From 1.
+    pub index: usize,
+    pub count: usize,
+    /// The phase's title as written (`{{ item }}` filled in), without the member.
+    pub title: String,
 }
 
 /// A phase's `for_each` and `order`, as written.
