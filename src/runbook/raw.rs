@@ -82,7 +82,6 @@ pub struct RawPhase {
     #[schemars(with = "Option<Texts>")]
     pub for_each: Option<Spanned<Texts>>,
     /// The members' order (default: inventory order): every member exactly once.
-    #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]
     pub order: Option<Spanned<Vec<Spanned<String>>>>,
 }
