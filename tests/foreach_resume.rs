@@ -143,3 +143,64 @@ fn a_crash_in_the_second_repetition_resumes_at_that_member() {
         session.notices
     );
 }
+
+/// Facts for the state machine: every step the run says succeeded, nothing else known.
+struct Succeeded(Vec<String>);
+
+impl flightdeck::runbook::eval::FactSource for Succeeded {
+    fn resolve(&self, subject: &str) -> Result<Vec<String>, flightdeck::runbook::roles::RoleError> {
+        Ok(vec![subject.to_string()])
+    }
+    fn fact(
+        &self,
+        _: &str,
+        _: flightdeck::runbook::condition::Fact,
+    ) -> flightdeck::runbook::eval::FactValue {
+        flightdeck::runbook::eval::FactValue::Unknown("unset".into())
+    }
+    fn caught_up(&self, _: &str, _: &str) -> Result<bool, String> {
+        Ok(false)
+    }
+    fn succeeded(&self, id: &str) -> bool {
+        self.0.iter().any(|s| s == id)
+    }
+}
+
+/// A skip is one member's, journaled with the member in the id, and a gate inside the
+/// block reads that member's copy: server3's skipped `stop-slave` holds back server3's
+/// install, whatever server2's copy did.
+#[test]
+fn skips_and_gates_are_per_member() {
+    use flightdeck::session::run::{Command, Effect, Record, Refusal};
+    let inv = inventory::load_file(Path::new("tests/fixtures/three.toml")).unwrap();
+    let loaded =
+        runbook::load_checked(Path::new("tests/runbooks/each-replica.toml"), Some(&inv)).unwrap();
+    let mut run = Run::new(loaded.runbook);
+    let now = std::time::Instant::now();
+    let facts = Succeeded(vec![s("stop-slave@server2")]);
+    let skip = |step: &str| Command::Skip {
+        step: s(step),
+        reason: s("done by hand"),
+    };
+    run.command(skip("backup"), &facts, now).unwrap();
+    let effects = run.command(skip("maint@server3"), &facts, now).unwrap();
+    assert_eq!(
+        effects,
+        [Effect::Record(Record::Skipped {
+            step: s("maint@server3"),
+            reason: s("done by hand")
+        })]
+    );
+    assert!(matches!(run.state("maint@server2"), StepState::Pending));
+    run.command(skip("stop-slave@server3"), &facts, now)
+        .unwrap();
+    let go = Command::Run {
+        step: s("install@server3"),
+        typed: None,
+        justification: None,
+    };
+    assert_eq!(
+        run.command(go, &facts, now),
+        Err(Refusal::Gates(vec![s("succeeded(stop-slave@server3)")]))
+    );
+}

@@ -253,3 +253,12 @@ fn replicas_is_a_target_on_each_and_replica_stays_one() {
     let got = errors(&runbook(PLAIN, on_one), Some(&inv));
     assert!(got[0].0.contains("`replica` is ambiguous"), "{got:?}");
 }
+
+#[test]
+fn a_written_phase_id_cannot_hold_the_copies_mark() {
+    let note = "id = \"n\"\ntitle = \"t\"\nkind = \"note\"\ntext = \"x\"";
+    let got = errors(&runbook(&PLAIN.replace("p2", "p2@db2"), note), None);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].0.contains("phase id `p2@db2` holds `@`"), "{got:?}");
+    assert_eq!((got[0].1, got[0].2), (16, 6));
+}

@@ -152,6 +152,15 @@ impl Reader<'_> {
                 });
                 continue;
             };
+            // `@` marks the copies of a for_each phase (`stop@server3`): a written id
+            // holding one could meet a copy.
+            if raw.id.get_ref().contains('@') {
+                self.error(
+                    raw.id.span(),
+                    format!("phase id `{}` holds `@`", raw.id.get_ref()),
+                    Some("`@` marks the copies of a for_each phase; choose another id".into()),
+                );
+            }
             let repeat = super::repeat::for_each(self, raw.for_each, raw.order);
             phases.push(Phase {
                 id: raw.id.into_inner(),
