@@ -598,3 +598,32 @@ fn the_header_and_help_say_where_the_journal_and_log_are() {
     // This test binary installs no log file, and the help says so.
     assert!(help.contains("log  none"), "{help}");
 }
+
+/// A `for_each` block against three servers: each repetition is a sub-phase of its own in
+/// the checklist, titled with its member ("replica 2 of 2: server2"), and readable at 80
+/// columns; the finished repetition folds, the one at the cursor stays open.
+#[test]
+fn each_repetition_is_its_own_phase_in_the_checklist() {
+    let mut s = Screen::open(
+        "tests/runbooks/each-replica.toml",
+        "tests/fixtures/three.toml",
+        common::dash::fleet(Instant::now(), 3, None),
+    );
+    s.at_step("install@server2");
+    let titles: Vec<&str> = s.view.phases.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Back up",
+            "Stop the replica — replica 1 of 2: server3",
+            "Upgrade and restart the replica — replica 1 of 2: server3",
+            "Stop the replica — replica 2 of 2: server2",
+            "Upgrade and restart the replica — replica 2 of 2: server2",
+            "Then the primary",
+        ]
+    );
+    let text = s.draw(80, 24);
+    assert!(text.contains("server2 (2 of 2)"), "{text}");
+    insta::assert_snapshot!("for_each_checklist_80x24", text);
+    insta::assert_snapshot!("for_each_checklist_120x40", s.draw(120, 40));
+}

@@ -422,3 +422,22 @@ fn a_missing_or_corrupt_rehearsal_journal_is_an_error_naming_it() {
         );
     }
 }
+
+/// A `for_each` block over a primary and two replicas: each repetition is a phase of its
+/// own, in the block's order, with the member in its title and in its steps' ids.
+#[test]
+fn for_each_plan_snapshot() {
+    let inv = inventory::load_file(Path::new("tests/fixtures/three.toml")).expect("inventory");
+    let loaded = runbook::load_checked(Path::new("tests/runbooks/each-replica.toml"), Some(&inv))
+        .expect("runbook is valid");
+    let text = plan::render_text(&plan::resolve(&loaded, &inv));
+    for heading in [
+        "PHASE 2  Stop the replica — replica 1 of 2: server3  [stop@server3]",
+        "PHASE 3  Upgrade and restart the replica — replica 1 of 2: server3  [upgrade@server3]",
+        "PHASE 4  Stop the replica — replica 2 of 2: server2  [stop@server2]",
+        "PHASE 5  Upgrade and restart the replica — replica 2 of 2: server2  [upgrade@server2]",
+    ] {
+        assert!(text.contains(heading), "{heading}:\n{text}");
+    }
+    insta::assert_snapshot!("for_each_text", text);
+}

@@ -100,10 +100,13 @@ fn every_shipped_runbook_and_example_inventory_passes_its_schema() {
     let runbook = Schema::load(RUNBOOK_SCHEMA);
     let inventory = Schema::load(INVENTORY_SCHEMA);
     let mut files = toml_files("runbooks");
+    files.extend(toml_files("tests/runbooks"));
     files.push("tests/fixtures/pair.toml".into());
+    files.push("tests/fixtures/three.toml".into());
     for path in &files {
         let text = std::fs::read_to_string(path).expect("readable");
-        let (schema, file) = if is_inventory(path) || path.ends_with("pair.toml") {
+        let fixture = path.starts_with("tests/fixtures");
+        let (schema, file) = if is_inventory(path) || fixture {
             (&inventory, INVENTORY_SCHEMA)
         } else {
             (&runbook, RUNBOOK_SCHEMA)

@@ -78,6 +78,7 @@ pub fn view(mut steps: Vec<StepView>, split: usize) -> SessionView {
         phases: vec![
             PhaseView {
                 title: "first".into(),
+                repetition: None,
                 first: 0,
                 len: split,
                 finished: 0,
@@ -87,6 +88,7 @@ pub fn view(mut steps: Vec<StepView>, split: usize) -> SessionView {
             },
             PhaseView {
                 title: "second".into(),
+                repetition: None,
                 first: split,
                 len: n - split,
                 finished: 0,

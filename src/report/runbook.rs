@@ -42,14 +42,23 @@ pub(super) fn runbook_of(
 /// Titles, phases and kinds from the runbook.
 pub(super) fn annotate(steps: &mut [StepReport], info: &RunbookInfo, rb: &Runbook) {
     for step in steps {
-        if let Some(s) = rb.step(&step.id) {
+        // A copy of a `for_each` step (`ID@server3`): the runbook, read here without the
+        // inventory, holds it once, as written.
+        let (id, member) = match step.id.split_once('@') {
+            Some((id, member)) => (id.to_string(), Some(member.to_string())),
+            None => (step.id.clone(), None),
+        };
+        if let Some(s) = rb.step(&id) {
             step.title = Some(s.title.clone());
             step.kind = Some(s.action.kind());
         }
         step.phase = info
             .phases
             .iter()
-            .find(|(_, ids)| ids.contains(&step.id))
-            .map(|(title, _)| title.clone());
+            .find(|(_, ids)| ids.contains(&id))
+            .map(|(title, _)| match &member {
+                Some(m) => format!("{title} — {m}"),
+                None => title.clone(),
+            });
     }
 }

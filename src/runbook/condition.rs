@@ -36,6 +36,9 @@ pub struct Condition {
     /// Where the condition's string stands in the runbook file.
     pub span: Range<usize>,
     pub expr: Expr,
+    /// Each var's range in `source` and the text `shown` has there, so that `shown` can
+    /// be written again when a repetition binds `item` (see `super::bind`).
+    pub(super) fills: Vec<(Range<usize>, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -243,12 +246,14 @@ impl Condition {
     ) -> Result<Self, ConditionError> {
         let lexer = Lexer::new(source, vars)?;
         let shown = lexer.shown();
+        let fills = lexer.filled().to_vec();
         let expr = Parser::new(lexer).condition()?;
         Ok(Self {
             source: source.to_string(),
             shown,
             span,
             expr,
+            fills,
         })
     }
 

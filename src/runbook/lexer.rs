@@ -65,6 +65,11 @@ impl<'a> Lexer<'a> {
         out
     }
 
+    /// Each template's range in the source and what `shown` puts there.
+    pub fn filled(&self) -> &[(Range<usize>, String)] {
+        &self.filled
+    }
+
     pub fn peek(&self) -> &Token {
         // tokenize always ends with End, and pos never passes it.
         &self.tokens[self.pos.min(self.tokens.len().saturating_sub(1))]
@@ -305,7 +310,9 @@ fn var_at(
             range,
         )
         .help(
-            "facts are read by the condition itself: write e.g. `primary.version`, not a template",
+            "facts are read by the condition itself: write e.g. `primary.version`, not a \
+             template (in a for_each phase, the current member is the subject `item`: \
+             `item.io_running`)",
         )),
     }
 }

@@ -147,15 +147,29 @@ impl Reader<'_> {
                     why: None,
                     notes: Vec::new(),
                     steps,
+                    repeat: None,
+                    repetition: None,
                 });
                 continue;
             };
+            // `@` marks the copies of a for_each phase (`stop@server3`): a written id
+            // holding one could meet a copy.
+            if raw.id.get_ref().contains('@') {
+                self.error(
+                    raw.id.span(),
+                    format!("phase id `{}` holds `@`", raw.id.get_ref()),
+                    Some("`@` marks the copies of a for_each phase; choose another id".into()),
+                );
+            }
+            let repeat = super::repeat::for_each(self, raw.for_each, raw.order);
             phases.push(Phase {
                 id: raw.id.into_inner(),
                 title: raw.title,
                 why: raw.why,
                 notes: self.notes(raw.notes),
                 steps,
+                repeat,
+                repetition: None,
             });
         }
         phases

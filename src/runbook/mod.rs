@@ -4,16 +4,19 @@
 // Offsets and counts here come from runbook text, which anyone may write.
 #![deny(clippy::arithmetic_side_effects)]
 
+mod bind;
 mod cond_parse;
 pub mod condition;
 mod duration;
 pub mod eval;
+pub mod expand;
 mod lexer;
 mod load;
 pub mod model;
 pub mod overlay;
 pub mod plan;
 mod raw;
+mod repeat;
 pub mod roles;
 pub mod schema;
 pub mod sql_context;
@@ -73,7 +76,7 @@ pub fn check_text(file: SourceFile, inventory: Option<&Inventory>) -> Result<Loa
         let diags = validate::validate(&runbook, &base, Some(&file), inventory);
         return if diags.is_empty() {
             Ok(Loaded {
-                runbook,
+                runbook: expanded(runbook, inventory),
                 file,
                 base: Some(base),
             })
@@ -85,11 +88,20 @@ pub fn check_text(file: SourceFile, inventory: Option<&Inventory>) -> Result<Loa
     diags.extend(validate::validate(&runbook, &file, None, inventory));
     if diags.is_empty() {
         Ok(Loaded {
-            runbook,
+            runbook: expanded(runbook, inventory),
             file,
             base: None,
         })
     } else {
         Err(diags)
+    }
+}
+
+/// With an inventory, `for_each` phases written out for its servers (`expand`); without
+/// one, the runbook as written (`check` of the runbook alone).
+fn expanded(runbook: Runbook, inventory: Option<&Inventory>) -> Runbook {
+    match inventory {
+        Some(inv) => expand::expand(&runbook, inv),
+        None => runbook,
     }
 }

@@ -53,6 +53,53 @@ pub struct Phase {
     pub why: Option<String>,
     pub notes: Vec<Note>,
     pub steps: Vec<Step>,
+    /// `for_each`: the phase runs once per member (see `super::expand`). `None` once the
+    /// runbook is expanded against an inventory.
+    pub repeat: Option<ForEach>,
+    /// Set by expansion on each copy of a repeated phase: which member it runs for.
+    pub repetition: Option<Repetition>,
+}
+
+/// One repetition of a `for_each` phase: the k-th of n members.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repetition {
+    pub member: String,
+    /// From 1.
+    pub index: usize,
+    pub count: usize,
+    /// The phase's title as written (`{{ item }}` filled in), without the member.
+    pub title: String,
+}
+
+/// A phase's `for_each` and `order`, as written.
+#[derive(Clone, Debug)]
+pub struct ForEach {
+    pub over: Members,
+    /// Where the `for_each` value is written.
+    pub span: Range<usize>,
+    pub order: Option<Located<Vec<Located<String>>>>,
+}
+
+/// Who a repeated phase runs for.
+#[derive(Clone, Debug)]
+pub enum Members {
+    /// A role: `replicas`, `all` or `primary`, resolved from the inventory's initial roles.
+    Role(String),
+    /// Server names, in this order unless `order` says otherwise.
+    Servers(Vec<Located<String>>),
+}
+
+impl Members {
+    /// Whether two phases repeat over the same members (and so belong to one block).
+    pub fn same(&self, other: &Members) -> bool {
+        match (self, other) {
+            (Members::Role(a), Members::Role(b)) => a == b,
+            (Members::Servers(a), Members::Servers(b)) => {
+                a.iter().map(|l| &l.value).eq(b.iter().map(|l| &l.value))
+            }
+            _ => false,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

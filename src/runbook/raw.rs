@@ -74,6 +74,16 @@ pub struct RawPhase {
     #[serde(default)]
     #[schemars(with = "Vec<RawNote>")]
     pub notes: Vec<Spanned<RawNote>>,
+    /// Repeat the phase once per member, one member at a time: "replicas" (every server
+    /// whose inventory role is replica), "all", "primary", or a list of server names.
+    /// Consecutive phases with the same `for_each` form one block: all its phases run for
+    /// the first member, then all for the next. Inside, `item` (a target, a subject,
+    /// `{{ item }}`) is the current member.
+    #[schemars(with = "Option<Texts>")]
+    pub for_each: Option<Spanned<Texts>>,
+    /// The members' order (default: inventory order): every member exactly once.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub order: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// A note shown with a phase or a step: `{ kind = "warning", text = "…" }`.

@@ -33,6 +33,9 @@ pub enum Reveal {
 
 pub const MASK: &str = "****";
 
+/// The subject naming the current member of a `for_each` phase.
+pub const ITEM: &str = "item";
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reference {
     Var(String),
@@ -146,6 +149,32 @@ impl Template {
         })
     }
 
+    /// The same template with every reference to subject `from` naming `to` instead: a
+    /// repetition binds `item` to its member. The value still goes through the escaping
+    /// of where it sits when rendered, as any server fact does.
+    pub fn bind_subject(&self, from: &str, to: &str) -> Template {
+        let parts = self
+            .parts
+            .iter()
+            .map(|p| match p {
+                Part::Ref(Reference::Fact { subject, field }, range) if subject == from => {
+                    Part::Ref(
+                        Reference::Fact {
+                            subject: to.to_string(),
+                            field: *field,
+                        },
+                        range.clone(),
+                    )
+                }
+                other => other.clone(),
+            })
+            .collect();
+        Template {
+            source: self.source.clone(),
+            parts,
+        }
+    }
+
     /// Every reference with its range in the source, for validation.
     pub fn references(&self) -> impl Iterator<Item = (&Reference, &Range<usize>)> {
         self.parts.iter().filter_map(|p| match p {
@@ -240,9 +269,16 @@ impl Template {
 }
 
 fn parse_reference(inner: &str) -> Result<Reference, String> {
+    // `{{ item }}`: the current member's name in a for_each phase (bound on expansion).
+    if inner == ITEM {
+        return Ok(Reference::Fact {
+            subject: ITEM.to_string(),
+            field: ServerField::Name,
+        });
+    }
     let Some((head, tail)) = inner.split_once('.') else {
         return Err(format!(
-            "`{{{{ {inner} }}}}` is not a reference: write vars.NAME, secret.NAME or SUBJECT.FIELD"
+            "`{{{{ {inner} }}}}` is not a reference: write vars.NAME, secret.NAME, SUBJECT.FIELD or item"
         ));
     };
     let valid_name = |s: &str| {

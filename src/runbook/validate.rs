@@ -7,7 +7,7 @@ use std::ops::Range;
 use super::condition::Condition;
 use super::load::{content_start, shift};
 use super::model::{Action, MaxscaleAction, Runbook, Step};
-use super::template::{Reference, Template};
+use super::template::{ITEM, Reference, Template};
 use crate::diag::{Diagnostics, SourceError, SourceFile};
 use crate::inventory::{Inventory, Role};
 
@@ -30,16 +30,19 @@ pub fn validate(
         inventory,
         diags: Diagnostics::default(),
         done: HashSet::new(),
+        repeated: false,
     };
     v.meta();
-    for (_, step) in runbook.steps() {
+    for (phase, step) in runbook.steps() {
         v.file = match (&step.overridden, overlay) {
             (Some(_), Some(o)) => o,
             _ => file,
         };
+        v.repeated = phase.repeat.is_some();
         v.step(step);
         v.done.insert(step.id.value.clone());
     }
+    super::repeat::check(runbook, file, inventory, &mut v.diags);
     v.diags
 }
 
@@ -50,6 +53,8 @@ struct Validator<'a> {
     diags: Diagnostics,
     /// Steps before the one being checked, for `succeeded(…)`.
     done: HashSet<String>,
+    /// The step being checked is in a `for_each` phase, where `item` names its member.
+    repeated: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -196,6 +201,16 @@ impl Validator<'_> {
 
     /// Is `name` a subject this runbook and inventory know?
     fn subject(&mut self, name: &str, span: Range<usize>, want: Want) {
+        if name == ITEM {
+            if !self.repeated {
+                let (message, help) = (
+                    super::repeat::outside_message(),
+                    super::repeat::outside_help(),
+                );
+                self.error(span, message, Some(help));
+            }
+            return;
+        }
         if GROUPS.contains(&name) {
             if want == Want::OneServer {
                 self.error(

@@ -80,12 +80,25 @@ impl ProbeView {
     }
 }
 
+/// One repetition of a `for_each` phase, as the checklist shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepetitionView {
+    pub member: String,
+    pub index: usize,
+    pub count: usize,
+    pub title: String,
+}
+
 /// Notes a view carries at most.
 pub const NOTES_SHOWN: usize = 20;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PhaseView {
     pub title: String,
+    /// A repetition of a `for_each` phase: its member, which of how many, and the title
+    /// without the member (the checklist puts the member first, where 80 columns keep it).
+    #[serde(default)]
+    pub repetition: Option<RepetitionView>,
     /// Steps `first..first + len` of [`SessionView::steps`].
     pub first: usize,
     pub len: usize,
@@ -207,6 +220,12 @@ impl SessionView {
             let of = |f: &dyn Fn(&StepView) -> bool| steps[first..].iter().filter(|s| f(s)).count();
             phases.push(PhaseView {
                 title: phase.title.clone(),
+                repetition: phase.repetition.as_ref().map(|r| RepetitionView {
+                    member: r.member.clone(),
+                    index: r.index,
+                    count: r.count,
+                    title: r.title.clone(),
+                }),
                 first,
                 len: phase.steps.len(),
                 finished: of(&|s| s.status.is_finished()),

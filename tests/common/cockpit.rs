@@ -26,12 +26,17 @@ pub struct Screen {
 impl Screen {
     /// The seed runbook on the loopback copy of the example inventory, with `dash` live.
     pub fn seed(dash: Dashboard) -> Screen {
-        let inv = inventory::load_file(Path::new("tests/fixtures/pair.toml")).expect("inventory");
-        let loaded = runbook::load_checked(
-            Path::new("runbooks/mariadb-10.5-to-11.4-maxscale.toml"),
-            Some(&inv),
+        Screen::open(
+            "runbooks/mariadb-10.5-to-11.4-maxscale.toml",
+            "tests/fixtures/pair.toml",
+            dash,
         )
-        .expect("runbook");
+    }
+
+    /// `runbook` against `inventory` (expanded as `run` expands it), with `dash` live.
+    pub fn open(runbook: &str, inventory: &str, dash: Dashboard) -> Screen {
+        let inv = inventory::load_file(Path::new(inventory)).expect("inventory");
+        let loaded = runbook::load_checked(Path::new(runbook), Some(&inv)).expect("runbook");
         let mut vars = loaded.runbook.vars.clone();
         vars.extend(inv.vars.clone());
         let roles = RoleMap::from_inventory(&inv, &loaded.runbook.pins);

@@ -34,8 +34,14 @@ fn icon(status: &Status, now: SystemTime, theme: &Theme) -> Span<'static> {
 /// (✔), with skipped steps (↷) or with overridden or hand-verified steps (!).
 fn phase_header(p: &PhaseView, pi: usize, folded: bool, theme: &Theme) -> Line<'static> {
     let marker = if folded { "▸" } else { "▾" };
+    // A repetition leads with its member: the pane is narrow at 80 columns, and the member
+    // is what tells one repetition of a phase from the next.
+    let title = match &p.repetition {
+        Some(r) => format!("{} ({} of {}) · {}", r.member, r.index, r.count, r.title),
+        None => p.title.clone(),
+    };
     let mut spans = vec![Span::styled(
-        format!("{marker} {} {} ({}/{}", pi + 1, p.title, p.finished, p.len),
+        format!("{marker} {} {title} ({}/{}", pi + 1, p.finished, p.len),
         theme.header(),
     )];
     if p.skipped > 0 {

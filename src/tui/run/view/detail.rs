@@ -116,10 +116,13 @@ fn head_lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
     )];
     if let Some(t) = &s.target {
         let when = if s.frozen { " (as first started)" } else { "" };
-        lines.push(Line::raw(format!(
-            "target: {t} → {}{when}",
-            s.servers.join(", ")
-        )));
+        // A server named directly (as a repetition's `item` is) resolves to itself.
+        let servers = if s.servers == [t.clone()] {
+            String::new()
+        } else {
+            format!(" → {}", s.servers.join(", "))
+        };
+        lines.push(Line::raw(format!("target: {t}{servers}{when}")));
     }
     if let Some(dir) = &s.direction {
         lines.push(Line::styled(
