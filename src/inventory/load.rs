@@ -37,6 +37,7 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
         heartbeat: None,
         probe: None,
         named_replica: None,
+        named_candidate: None,
         file: file.clone(),
     };
     let mut raw_servers = Vec::new();
@@ -74,12 +75,14 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
                 }
             }
             "roles" => {
-                inv.named_replica = deserialize_at::<RawRoles>(&file, value, d)
-                    .and_then(|r| r.replica)
-                    .map(|r| {
-                        let span = r.span();
-                        (r.into_inner(), span)
-                    })
+                let spanned = |r: Spanned<String>| {
+                    let span = r.span();
+                    (r.into_inner(), span)
+                };
+                if let Some(roles) = deserialize_at::<RawRoles>(&file, value, d) {
+                    inv.named_replica = roles.replica.map(spanned);
+                    inv.named_candidate = roles.candidate.map(spanned);
+                }
             }
             "server" => raw_servers = servers(&file, value, d),
             other => d.push(
@@ -105,8 +108,15 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
             inv.servers.push(server);
         }
     }
-    if let Some((name, span)) = &inv.named_replica {
-        check_named_replica(&file, &inv.servers, name, span.clone(), &mut diags);
+    let named = [
+        ("replica", &inv.named_replica),
+        ("candidate", &inv.named_candidate),
+    ];
+    for (key, (name, span)) in named
+        .into_iter()
+        .filter_map(|(key, n)| n.as_ref().map(|n| (key, n)))
+    {
+        check_named_replica(&file, &inv.servers, key, name, span.clone(), &mut diags);
     }
     if inv.servers.is_empty() && diags.is_empty() {
         diags.push(
@@ -121,10 +131,12 @@ pub fn load(file: SourceFile) -> Result<Inventory, Diagnostics> {
     }
 }
 
-/// `[roles] replica` names a server of this inventory whose initial role is replica.
+/// `[roles] replica` (or `candidate`, `key`) names a server of this inventory whose initial
+/// role is replica.
 fn check_named_replica(
     file: &SourceFile,
     servers: &[Server],
+    key: &str,
     name: &str,
     span: std::ops::Range<usize>,
     d: &mut Diagnostics,
@@ -135,10 +147,10 @@ fn check_named_replica(
         .map(|s| s.name.as_str())
         .collect();
     let problem = match servers.iter().find(|s| s.name == name) {
-        None => format!("[roles] replica names `{name}`, which is not a server of this inventory"),
+        None => format!("[roles] {key} names `{name}`, which is not a server of this inventory"),
         Some(s) if s.role != Role::Replica => {
             format!(
-                "[roles] replica names `{name}`, whose role is {}",
+                "[roles] {key} names `{name}`, whose role is {}",
                 s.role.as_str()
             )
         }

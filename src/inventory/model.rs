@@ -27,6 +27,9 @@ pub struct Inventory {
     /// means (with the initial primary, the pair the runbook works on), and where it is
     /// written.
     pub named_replica: Option<(String, Range<usize>)>,
+    /// `[roles] candidate = "server2"`: the server a switchover promotes (a runbook's
+    /// `candidate`), and where it is written.
+    pub named_candidate: Option<(String, Range<usize>)>,
     /// The file it was read from, for diagnostics and relative paths.
     pub file: SourceFile,
 }
@@ -347,6 +350,34 @@ impl Server {
 impl Inventory {
     pub fn server(&self, name: &str) -> Option<&Server> {
         self.servers.iter().find(|s| s.name == name)
+    }
+
+    /// The servers whose initial role is replica, in inventory order.
+    pub fn initial_replicas(&self) -> Vec<&str> {
+        self.servers
+            .iter()
+            .filter(|s| s.role == Role::Replica)
+            .map(|s| s.name.as_str())
+            .collect()
+    }
+
+    /// The server a switchover promotes (a runbook's `candidate`): `[roles] candidate`, else
+    /// `[roles] replica` (the pair a runbook works on promotes its replica), else the only
+    /// replica. It comes from the file alone, never from live roles, so it is the same server
+    /// before and after a switchover and on resume. `Err` holds the replicas to choose from
+    /// (none, or several).
+    pub fn candidate(&self) -> Result<&str, Vec<&str>> {
+        if let Some((name, _)) = self
+            .named_candidate
+            .as_ref()
+            .or(self.named_replica.as_ref())
+        {
+            return Ok(name);
+        }
+        match self.initial_replicas().as_slice() {
+            [one] => Ok(one),
+            many => Err(many.to_vec()),
+        }
     }
 
     /// Where a runbook secret comes from: the inventory's `[secrets]`, else the

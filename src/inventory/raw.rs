@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::model::{MysqlIdentity, Role, SecretSource, SshEndpoint};
 
 /// `[roles]`: which server a runbook's one-server role means when the inventory has
-/// several candidates.
+/// several replicas.
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Roles")]
@@ -18,6 +18,10 @@ pub(super) struct RawRoles {
     /// primary, the pair the runbook works on. Its initial role must be replica.
     #[schemars(with = "Option<String>")]
     pub replica: Option<Spanned<String>>,
+    /// The server a switchover promotes: what a runbook's `candidate` means. Its initial
+    /// role must be replica. Default: `replica` above, else the only replica.
+    #[schemars(with = "Option<String>")]
+    pub candidate: Option<Spanned<String>>,
 }
 
 /// `[inventory]`: what this inventory describes.

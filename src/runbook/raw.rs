@@ -29,9 +29,10 @@ pub struct RawMeta {
     pub from_version: Option<String>,
     /// The version upgraded to, shown in plans and reports (e.g. "11.4").
     pub to_version: Option<String>,
-    /// Live roles the inventory must provide when the run starts.
+    /// Roles the inventory must provide when the run starts (`check --inventory` says
+    /// when one does not resolve).
     #[serde(default)]
-    #[schemars(with = "Vec<LiveRole>")]
+    #[schemars(with = "Vec<RunbookRole>")]
     pub roles: Vec<Spanned<String>>,
     /// Physical server names the runbook names directly (rare): each must be in the inventory.
     #[serde(default)]
@@ -52,6 +53,22 @@ pub enum LiveRole {
     Primary,
     /// The one replica (an inventory with several names it in `[roles] replica`).
     Replica,
+}
+
+/// A role a runbook needs from the inventory.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+// Only its schema is used, as for `LiveRole`.
+#[allow(dead_code)]
+pub enum RunbookRole {
+    /// A primary.
+    Primary,
+    /// Exactly one replica (an inventory with several names it in `[roles] replica`).
+    Replica,
+    /// At least one replica.
+    Replicas,
+    /// The replica a switchover promotes: the only one, or `[roles] candidate`.
+    Candidate,
 }
 
 pub type RawVars = BTreeMap<String, String>;

@@ -2,7 +2,8 @@
 //!
 //! `primary` and `replica` are live: the map is rebuilt from what MaxScale and the servers
 //! report (or, for `plan`, from the inventory, then moved by each switchover the plan
-//! walks past). Pins are captured once, when the run begins, and never move.
+//! walks past). Pins are captured once, when the run begins, and never move. `candidate`
+//! (the server a switchover promotes) comes from the inventory file and never moves either.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,7 @@ use super::model::Located;
 use super::validate::LIVE_ROLES;
 use crate::inventory::{Inventory, Role};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoleMap {
     /// Every server, in inventory order.
     pub servers: Vec<String>,
@@ -19,6 +20,20 @@ pub struct RoleMap {
     /// The inventory's `[roles] replica` and its initial primary: with several replicas,
     /// `replica` is whichever of these two is not the primary now.
     pub pair: Option<(String, String)>,
+    /// The inventory's candidate ([`Inventory::candidate`]), or why there is none.
+    pub candidate: Result<String, RoleError>,
+}
+
+impl Default for RoleMap {
+    fn default() -> Self {
+        Self {
+            servers: Vec::new(),
+            primary: None,
+            pins: BTreeMap::new(),
+            pair: None,
+            candidate: Err(RoleError::NoReplica),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +44,10 @@ pub enum RoleError {
     NoReplica,
     #[error("`replica` is ambiguous: {0} are replicas; name the server")]
     AmbiguousReplica(String),
+    #[error(
+        "`candidate` is ambiguous: {0} are replicas; name the one to promote in the inventory: [roles] candidate = \"…\""
+    )]
+    AmbiguousCandidate(String),
     #[error("`{0}` names several servers; one is needed here")]
     Group(String),
     #[error("unknown server or role `{0}`")]
@@ -48,11 +67,17 @@ impl RoleMap {
             .as_ref()
             .zip(primary.as_ref())
             .map(|((replica, _), primary)| (replica.clone(), primary.clone()));
+        let candidate = match inv.candidate() {
+            Ok(name) => Ok(name.to_string()),
+            Err(none) if none.is_empty() => Err(RoleError::NoReplica),
+            Err(several) => Err(RoleError::AmbiguousCandidate(several.join(", "))),
+        };
         let mut map = Self {
             servers: inv.servers.iter().map(|s| s.name.clone()).collect(),
             primary,
             pins: BTreeMap::new(),
             pair,
+            candidate,
         };
         map.capture_pins(pins);
         map
@@ -104,6 +129,7 @@ impl RoleMap {
                     _ => Err(RoleError::AmbiguousReplica(replicas.join(", "))),
                 }
             }
+            "candidate" => self.candidate.clone(),
             "all" | "replicas" => Err(RoleError::Group(subject.to_string())),
             _ => {
                 if let Some(server) = self.pins.get(subject) {

@@ -15,6 +15,9 @@ use crate::inventory::{Inventory, Role};
 pub const LIVE_ROLES: [&str; 2] = ["primary", "replica"];
 /// Subjects that name several servers; not valid where one server is needed.
 pub const GROUPS: [&str; 2] = ["replicas", "all"];
+/// The server a switchover promotes: fixed by the inventory (`[roles] candidate`, or its
+/// only replica), not live.
+pub const CANDIDATE: &str = "candidate";
 
 /// `file` is the runbook's; `overlay`, when the runbook extends another, the extending
 /// file, where its overriding steps are written (their errors point there).
@@ -31,6 +34,7 @@ pub fn validate(
         diags: Diagnostics::default(),
         done: HashSet::new(),
         repeated: false,
+        reported: HashSet::new(),
     };
     v.meta();
     for (phase, step) in runbook.steps() {
@@ -55,6 +59,9 @@ struct Validator<'a> {
     done: HashSet<String>,
     /// The step being checked is in a `for_each` phase, where `item` names its member.
     repeated: bool,
+    /// Roles already refused for this inventory (`candidate`, `replicas`): said once, at
+    /// the first use, rather than at each of a runbook's many uses.
+    reported: HashSet<&'static str>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -100,6 +107,55 @@ impl Validator<'_> {
             ),
         );
         true
+    }
+
+    /// `candidate` must name one server of the inventory: refused at its first use when
+    /// it does not, naming the replicas and how to choose.
+    fn candidate(&mut self, span: Range<usize>) {
+        let Some(inv) = self.inventory else { return };
+        let Err(replicas) = inv.candidate() else {
+            return;
+        };
+        if !self.reported.insert(CANDIDATE) {
+            return;
+        }
+        let (message, help) = if replicas.is_empty() {
+            (
+                format!(
+                    "`candidate` is the replica a switchover promotes, and inventory {} has no replica",
+                    inv.file.path.display()
+                ),
+                "add a [[server]] with role = \"replica\"".to_string(),
+            )
+        } else {
+            let first = replicas.first().copied().unwrap_or("server2");
+            (
+                format!(
+                    "`candidate` is ambiguous with this inventory ({} are replicas): this runbook \
+                     promotes one of them and the inventory does not say which",
+                    replicas.join(", ")
+                ),
+                format!("name it in the inventory: [roles] candidate = \"{first}\""),
+            )
+        };
+        self.error(span, message, Some(help));
+    }
+
+    /// `replicas` must name at least one server: a step or condition over no replica
+    /// would check nothing.
+    fn some_replicas(&mut self, span: Range<usize>) {
+        let Some(inv) = self.inventory else { return };
+        if !inv.initial_replicas().is_empty() || !self.reported.insert("replicas") {
+            return;
+        }
+        self.error(
+            span,
+            format!(
+                "`replicas` names no server: inventory {} has no replica",
+                inv.file.path.display()
+            ),
+            Some("add a [[server]] with role = \"replica\"".into()),
+        );
     }
 
     fn meta(&mut self) {
@@ -151,11 +207,19 @@ impl Validator<'_> {
             let wanted = match role.value.as_str() {
                 "primary" => Role::Primary,
                 "replica" => Role::Replica,
+                "replicas" => {
+                    self.some_replicas(role.span.clone());
+                    continue;
+                }
+                CANDIDATE => {
+                    self.candidate(role.span.clone());
+                    continue;
+                }
                 other => {
                     self.error(
                         role.span.clone(),
                         format!("unknown role `{other}`"),
-                        Some("roles are primary and replica".into()),
+                        Some("roles are primary, replica, replicas and candidate".into()),
                     );
                     continue;
                 }
@@ -212,6 +276,9 @@ impl Validator<'_> {
             return;
         }
         if GROUPS.contains(&name) {
+            if name == "replicas" {
+                self.some_replicas(span.clone());
+            }
             if want == Want::OneServer {
                 self.error(
                     span,
@@ -224,11 +291,16 @@ impl Validator<'_> {
         if name == "replica" && self.ambiguous(None, span.clone()) {
             return;
         }
+        if name == CANDIDATE {
+            self.candidate(span);
+            return;
+        }
         let known = LIVE_ROLES.contains(&name)
             || self.runbook.pins.contains_key(name)
             || self.server_names().iter().any(|s| s == name);
         if !known {
             let mut options: Vec<String> = LIVE_ROLES.iter().map(|s| s.to_string()).collect();
+            options.push(CANDIDATE.to_string());
             options.extend(self.runbook.pins.keys().cloned());
             options.extend(self.server_names());
             let help = if self.inventory.is_none() {
