@@ -10,7 +10,7 @@
 //! pass, outside the timing.
 //!
 //! Two moments of the run: the first step selected with nothing run yet, and the
-//! rehearsal in the middle (every step before `p3-start-upgrade` done, that step running
+//! rehearsal in the middle (every step before `p3-start-upgrade@server2` done, that step running
 //! with the 2000 lines of output a screen keeps). Sizes 80×24 (the smallest the cockpit
 //! draws), 120×40 and 200×50 (the wide layout, three panes side by side).
 //!
@@ -44,7 +44,8 @@ use stats::Samples;
 
 const WARMUP: usize = 200;
 const FRAMES: usize = 3000;
-const MIDDLE: &str = "p3-start-upgrade";
+// On the pair, phases 2–4 run once, for server2: its copy of the step.
+const MIDDLE: &str = "p3-start-upgrade@server2";
 
 fn main() {
     let dump = std::env::var_os("FLIGHTDECK_BENCH_DUMP").is_some();

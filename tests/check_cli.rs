@@ -3,6 +3,8 @@
 // Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::path::Path;
+
 use assert_cmd::Command;
 
 fn flightdeck() -> Command {
@@ -49,7 +51,7 @@ fn misspelled_field_and_unknown_target_exit_2_with_file_line_column() {
     let text = std::fs::read_to_string("runbooks/mariadb-10.5-to-11.4-maxscale.toml")
         .expect("shipped runbook")
         .replacen("why = ", "wyh = ", 1)
-        .replacen("target = \"replica\"", "target = \"server7\"", 1);
+        .replacen("target = \"replicas\"", "target = \"server7\"", 1);
     std::fs::write(&path, &text).expect("write");
     let line_of = |needle: &str| text[..text.find(needle).expect("spliced")].lines().count() + 1;
 
@@ -253,8 +255,9 @@ fn every_argument_and_option_has_a_description() {
 }
 
 #[test]
-fn the_seed_runbook_against_three_servers_names_the_ambiguous_replica() {
-    // The example inventory with a third server, a second replica: check must not pass.
+fn the_seed_runbook_against_three_servers_needs_the_candidate_named() {
+    // The example inventory with a third server, a second replica: the seed runbook upgrades
+    // every replica, but which one its switchover promotes must be said.
     let dir = tempfile::tempdir().expect("tempdir");
     let mut text = std::fs::read_to_string(INVENTORY).expect("example inventory");
     text.push_str(
@@ -262,25 +265,45 @@ fn the_seed_runbook_against_three_servers_names_the_ambiguous_replica() {
          mysql = { host = \"127.0.0.23\", port = 3306 }\ntransport = \"local\"\n",
     );
     let three = dir.path().join("three.toml");
-    std::fs::write(&three, text).expect("write");
-    let out = flightdeck()
-        .args([
-            "check",
-            "runbooks/mariadb-10.5-to-11.4-maxscale.toml",
-            "--inventory",
-        ])
-        .arg(&three)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("runs");
+    std::fs::write(&three, &text).expect("write");
+    let check = |inventory: &Path| {
+        flightdeck()
+            .args([
+                "check",
+                "runbooks/mariadb-10.5-to-11.4-maxscale.toml",
+                "--inventory",
+            ])
+            .arg(inventory)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs")
+    };
+    let out = check(&three);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // Once, where `[runbook] roles` asks for it, naming the replicas and how to choose.
     assert!(
-        stderr.contains("pin `original_replica` cannot be bound: `replica` is ambiguous with this inventory (server2, server3 are replicas)"),
+        stderr.contains(
+            "runbooks/mariadb-10.5-to-11.4-maxscale.toml:34:33: `candidate` is ambiguous with \
+             this inventory (server2, server3 are replicas): this runbook promotes one of them \
+             and the inventory does not say which"
+        ),
         "{stderr}"
     );
     assert!(
-        stderr.contains("runbooks/mariadb-10.5-to-11.4-maxscale.toml:39:"),
+        stderr.contains("help: name it in the inventory: [roles] candidate = \"server2\""),
         "{stderr}"
+    );
+    assert!(stderr.contains("1 error(s)"), "{stderr}");
+
+    // Named, every role the runbook uses resolves: `replicas` (both), `candidate`.
+    text.push_str("\n[roles]\ncandidate = \"server3\"\n");
+    std::fs::write(&three, &text).expect("write");
+    let out = check(&three);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -1,8 +1,8 @@
 //! `check --connect` against a 3-server lab (`lab up --replicas 2`): the live facts, one
 //! line each, ✔ or ✘. A wrong monitor name and a wrong admin password fail with lines that
 //! say so (and no password in them); a privileged pollers' user is warned about; the seed
-//! runbook is refused while `replica` is ambiguous and accepted once the inventory's
-//! `[roles]` names the replica.
+//! runbook (which upgrades every replica) is refused while the replica its switchover
+//! promotes is ambiguous, and accepted once the inventory's `[roles]` names the candidate.
 
 // Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -64,26 +64,28 @@ async fn live_facts_of_a_three_server_lab() {
     let lab = Lab::up(opts).await.expect("lab up --replicas 2").guard();
     let url = lab.endpoint_url().to_owned();
 
-    // The seed runbook assumes one replica: with two, `replica` names no one server.
+    // The seed runbook upgrades every replica, then promotes one: with two, which one is
+    // not said, and that is the one error (once, where `[runbook] roles` asks for it).
     let ran = check(&[SEED], lab.inventory_path());
     assert_eq!(ran.code, Some(2), "{}", ran.stderr);
     assert!(
         ran.stderr.contains(&format!(
-            "{SEED}:39:20: pin `original_replica` cannot be bound: `replica` is ambiguous \
-             with this inventory (server2, server3 are replicas)"
+            "{SEED}:34:33: `candidate` is ambiguous with this inventory (server2, server3 are \
+             replicas): this runbook promotes one of them and the inventory does not say which"
         )),
         "{}",
         ran.stderr
     );
     assert!(
-        ran.stderr.contains("[roles] replica = \"server2\""),
+        ran.stderr.contains("[roles] candidate = \"server2\""),
         "{}",
         ran.stderr
     );
+    assert!(ran.stderr.contains("1 error(s)"), "{}", ran.stderr);
 
     // Named in the inventory, the runbook checks, and every live fact holds.
     let named = edited(&lab, "named.toml", |t| {
-        format!("{t}\n[roles]\nreplica = \"server2\"\n")
+        format!("{t}\n[roles]\ncandidate = \"server2\"\n")
     });
     let ran = check(&[SEED, "--connect"], &named);
     assert_eq!(ran.code, Some(0), "{}\n{}", ran.stdout, ran.stderr);

@@ -371,14 +371,14 @@ fn the_end_of_a_run_is_a_summary_with_every_deviation() {
     };
     s.core.run.restore("p1-backup", skipped, 0);
     s.core.run.restore(
-        "p3-stop-service",
+        "p3-stop-service@server2",
         StepState::Succeeded {
             detail: String::new(),
         },
         2,
     );
     s.core.run.overrides.insert(
-        "p3-stop-service".into(),
+        "p3-stop-service@server2".into(),
         "MaxScale maintenance set by hand".into(),
     );
     s.core.run.completed = true;
@@ -399,10 +399,12 @@ fn the_end_of_a_run_is_a_summary_with_every_deviation() {
     assert!(text.contains("more lines: PgDn"), "{text}");
     let wide = s.draw(120, 40);
     assert!(
-        wide.contains("p3-stop-service — retried: 2 attempts"),
+        wide.contains("p3-stop-service@server2 — retried: 2 attempts"),
         "{wide}"
     );
-    assert!(wide.contains("p3-stop-service — overridden: MaxScale maintenance set by hand"));
+    assert!(
+        wide.contains("p3-stop-service@server2 — overridden: MaxScale maintenance set by hand")
+    );
 }
 
 #[test]
@@ -422,7 +424,7 @@ fn a_destructive_step_shows_masked_sql_and_asks_for_the_name() {
         .view
         .steps
         .iter()
-        .position(|step| step.id == "p3-repoint-replica")
+        .position(|step| step.id == "p3-repoint-replica@server2")
         .expect("step");
     s.app.selected = i;
     let text = s.draw(150, 45);
@@ -441,7 +443,7 @@ fn a_destructive_step_shows_masked_sql_and_asks_for_the_name() {
 
     // A destructive step, its gates overridden with a reason, then confirmed, asks for
     // the name it acts on.
-    s.at_step("p3-stop-service");
+    s.at_step("p3-stop-service@server2");
     s.press(KeyCode::Char('o'), now);
     s.type_text("rendering test", now);
     s.press(KeyCode::Enter, now);
@@ -472,7 +474,10 @@ fn a_destructive_step_shows_masked_sql_and_asks_for_the_name() {
     assert!(s.press(KeyCode::Enter, now).is_empty());
     let why = s.app.message.clone().unwrap_or_default();
     assert!(why.contains("does not match"), "{why}");
-    assert_eq!(s.core.run.state("p3-stop-service"), &StepState::Pending);
+    assert_eq!(
+        s.core.run.state("p3-stop-service@server2"),
+        &StepState::Pending
+    );
 }
 
 #[test]

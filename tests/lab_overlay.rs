@@ -23,10 +23,15 @@ const LAB: &str = "runbooks/lab-rolling-upgrade.toml";
 /// A lab-like pair whose `[vars]` say what the lab inventory says: both runbooks then see
 /// the same values, so any difference is one of the steps themselves.
 fn inventory() -> Inventory {
+    inventory_with("")
+}
+
+/// The same with `more` after the pair: further servers, `[roles]`.
+fn inventory_with(more: &str) -> Inventory {
     let text = format!(
         "[vars]\nfrom_version = \"10.11.18\"\nto_version = \"10.11.19\"\nlab_dir = \"/tmp/lab\"\n\
          backup_dir = \"/tmp/lab/backup\"\nrepl_user = \"repl\"\nflightdeck = \"/usr/bin/flightdeck\"\n\
-         [secrets]\nrepl_password = {{ env = \"REPL\" }}\n{}",
+         [secrets]\nrepl_password = {{ env = \"REPL\" }}\n{}{more}",
         common::LOCAL_PAIR
             .replace("db1", "server1")
             .replace("db2", "server2")
@@ -34,13 +39,51 @@ fn inventory() -> Inventory {
     inventory::parse(Path::new("lab.toml"), &text).expect("inventory")
 }
 
+/// A primary and two replicas, server3 the candidate.
+const THIRD: &str = "\n[[server]]\nname = \"server3\"\nrole = \"replica\"\n\
+                     mysql = { host = \"127.0.0.1\", port = 3308 }\ntransport = \"local\"\n\n\
+                     [roles]\ncandidate = \"server3\"\n";
+
 fn load(path: &str, inv: &Inventory) -> Loaded {
     runbook::load_checked(Path::new(path), Some(inv)).unwrap_or_else(|e| panic!("{path}: {e:?}"))
 }
 
 #[test]
 fn the_lab_runs_every_sql_maxscale_wait_and_check_step_as_written_for_production() {
-    let inv = inventory();
+    // On the pair, phases 2–4 (11 overridden steps) run once; on three servers twice.
+    same_steps_but_the_host_level_ones(&inventory(), 19);
+    same_steps_but_the_host_level_ones(&inventory_with(THIRD), 19 + 11);
+}
+
+/// An override of a step inside a `for_each` block replaces every copy of it: overrides
+/// apply to the runbook as written, before the block is written out per member.
+#[test]
+fn an_override_inside_a_repeated_block_applies_to_every_member() {
+    let inv = inventory_with(THIRD);
+    let lab = load(LAB, &inv);
+    for member in ["server2", "server3"] {
+        let id = format!("p3-stop-service@{member}");
+        let step = lab
+            .runbook
+            .steps()
+            .map(|(_, s)| s)
+            .find(|s| s.id.value == id)
+            .unwrap_or_else(|| panic!("{id}"));
+        assert!(step.overridden.is_some(), "{id}");
+        let flightdeck::runbook::Action::Shell { command, .. } = &step.action else {
+            panic!("{id} is a shell step");
+        };
+        assert!(
+            command.source.contains("lab --dir"),
+            "{id}: {}",
+            command.source
+        );
+        assert_eq!(step.target.as_ref().map(|t| t.value.as_str()), Some(member));
+    }
+}
+
+fn same_steps_but_the_host_level_ones(inv: &Inventory, overrides: usize) {
+    let inv = inv.clone();
     let production = load(PRODUCTION, &inv);
     let lab = load(LAB, &inv);
     assert!(
@@ -112,7 +155,7 @@ fn the_lab_runs_every_sql_maxscale_wait_and_check_step_as_written_for_production
             "{id} differs between production and the lab"
         );
     }
-    assert_eq!(replaced.len(), 19, "{replaced:?}");
+    assert_eq!(replaced.len(), overrides, "{replaced:?}");
 
     // The plan says which steps the lab replaces, and from where.
     let text = plan::render_text(&plan::resolve(&lab, &inv));
@@ -134,8 +177,8 @@ fn the_lab_runs_every_sql_maxscale_wait_and_check_step_as_written_for_production
     );
     assert_eq!(
         text.matches("override: replaces").count(),
-        19,
-        "each override once"
+        overrides,
+        "each override once (per member in a block)"
     );
 }
 

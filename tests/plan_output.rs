@@ -287,28 +287,38 @@ fn the_outline_estimates_each_phase_from_a_rehearsal_journal() {
         sql_errno: None,
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    // Phase 2 only: a manual step done 30 s into the session (30 s), a check (2 s), a
-    // maintenance call that failed once and then succeeded (from 33 to 36: 3 s), a wait
-    // (5 s); samples between them count nothing. 40 s in all.
+    // Phase 2 only (on the pair its one repetition, for server2: ids carry `@server2`): a
+    // manual step done 30 s into the session (30 s), a check (2 s), a maintenance call that
+    // failed once and then succeeded (from 33 to 36: 3 s), a wait (5 s); samples between
+    // them count nothing. 40 s in all.
     let journal = rehearsal_journal(
         dir.path(),
         vec![
             (
                 30,
                 Event::ManualDone {
-                    step: "p2-list-servers".into(),
+                    step: "p2-list-servers@server2".into(),
                     operator: "alice".into(),
                 },
             ),
-            (31, start("p2-check-roles", 1)),
+            (31, start("p2-check-roles@server2", 1)),
             (32, Event::Sample { servers: vec![] }),
-            (33, end("p2-check-roles", 1, Outcome::Succeeded)),
-            (33, start("p2-replica-maintenance", 1)),
-            (34, end("p2-replica-maintenance", 1, Outcome::Failed)),
-            (35, start("p2-replica-maintenance", 2)),
-            (36, end("p2-replica-maintenance", 2, Outcome::Succeeded)),
-            (40, start("p2-wait-maintenance", 1)),
-            (45, end("p2-wait-maintenance", 1, Outcome::Succeeded)),
+            (33, end("p2-check-roles@server2", 1, Outcome::Succeeded)),
+            (33, start("p2-replica-maintenance@server2", 1)),
+            (
+                34,
+                end("p2-replica-maintenance@server2", 1, Outcome::Failed),
+            ),
+            (35, start("p2-replica-maintenance@server2", 2)),
+            (
+                36,
+                end("p2-replica-maintenance@server2", 2, Outcome::Succeeded),
+            ),
+            (40, start("p2-wait-maintenance@server2", 1)),
+            (
+                45,
+                end("p2-wait-maintenance@server2", 1, Outcome::Succeeded),
+            ),
             (1140, Event::Sample { servers: vec![] }),
         ],
     );
@@ -354,7 +364,10 @@ fn the_outline_estimates_each_phase_from_a_rehearsal_journal() {
 
     let md = plan_cli(&["--format", "markdown"], Some(&journal));
     assert!(
-        md.contains("| 2. MaxScale: put the replica in maintenance (`replica-maintenance`) | 4 |"),
+        md.contains(
+            "| 2. MaxScale: put the replica in maintenance — replica 1 of 1: server2 \
+             (`replica-maintenance@server2`) | 4 |"
+        ),
         "{md}"
     );
     let row = md
@@ -392,7 +405,7 @@ fn without_a_rehearsal_the_outline_is_an_upper_bound_from_the_timeouts() {
         "{outline}"
     );
     assert!(
-        outline.contains("four eyes       p3-remove-packages\n"),
+        outline.contains("four eyes       p3-remove-packages@server2\n"),
         "{outline}"
     );
 }
@@ -440,4 +453,42 @@ fn for_each_plan_snapshot() {
         assert!(text.contains(heading), "{heading}:\n{text}");
     }
     insta::assert_snapshot!("for_each_text", text);
+}
+
+/// The seed runbook on a primary and two replicas (the fixture names server3 the
+/// candidate): phases 2–4 once per replica in inventory order, then the switchover to the
+/// candidate, the old primary's upgrade and the switch back.
+#[test]
+fn seed_000_on_three_servers_plan_snapshot() {
+    let inv = inventory::load_file(Path::new("tests/fixtures/three.toml")).expect("inventory");
+    let loaded = runbook::load_checked(Path::new(SEED_000), Some(&inv)).expect("runbook is valid");
+    let text = plan::render_text(&plan::resolve(&loaded, &inv));
+    let mut at = 0;
+    for heading in [
+        "PHASE 2  MaxScale: put the replica in maintenance — replica 1 of 2: server2  [replica-maintenance@server2]",
+        "PHASE 3  Upgrade the replica — replica 1 of 2: server2  [upgrade-replica@server2]",
+        "PHASE 4  Restore the replica to the MaxScale pool — replica 1 of 2: server2  [restore-replica@server2]",
+        "PHASE 5  MaxScale: put the replica in maintenance — replica 2 of 2: server3  [replica-maintenance@server3]",
+        "PHASE 6  Upgrade the replica — replica 2 of 2: server3  [upgrade-replica@server3]",
+        "PHASE 7  Restore the replica to the MaxScale pool — replica 2 of 2: server3  [restore-replica@server3]",
+        "PHASE 8  Traffic switchover: promote the upgraded replica  [switchover]",
+        // The switchover promotes the candidate the inventory names, not the first replica.
+        "maxctrl call command mariadbmon async-switchover MariaDB-Monitor server3 server1",
+        "PHASE 9  Upgrade the old primary  [upgrade-old-primary]",
+        "maxctrl call command mariadbmon async-switchover MariaDB-Monitor server1 server3",
+        "PHASE 11  Final validation  [validation]",
+    ] {
+        let i = text[at..]
+            .find(heading)
+            .unwrap_or_else(|| panic!("{heading} missing or out of order:\n{text}"));
+        at += i + heading.len();
+    }
+    // Outside the block, `succeeded` of a block's step means every copy.
+    assert!(
+        text.contains(
+            "gate: (succeeded(p4-wait-pool@server2) and succeeded(p4-wait-pool@server3))"
+        ),
+        "{text}"
+    );
+    insta::assert_snapshot!("seed_000_three_text", text);
 }

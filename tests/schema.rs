@@ -165,7 +165,7 @@ extends = "mariadb-10.5-to-11.4-maxscale.toml"
 step = "p3-stop-service"
 title = "Stop it"
 kind = "shell"
-target = "original_replica"
+target = "item"
 command = "true"
 "#;
 

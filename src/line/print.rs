@@ -16,7 +16,7 @@ pub fn number(view: &SessionView, index: usize) -> String {
     format!("{}.{}", step.phase + 1, index.saturating_sub(first) + 1)
 }
 
-/// `[3.1] p3-stop-service (shell, DESTRUCTIVE) Stop MariaDB on the replica`
+/// `[3.1] p3-stop-service@server2 (shell, DESTRUCTIVE) Stop MariaDB on the replica`
 pub fn title_line(view: &SessionView, index: usize) -> String {
     let Some(s) = view.steps.get(index) else {
         return format!("[?] step {index}");
