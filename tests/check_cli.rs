@@ -295,6 +295,28 @@ fn the_seed_runbook_against_three_servers_needs_the_candidate_named() {
         "{stderr}"
     );
     assert!(stderr.contains("1 error(s)"), "{stderr}");
+    // `plan` and `run` refuse it the same way, before anything else happens.
+    for command in [&["plan"][..], &["run", "--no-tui"][..]] {
+        let out = flightdeck()
+            .args(command)
+            .arg(
+                std::fs::canonicalize("runbooks/mariadb-10.5-to-11.4-maxscale.toml").expect("path"),
+            )
+            .arg("--inventory")
+            .arg(&three)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(
+                "`candidate` is ambiguous with this inventory (server2, server3 are replicas)"
+            ),
+            "{command:?}: {stderr}"
+        );
+    }
 
     // Named, every role the runbook uses resolves: `replicas` (both), `candidate`.
     text.push_str("\n[roles]\ncandidate = \"server3\"\n");
