@@ -197,3 +197,84 @@ fn what_clients_felt(loaded: &runbook::Loaded, records: &[Record]) {
         );
     }
 }
+
+/// The rehearsal on a primary and two replicas (`lab up --replicas 2`, the inventory naming
+/// server3 the candidate): phases 2–4 for server2 then server3, the switchover to server3,
+/// the old primary upgraded, the switch back; every server on the new build at the end,
+/// server1 the only writable one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rehearsal_on_three_servers_upgrades_every_replica_then_switches_to_the_candidate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_flightdeck"));
+    let mut opts = LabOptions::new(dir.path().join("lab"));
+    opts.from = BuildSpec::Version("10.11.18".into());
+    opts.replicas = 2;
+    opts.serve_exe = Some(exe.clone());
+    opts.flightdeck_exe = Some(exe);
+    let lab = Lab::up(opts).await.expect("lab up --replicas 2").guard();
+    let text = std::fs::read_to_string(lab.inventory_path()).expect("lab inventory");
+    let named = lab.dir().join("three.toml");
+    std::fs::write(
+        &named,
+        format!("{text}\n[roles]\ncandidate = \"server3\"\n"),
+    )
+    .expect("write");
+    let inv = inventory::load_file(&named).expect("lab inventory with a candidate");
+    let path = Path::new("runbooks/lab-rolling-upgrade.toml");
+    let loaded = runbook::load_checked(path, Some(&inv)).expect("lab runbook is valid");
+    let ids: Vec<&str> = loaded
+        .runbook
+        .steps()
+        .map(|(_, s)| s.id.value.as_str())
+        .collect();
+    let at = |id: &str| {
+        ids.iter()
+            .position(|i| *i == id)
+            .unwrap_or_else(|| panic!("{id}"))
+    };
+    assert!(at("p3-stop-service@server2") < at("p3-stop-service@server3"));
+    assert!(at("p4-wait-pool@server3") < at("p5-switchover"));
+    let journal = dir.path().join("three.jsonl");
+    let (mut d, mut inputs) = Driver::open(loaded.clone(), inv, &journal, PollIntervals::default())
+        .await
+        .expect("session opens");
+    for (_, step) in loaded.runbook.steps() {
+        take_step(&mut d, &mut inputs, step).await;
+    }
+    assert!(d.core.run.completed, "the runbook is complete");
+    d.finish("three-server rehearsal complete").await;
+
+    for server in ["server1", "server2", "server3"] {
+        let mut c = lab.connect(server, "flightdeck").await.expect("connect");
+        let v: Option<String> = c.query_first("SELECT VERSION()").await.expect("version");
+        assert!(
+            v.unwrap_or_default().starts_with("10.11.19"),
+            "{server} upgraded"
+        );
+        let ro: Option<u8> = c.query_first("SELECT @@read_only").await.expect("ro");
+        assert_eq!(
+            ro,
+            Some(u8::from(server != "server1")),
+            "{server} read_only"
+        );
+    }
+    // The first switchover promoted the candidate, not the first replica; the second gave
+    // the writes back. The journal's role changes say who was primary when.
+    let replayed = flightdeck::session::replay::replay(&journal).expect("replays");
+    assert!(replayed.completed);
+    let mut primaries: Vec<String> = Vec::new();
+    for r in &replayed.events {
+        if let Event::Roles {
+            primary: Some(p), ..
+        } = &r.event
+            && primaries.last() != Some(p)
+        {
+            primaries.push(p.clone());
+        }
+    }
+    assert_eq!(
+        primaries,
+        ["server1", "server3", "server1"],
+        "{primaries:?}"
+    );
+}
