@@ -184,3 +184,41 @@ sql = "SELECT VERSION()"
         Some("roles are primary, replica, replicas and candidate")
     );
 }
+
+/// The candidate is journaled when the run begins and kept on resume, as pins are: an
+/// inventory edited between a crash and the resume does not move the switchover target
+/// mid-run; the operator is told.
+#[test]
+fn a_resumed_run_keeps_the_candidate_it_began_with() {
+    use flightdeck::runbook::load_checked;
+    use flightdeck::session::open::open;
+    use flightdeck::session::replay::replay;
+    use flightdeck::session::run::Run;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = dir.path().join("run.jsonl");
+    let runbook = dir.path().join("rb.toml");
+    std::fs::write(&runbook, SWITCHOVER).expect("write");
+    let runbook = runbook.as_path();
+    let began_with = inventory(2, "[roles]\ncandidate = \"db3\"\n");
+    let loaded = load_checked(runbook, Some(&began_with)).expect("runbook");
+    let mut run = Run::new(loaded.runbook.clone());
+    let mut roles = RoleMap::from_inventory(&began_with, &loaded.runbook.pins);
+    drop(open(&journal, &loaded, &began_with, &mut run, &mut roles).expect("opens"));
+    let header = replay(&journal).expect("replays").header;
+    assert_eq!(header.candidate.as_deref(), Some("db3"));
+
+    let edited = inventory(2, "[roles]\ncandidate = \"db2\"\n");
+    let loaded = load_checked(runbook, Some(&edited)).expect("runbook");
+    let mut run = Run::new(loaded.runbook.clone());
+    let mut roles = RoleMap::from_inventory(&edited, &loaded.runbook.pins);
+    let session = open(&journal, &loaded, &edited, &mut run, &mut roles).expect("resumes");
+    assert_eq!(roles.resolve_one("candidate"), Ok("db3".to_string()));
+    assert!(
+        session.notices.iter().any(
+            |n| n == "the candidate is db3, as when this run began; the inventory now says db2"
+        ),
+        "{:?}",
+        session.notices
+    );
+}

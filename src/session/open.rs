@@ -168,17 +168,30 @@ pub fn open(
             .as_deref()
             .and_then(crate::session::clock::parse_rfc3339);
         roles.pins = replayed.header.pins.clone();
+        if let Some(journaled) = &replayed.header.candidate {
+            if roles.candidate.as_ref().ok() != Some(journaled) {
+                notices.push(format!(
+                    "the candidate is {journaled}, as when this run began; the inventory now says {}",
+                    match &roles.candidate {
+                        Ok(c) => c.clone(),
+                        Err(e) => e.to_string(),
+                    }
+                ));
+            }
+            roles.candidate = Ok(journaled.clone());
+        }
         tracing::info!(journal = %journal_path.display(), runbook = %loaded.file.path.display(), "session resumed");
         Journal::open_append(journal_path, masker.clone())?
     } else {
         let inv_sha = journal::sha256_hex(inv.file.text.as_bytes());
-        let header = SessionStart::new(
+        let mut header = SessionStart::new(
             &loaded.file.path,
             runbook_sha,
             &inv.file.path,
             inv_sha,
             roles.pins.clone(),
         );
+        header.candidate = roles.candidate.clone().ok();
         tracing::info!(journal = %journal_path.display(), runbook = %loaded.file.path.display(), "session started");
         Journal::create(journal_path, header, masker.clone())?
     };

@@ -58,6 +58,11 @@ pub struct SessionStart {
     pub flightdeck_version: String,
     /// Pin alias → the server that held the role when the run began.
     pub pins: BTreeMap<String, String>,
+    /// The runbook's `candidate` (the server a switchover promotes) when the run began, if
+    /// the inventory named one: a resume keeps it even if the inventory changed since, as
+    /// it keeps pins. Absent in journals written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<String>,
 }
 
 impl SessionStart {
@@ -80,6 +85,7 @@ impl SessionStart {
             inventory_sha256,
             flightdeck_version: env!("CARGO_PKG_VERSION").to_string(),
             pins,
+            candidate: None,
         }
     }
 }

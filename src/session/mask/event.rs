@@ -24,6 +24,7 @@ impl Masker {
                 inventory_sha256: h.inventory_sha256.clone(),
                 flightdeck_version: m(&h.flightdeck_version),
                 pins: h.pins.iter().map(|(k, v)| (m(k), m(v))).collect(),
+                candidate: h.candidate.as_ref().map(m),
             }),
             Event::SessionResume {
                 operator,
