@@ -97,7 +97,9 @@ fn several_replicas_and_none_named_is_refused_once_naming_them_and_how_to_choose
     );
     assert_eq!(
         help.as_deref(),
-        Some("name it in the inventory: [roles] candidate = \"db2\"")
+        Some(
+            "name it in the inventory: [roles] candidate = \"db2\" (or, for plan and run, --candidate db2)"
+        )
     );
     let roles = RoleMap::from_inventory(&inv, &BTreeMap::new());
     assert_eq!(

@@ -291,7 +291,7 @@ fn the_seed_runbook_against_three_servers_needs_the_candidate_named() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("help: name it in the inventory: [roles] candidate = \"server2\""),
+        stderr.contains("help: name it in the inventory: [roles] candidate = \"server2\" (or, for plan and run, --candidate server2)"),
         "{stderr}"
     );
     assert!(stderr.contains("1 error(s)"), "{stderr}");
@@ -317,6 +317,46 @@ fn the_seed_runbook_against_three_servers_needs_the_candidate_named() {
             "{command:?}: {stderr}"
         );
     }
+
+    // The operator names it for this run: the plan switches over to that replica; a
+    // server that is not a replica is refused before anything else.
+    let plan = |candidate: &str| {
+        flightdeck()
+            .args([
+                "plan",
+                "runbooks/mariadb-10.5-to-11.4-maxscale.toml",
+                "--inventory",
+            ])
+            .arg(&three)
+            .args(["--candidate", candidate])
+            .env("NO_COLOR", "1")
+            .env("FLIGHTDECK_SECRET_REPL_PASSWORD", "not-used-by-plan")
+            .output()
+            .expect("runs")
+    };
+    let named = plan("server3");
+    let shown = String::from_utf8_lossy(&named.stdout);
+    assert_eq!(
+        named.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&named.stderr)
+    );
+    assert!(
+        shown.contains("target: candidate → server3")
+            && shown.lines().any(|l| l
+                .contains("maxctrl call command mariadbmon async-switchover")
+                && l.ends_with(" server3 server1")),
+        "{shown}"
+    );
+    let refused = plan("server1");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("--candidate server1: it is not a replica in the inventory"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 
     // Named, every role the runbook uses resolves: `replicas` (both), `candidate`.
     text.push_str("\n[roles]\ncandidate = \"server3\"\n");

@@ -21,6 +21,9 @@ use common::xml::{parse_html, polylines_with_points};
 use flightdeck::report::Report;
 
 use common::headless::take_step;
+use common::writer::{writer, writer_rows};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rehearsal_runs_through_the_driver_without_a_screen() {
@@ -71,6 +74,21 @@ async fn the_rehearsal_runs_through_the_driver_without_a_screen() {
     assert!(replayed.unknown_outcomes().next().is_none());
     what_clients_felt(&loaded, &replayed.events);
     the_change_report(&loaded, &journal, &replayed.events, lab.dir());
+    print_wall_time(2, &loaded, &replayed.events);
+}
+
+/// The rehearsal's own time, from the journal's `complete` event: the benchmark's figure
+/// (BENCHMARKS.md, "The rehearsal on 2 and 3 servers"), printed, never asserted.
+fn print_wall_time(servers: usize, loaded: &runbook::Loaded, records: &[Record]) {
+    let wall = records.iter().find_map(|r| match &r.event {
+        Event::Complete { duration_s, .. } => Some(*duration_s),
+        _ => None,
+    });
+    println!(
+        "REHEARSAL_WALL servers={servers} steps={} wall_s={:.1}",
+        loaded.runbook.steps().count(),
+        wall.unwrap_or(f64::NAN)
+    );
 }
 
 /// The report of the rehearsal: every step, both switchovers' measured unavailability,
@@ -238,11 +256,38 @@ async fn the_rehearsal_on_three_servers_upgrades_every_replica_then_switches_to_
     let (mut d, mut inputs) = Driver::open(loaded.clone(), inv, &journal, PollIntervals::default())
         .await
         .expect("session opens");
+    // A client writes through the router the whole time, across both switchovers.
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicU64::new(0));
+    let writer_task = writer(&lab, stop.clone(), written.clone());
     for (_, step) in loaded.runbook.steps() {
         take_step(&mut d, &mut inputs, step).await;
     }
     assert!(d.core.run.completed, "the runbook is complete");
+    stop.store(true, Ordering::SeqCst);
+    writer_task.await.expect("writer");
     d.finish("three-server rehearsal complete").await;
+
+    // Every write the router acknowledged is on all three servers, and they hold the same.
+    let n = written.load(Ordering::SeqCst);
+    assert!(n > 0, "the writer wrote through the router");
+    for replica in ["server2", "server3"] {
+        lab.wait_caught_up(replica, std::time::Duration::from_secs(60))
+            .await
+            .expect("caught up");
+    }
+    let mut rows = Vec::new();
+    for server in ["server1", "server2", "server3"] {
+        rows.push(writer_rows(&lab, server, n).await);
+    }
+    assert!(
+        rows.iter().all(|(acked, _)| *acked == n),
+        "every acknowledged write ({n}) is on all three servers: {rows:?}"
+    );
+    assert!(
+        rows.iter().all(|(_, all)| *all == rows[0].1),
+        "all three servers hold the same writer rows: {rows:?}"
+    );
 
     for server in ["server1", "server2", "server3"] {
         let mut c = lab.connect(server, "flightdeck").await.expect("connect");
@@ -277,4 +322,5 @@ async fn the_rehearsal_on_three_servers_upgrades_every_replica_then_switches_to_
         ["server1", "server3", "server1"],
         "{primaries:?}"
     );
+    print_wall_time(3, &loaded, &replayed.events);
 }

@@ -20,6 +20,21 @@ fn print_diags(d: &Diagnostics) {
 }
 
 /// Loads an inventory, or prints why not and says which exit code to use.
+/// As [`load_inventory`], with the candidate the operator named on the command line.
+pub(super) fn load_inventory_naming(
+    path: &Path,
+    candidate: Option<&str>,
+) -> Result<Inventory, ExitCode> {
+    let mut inv = load_inventory(path)?;
+    if let Some(name) = candidate {
+        inv.name_candidate(name).map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_INVALID)
+        })?;
+    }
+    Ok(inv)
+}
+
 pub(super) fn load_inventory(path: &Path) -> Result<Inventory, ExitCode> {
     inventory::load_file(path).map_err(|e| {
         match e {
@@ -154,8 +169,9 @@ pub(super) fn plan_cmd(
     format: Format,
     journal: Option<&Path>,
     from_journal: Option<&Path>,
+    candidate: Option<&str>,
 ) -> ExitCode {
-    let inv = match load_inventory(inventory) {
+    let inv = match load_inventory_naming(inventory, candidate) {
         Ok(inv) => inv,
         Err(code) => return code,
     };

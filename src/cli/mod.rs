@@ -81,6 +81,10 @@ pub enum Command {
         /// Without it, the estimate is the sum of the step timeouts, an upper bound.
         #[arg(long, value_name = "FILE")]
         from_journal: Option<PathBuf>,
+        /// The replica a `candidate` switchover promotes, for this run: over the
+        /// inventory's `[roles] candidate` (needed when there are several replicas).
+        #[arg(long, value_name = "SERVER")]
+        candidate: Option<String>,
     },
     /// The change report of a session, for the change ticket and the post-mortem: outcome,
     /// operators, write unavailability per switchover, server versions before and after,
@@ -117,6 +121,10 @@ pub enum Command {
         /// [default: $SUDO_USER, else the login name of the user running flightdeck]
         #[arg(long, value_name = "NAME", value_parser = parse_operator)]
         operator: Option<String>,
+        /// The replica a `candidate` switchover promotes, for this run: over the
+        /// inventory's `[roles] candidate` (needed when there are several replicas).
+        #[arg(long, value_name = "SERVER")]
+        candidate: Option<String>,
         /// Line mode instead of the full-screen cockpit (chosen by itself when stdin or
         /// stdout is not a terminal).
         ///
@@ -262,12 +270,14 @@ pub fn run(cli: Cli) -> ExitCode {
             format,
             journal,
             from_journal,
+            candidate,
         } => plan_cmd(
             &runbook,
             &inventory,
             format,
             journal.as_deref(),
             from_journal.as_deref(),
+            candidate.as_deref(),
         ),
         Command::Report {
             journal,
@@ -288,12 +298,14 @@ pub fn run(cli: Cli) -> ExitCode {
             inventory,
             journal,
             operator,
+            candidate,
             no_tui,
         } => {
             if let Some(name) = operator {
                 crate::session::lock::set_operator(name);
             }
-            run_cmd(&runbook, &inventory, journal, crate::line::wanted(no_tui))
+            let line = crate::line::wanted(no_tui);
+            run_cmd(&runbook, &inventory, candidate.as_deref(), journal, line)
         }
         Command::Attach {
             target,
@@ -333,8 +345,14 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     })
 }
 
-fn run_cmd(path: &Path, inventory: &Path, journal: Option<PathBuf>, line: bool) -> ExitCode {
-    let inv = match load_inventory(inventory) {
+fn run_cmd(
+    path: &Path,
+    inventory: &Path,
+    candidate: Option<&str>,
+    journal: Option<PathBuf>,
+    line: bool,
+) -> ExitCode {
+    let inv = match check::load_inventory_naming(inventory, candidate) {
         Ok(inv) => inv,
         Err(code) => return code,
     };

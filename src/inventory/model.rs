@@ -380,6 +380,27 @@ impl Inventory {
         }
     }
 
+    /// The operator names the candidate for this run (`--candidate`), over the file's
+    /// `[roles] candidate`. It must be a server whose initial role is replica.
+    pub fn name_candidate(&mut self, name: &str) -> Result<(), String> {
+        let Some(server) = self.servers.iter().find(|s| s.name == name) else {
+            let names: Vec<&str> = self.servers.iter().map(|s| s.name.as_str()).collect();
+            return Err(format!(
+                "--candidate {name}: no such server in the inventory ({})",
+                names.join(", ")
+            ));
+        };
+        if server.role != Role::Replica {
+            return Err(format!(
+                "--candidate {name}: it is not a replica in the inventory; the candidate is                  the replica a switchover promotes ({})",
+                self.initial_replicas().join(", ")
+            ));
+        }
+        // No place in the file: it came from the command line.
+        self.named_candidate = Some((name.to_string(), 0..0));
+        Ok(())
+    }
+
     /// Where a runbook secret comes from: the inventory's `[secrets]`, else the
     /// environment variable `FLIGHTDECK_SECRET_<NAME>`.
     pub fn secret_source(&self, name: &str) -> SecretSource {

@@ -135,7 +135,10 @@ impl Validator<'_> {
                      promotes one of them and the inventory does not say which",
                     replicas.join(", ")
                 ),
-                format!("name it in the inventory: [roles] candidate = \"{first}\""),
+                format!(
+                    "name it in the inventory: [roles] candidate = \"{first}\" (or, for plan and run, \
+                     --candidate {first})"
+                ),
             )
         };
         self.error(span, message, Some(help));

@@ -5,6 +5,7 @@ pub mod cockpit;
 pub mod dash;
 pub mod headless;
 pub mod pump;
+pub mod writer;
 pub mod xml;
 
 use ratatui::Terminal;
