@@ -9,8 +9,10 @@ pub mod gtid;
 pub mod layout;
 pub mod maxscale;
 pub mod replication;
+pub mod semisync;
 pub mod summary;
 pub mod text;
+pub mod topology;
 
 use std::time::{Duration, Instant};
 
