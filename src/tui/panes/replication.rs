@@ -36,6 +36,11 @@ struct Widths {
     name: usize,
     source: usize,
     spark: usize,
+    /// The `semi` column: only when some server has semi-sync enabled (else it would say
+    /// "off" on every row and take the sparkline's room).
+    semi: bool,
+    /// The `parallel` column: only when some replica applies in parallel.
+    parallel: bool,
 }
 
 pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
@@ -57,19 +62,27 @@ pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
         (_, true) => "behind, whole run",
     };
     let mut header = format!(
-        "{}{}{}{}{}{}{}{}",
+        "{}{}{}{}{}{}",
         cell("replica", w.name),
         cell("source", w.source),
         cell("IO", IO),
         cell("SQL", SQL),
         cell("behind", BEHIND),
         cell("heartbeat", HEARTBEAT),
-        cell("semi", semisync::SEMI),
-        cell("parallel", semisync::PARALLEL),
     );
+    if w.semi {
+        header.push_str(&cell("semi", semisync::SEMI));
+    }
+    if w.parallel {
+        header.push_str(&cell("parallel", semisync::PARALLEL));
+    }
     if w.spark > 0 {
         // A narrow sparkline gets a word that fits over it rather than a cut label.
-        header.push_str(if history.len() <= w.spark { history } else { "lag" });
+        header.push_str(if history.len() <= w.spark {
+            history
+        } else {
+            "lag"
+        });
     }
     let header = fit(vec![Span::styled(header, theme.header())], vec![], width);
     let primary = d.primary();
@@ -209,7 +222,11 @@ fn widths(d: &Dashboard, entries: &[Entry], width: usize) -> Widths {
             }
         }
     });
-    let name = names.map(|n| n.chars().count()).max().unwrap_or(0).clamp(7, 20);
+    let name = names
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(7, 20);
     let source = d
         .servers
         .iter()
@@ -219,7 +236,18 @@ fn widths(d: &Dashboard, entries: &[Entry], width: usize) -> Widths {
         .unwrap_or(0)
         .clamp(6, 21);
     let fixed = name + 1 + source + 1 + IO + 1 + SQL + 1 + BEHIND + 1 + HEARTBEAT + 1;
-    let fixed = fixed + semisync::SEMI + 1 + semisync::PARALLEL + 1;
+    let infos = || d.servers.iter().filter_map(|s| s.info.as_ref());
+    let semi = infos().any(|i| {
+        i.semi_sync.master_enabled == Some(true) || i.semi_sync.slave_enabled == Some(true)
+    });
+    let parallel = infos().any(|i| {
+        !i.replicas.is_empty()
+            && i.setting("slave_parallel_threads")
+                .is_some_and(|t| t != "0" && !t.is_empty())
+    });
+    let fixed = fixed
+        + if semi { semisync::SEMI + 1 } else { 0 }
+        + if parallel { semisync::PARALLEL + 1 } else { 0 };
     let rest = width.saturating_sub(fixed);
     let spark = if rest >= SPARK_MIN {
         rest.min(SPARK_MAX)
@@ -230,6 +258,8 @@ fn widths(d: &Dashboard, entries: &[Entry], width: usize) -> Widths {
         name,
         source,
         spark,
+        semi,
+        parallel,
     }
 }
 
@@ -296,9 +326,14 @@ fn replica_row(
         Span::styled(cell(sql_text, SQL), sql_style),
         Span::styled(cell(&behind, BEHIND), behind_style),
         Span::styled(cell(&hb, HEARTBEAT), hb_style),
-        Span::styled(cell(semi, semisync::SEMI), semi_style),
-        Span::raw(cell(&semisync::parallel_cell(info), semisync::PARALLEL)),
     ];
+    if w.semi {
+        spans.push(Span::styled(cell(semi, semisync::SEMI), semi_style));
+    }
+    if w.parallel {
+        let parallel = semisync::parallel_cell(info);
+        spans.push(Span::raw(cell(&parallel, semisync::PARALLEL)));
+    }
     if w.spark > 0 {
         spans.push(Span::styled(spark, theme.accent()));
     }

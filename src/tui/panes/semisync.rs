@@ -58,7 +58,11 @@ pub fn source_spans(s: &SemiSync, theme: &Theme) -> (Vec<Span<'static>>, Severit
             theme.warn(),
             Severity::Warn,
         ),
-        (Some(false), _) => ("semi-sync off (async)".to_string(), theme.dim(), Severity::Ok),
+        (Some(false), _) => (
+            "semi-sync off (async)".to_string(),
+            theme.dim(),
+            Severity::Ok,
+        ),
         (None, _) => (format!("semi-sync {UNKNOWN}"), theme.dim(), Severity::Ok),
     };
     let mut spans = vec![Span::styled(head, style)];

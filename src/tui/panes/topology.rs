@@ -102,13 +102,7 @@ pub fn entries(d: &Dashboard) -> Vec<Entry> {
 
 /// A root: its own line, its connections to sources outside the inventory, then the
 /// subtree below it.
-fn visit(
-    d: &Dashboard,
-    children: &Children,
-    root: usize,
-    seen: &mut [bool],
-    out: &mut Vec<Entry>,
-) {
+fn visit(d: &Dashboard, children: &Children, root: usize, seen: &mut [bool], out: &mut Vec<Entry>) {
     seen[root] = true;
     out.push(Entry::Server {
         server: root,
