@@ -192,7 +192,7 @@ struct Poller {
     /// [`super::semisync::EVERY`]th.
     answered: u64,
     /// Semi-sync as last read, published in the cycles that do not read it.
-    semi_sync: SemiSync,
+    semi_sync: Box<SemiSync>,
 }
 
 impl Poller {
@@ -206,7 +206,7 @@ impl Poller {
             last_info: None,
             closed: None,
             answered: 0,
-            semi_sync: SemiSync::default(),
+            semi_sync: Box::default(),
         }
     }
 
@@ -357,9 +357,9 @@ pub(crate) async fn query(
     let vars: Vec<Row> = result.collect().await?;
     let slaves: Vec<Row> = result.collect().await?;
     let semi_sync = if semi_sync {
-        SemiSync::from_rows(&result.collect::<Row>().await?)
+        Box::new(SemiSync::from_rows(&result.collect::<Row>().await?))
     } else {
-        SemiSync::default()
+        Box::default()
     };
     let heartbeat_lag = match heartbeat {
         Some(_) => match result.collect::<Row>().await {

@@ -111,8 +111,9 @@ pub struct ServerInfo {
     /// (name, value); one the server lacks is absent.
     pub settings: Vec<(String, String)>,
     /// Semi-synchronous replication, read every few cycles (the last reading in between).
+    /// Boxed: a snapshot travels in every UI message, which stay small.
     #[serde(default)]
-    pub semi_sync: SemiSync,
+    pub semi_sync: Box<SemiSync>,
     /// Heartbeat lag read from a pt-heartbeat compatible table, when there is one; a
     /// heartbeat dated in the future is [`HeartbeatLag::Skew`], never 0.
     pub heartbeat_lag: Option<HeartbeatLag>,

@@ -13,7 +13,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::frame::{self, Body, Row, Severity};
-use super::text::{fit, last_known, restyle, wrap};
+use super::text::{fit, last_known, restyle, width_of, wrap};
 use super::topology::{self, Entry};
 use super::{cell, semisync, sparkline};
 use crate::poll::{HeartbeatLag, IoState, ReplicaStatus, ServerInfo, ServerSnapshot};
@@ -113,22 +113,40 @@ pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
         };
         let Some(r) = connection else {
             let is_primary = Some(snap.server.as_str()) == primary;
-            let (spans, severity) = if is_primary {
-                let (mut spans, severity) = semisync::source_spans(&info.semi_sync, theme);
+            // A source of inventory servers that replicates from nobody: the primary, or
+            // (multi-source) one of several primaries.
+            let is_source = info.replicas.is_empty() && sources[i];
+            let (spans, detail, severity) = if is_primary || is_source {
+                let (mut spans, detail, severity) = semisync::source_spans(&info.semi_sync, theme);
+                let label = if is_primary { "primary" } else { "source" };
                 spans.insert(0, Span::raw(cell(&shown, w.name)));
-                spans.insert(1, Span::raw(cell("primary", w.source)));
-                (spans, severity)
+                spans.insert(1, Span::raw(cell(label, w.source)));
+                (spans, detail, severity)
             } else if info.replicas.is_empty() {
                 let spans = vec![
                     Span::raw(cell(&shown, w.name)),
                     Span::styled("not replicating (no replica connection)", theme.warn()),
                 ];
-                (spans, Severity::Warn)
+                (spans, None, Severity::Warn)
             } else {
                 continue; // its connections follow
             };
+            let mut spans = spans;
+            let tail = stale_mark(stale, at, now, theme);
+            let mut more = Vec::new();
+            // The detail goes on the same line when it fits, else on its own below.
+            if let Some(detail) = detail {
+                let room = width.saturating_sub(width_of(&spans) + width_of(&tail));
+                if detail.chars().count() + 3 <= room {
+                    spans.push(Span::raw(format!(" · {detail}")));
+                } else {
+                    more = wrap(&detail, "  └ ", width, theme.dim());
+                }
+            }
+            let mut lines = vec![fit(spans, tail, width)];
+            lines.extend(more);
             rows.push(Row {
-                lines: vec![fit(spans, stale_mark(stale, at, now, theme), width)],
+                lines,
                 severity,
                 at,
                 stale,
@@ -147,9 +165,15 @@ pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
         };
         // An intermediate primary of a chain: how it serves its own replicas.
         if sources[i] && Some(snap.server.as_str()) != primary && info.semi_sync.known() {
-            let (spans, _) = semisync::source_spans(&info.semi_sync, theme);
-            let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
             let lead = format!("{}  └ as a source: ", "  ".repeat(depth));
+            let (spans, detail, _) = semisync::source_spans(&info.semi_sync, theme);
+            let mut text: String = spans.iter().map(|s| s.content.as_ref()).collect();
+            // The counters only where they fit: the primary's line has them in full.
+            if let Some(detail) = detail.map(|d| format!(" · {d}"))
+                && lead.chars().count() + text.chars().count() + detail.chars().count() <= width
+            {
+                text.push_str(&detail);
+            }
             row.lines.extend(wrap(&text, &lead, width, theme.dim()));
         }
         if stale {

@@ -47,10 +47,11 @@ pub fn parallel_cell(info: &ServerInfo) -> String {
     format!("{threads} {mode}").trim_end().to_string()
 }
 
-/// The source side, after the server's name: `semi-sync ON · 2 clients · 1205 acked / 3
-/// async tx · timeout 10s`; `semi-sync OFF: fell back to async …` when the replicas did
-/// not acknowledge in time; `semi-sync off (async)` when not enabled.
-pub fn source_spans(s: &SemiSync, theme: &Theme) -> (Vec<Span<'static>>, Severity) {
+/// The source side, after the server's name: `semi-sync ON · 2 clients` and the detail
+/// `1205 acked / 3 async tx · timeout 10s` (drawn on the same line where it fits);
+/// `semi-sync OFF: fell back to async` when the replicas did not acknowledge in time;
+/// `semi-sync off (async)` when not enabled, with no detail.
+pub fn source_spans(s: &SemiSync, theme: &Theme) -> (Vec<Span<'static>>, Option<String>, Severity) {
     let (head, style, severity) = match (s.master_enabled, s.master_status) {
         (Some(true), Some(true)) => ("semi-sync ON".to_string(), theme.ok(), Severity::Ok),
         (Some(true), _) => (
@@ -67,7 +68,7 @@ pub fn source_spans(s: &SemiSync, theme: &Theme) -> (Vec<Span<'static>>, Severit
     };
     let mut spans = vec![Span::styled(head, style)];
     if s.master_enabled != Some(true) {
-        return (spans, severity);
+        return (spans, None, severity);
     }
     let num = |v: Option<u64>| v.map_or(UNKNOWN.to_string(), |n| n.to_string());
     let clients = match s.master_clients {
@@ -81,13 +82,13 @@ pub fn source_spans(s: &SemiSync, theme: &Theme) -> (Vec<Span<'static>>, Severit
     };
     spans.push(Span::raw(" · "));
     spans.push(Span::styled(clients, clients_style));
-    spans.push(Span::raw(format!(
-        " · {} acked / {} async tx · timeout {}",
+    let detail = format!(
+        "{} acked / {} async tx · timeout {}",
         num(s.master_yes_tx),
         num(s.master_no_tx),
         s.master_timeout_ms.map_or(UNKNOWN.to_string(), timeout)
-    )));
-    (spans, severity)
+    );
+    (spans, Some(detail), severity)
 }
 
 /// `10s`, `1.5s`, `500ms`.
