@@ -192,6 +192,15 @@ fn semi_sync_fallen_back_to_async() {
         "{text}"
     );
     assert!(text.contains("1205 acked / 3 async tx"), "{text}");
+    // The summary line names it, in view or not.
+    let summary = common::draw(80, 1, |f| {
+        let line = panes::summary::line(&d, now, 80, &Theme::PLAIN);
+        f.render_widget(ratatui::widgets::Paragraph::new(line), f.area());
+    });
+    assert!(
+        summary.contains("server1: semi-sync fell back to async"),
+        "{summary}"
+    );
     // The replica is enabled but does not acknowledge.
     assert!(text.contains(" OFF "), "{text}");
 }
