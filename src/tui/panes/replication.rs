@@ -100,7 +100,9 @@ pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
         let shown = topology::indent(&snap.server, depth);
         if let Some(err) = &snap.error {
             if !std::mem::replace(&mut failed_drawn[i], true) {
-                rows.push(failed(d, snap, err, &shown, &w, now, width, theme));
+                rows.push(super::failed_pane_row(
+                    d, snap, err, &shown, w.name, now, width, theme,
+                ));
             }
             continue;
         }
@@ -192,32 +194,6 @@ pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
         rows,
         empty: Some(Line::styled("no replica reported yet", theme.dim())),
         ..Body::default()
-    }
-}
-
-/// A server whose last poll failed.
-#[allow(clippy::too_many_arguments)]
-fn failed(
-    d: &Dashboard,
-    snap: &ServerSnapshot,
-    err: &crate::poll::PollError,
-    shown: &str,
-    w: &Widths,
-    now: Instant,
-    width: usize,
-    theme: &Theme,
-) -> Row {
-    let mut spans = super::failed_row(snap, err, now, d.sql_interval, theme);
-    let tail = spans.pop().into_iter().collect();
-    spans.insert(0, Span::raw(cell(shown, w.name)));
-    Row {
-        lines: vec![fit(spans, tail, width)],
-        severity: match err {
-            crate::poll::PollError::Closed(_) => Severity::Warn,
-            _ => Severity::Bad,
-        },
-        at: Some(snap.taken_at),
-        stale: snap.is_stale(now, d.sql_interval),
     }
 }
 
