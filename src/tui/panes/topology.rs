@@ -152,3 +152,85 @@ pub fn indent(name: &str, depth: usize) -> String {
         format!("{}└ {name}", "  ".repeat(depth - 1))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant, SystemTime};
+
+    use super::*;
+    use crate::poll::{IoState, ReplicaStatus, ServerInfo, ServerSnapshot};
+
+    fn conn(port: u16) -> ReplicaStatus {
+        ReplicaStatus {
+            connection_name: String::new(),
+            master_host: "localhost".into(),
+            master_port: port,
+            io: IoState::Yes,
+            sql_running: true,
+            seconds_behind: Some(0),
+            gtid_io_pos: Default::default(),
+            using_gtid: String::new(),
+            last_io_errno: 0,
+            last_io_error: String::new(),
+            last_sql_errno: 0,
+            last_sql_error: String::new(),
+            sql_state: String::new(),
+            master_user: String::new(),
+            ssl_allowed: false,
+        }
+    }
+
+    /// Servers `db1`… on ports 3301…, each replicating from the ports given.
+    fn dash(sources: &[&[u16]]) -> Dashboard {
+        let names: Vec<(String, String)> = (1..=sources.len())
+            .map(|k| (format!("db{k}"), format!("db{k}")))
+            .collect();
+        let mut d = Dashboard::new(&names, Duration::from_millis(250), Duration::from_secs(1));
+        for (k, ports) in sources.iter().enumerate() {
+            let name = format!("db{}", k + 1);
+            d.addresses
+                .insert(name.clone(), ("127.0.0.1".into(), 3301 + k as u16));
+            d.apply_server(ServerSnapshot {
+                server: name,
+                taken_at: Instant::now(),
+                wall_time: SystemTime::UNIX_EPOCH,
+                info: Some(ServerInfo {
+                    replicas: ports.iter().map(|p| conn(*p)).collect(),
+                    ..ServerInfo::default()
+                }),
+                error: None,
+            });
+        }
+        d
+    }
+
+    fn shape(d: &Dashboard) -> Vec<(usize, Option<usize>, usize)> {
+        entries(d)
+            .into_iter()
+            .map(|e| match e {
+                Entry::Server { server, depth } => (server, None, depth),
+                Entry::Connection {
+                    server,
+                    connection,
+                    depth,
+                } => (server, Some(connection), depth),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_chain_nests_and_localhost_matches_127_0_0_1() {
+        let d = dash(&[&[], &[3301], &[3302]]);
+        assert_eq!(shape(&d), [(0, None, 0), (1, Some(0), 1), (2, Some(0), 2)]);
+    }
+
+    #[test]
+    fn an_outside_source_is_a_root_and_a_ring_still_draws_every_server() {
+        // db1 replicates from outside the inventory; db2 from db1.
+        let d = dash(&[&[9999], &[3301]]);
+        assert_eq!(shape(&d), [(0, None, 0), (0, Some(0), 0), (1, Some(0), 1)]);
+        // db1 ↔ db2: no root; db1 is taken as one, each connection is drawn once.
+        let d = dash(&[&[3302], &[3301]]);
+        assert_eq!(shape(&d), [(0, None, 0), (1, Some(0), 1), (0, Some(0), 2)]);
+    }
+}
