@@ -114,6 +114,17 @@ fn server(i: usize, at: Instant, tick: u64) -> ServerSnapshot {
             ("slave_parallel_threads".into(), "4".into()),
             ("slave_parallel_mode".into(), "optimistic".into()),
         ],
+        // Semi-sync enabled everywhere, as a DBA configures it for switchovers.
+        semi_sync: Box::new(flightdeck::poll::SemiSync {
+            master_enabled: Some(true),
+            master_status: Some(i == 0),
+            master_clients: Some(if i == 0 { 7 } else { 0 }),
+            master_no_tx: Some(0),
+            master_yes_tx: Some(PRIMARY_SEQ),
+            master_timeout_ms: Some(10_000),
+            slave_enabled: Some(true),
+            slave_status: Some(i != 0),
+        }),
         heartbeat_lag: None,
         encryption: None,
     };

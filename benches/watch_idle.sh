@@ -9,6 +9,8 @@
 #
 # Environment (defaults in brackets):
 #   REPLICAS [1]   replicas in the lab (`lab up --replicas`)
+#   LAB_UP_ARGS    more `lab up` options, e.g. `--semi-sync` (semi-sync on every server, so
+#                  the replication pane shows its line and column) [none]
 #   RUNS [3]       windows per tool; each run starts the tool afresh
 #   SECS [60]      length of a window; WARMUP [5] s before it
 #   LAB            the lab's directory [/tmp/benchlab-PID]; must not exist (it is purged)
@@ -70,7 +72,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$FD" lab --dir "$LAB" up --replicas "$REPLICAS" --maxscale-port "$port" >/dev/null
+# shellcheck disable=SC2086 # LAB_UP_ARGS is a list of options
+"$FD" lab --dir "$LAB" up --replicas "$REPLICAS" --maxscale-port "$port" ${LAB_UP_ARGS:-} >/dev/null
 servers=()
 for ((k = 1; k <= REPLICAS + 1; k++)); do servers+=("server$k"); done
 primary_port=$(awk -F'port = ' '/name = "server1"/ { found = 1 } found && /port = / { sub(/ }.*/, "", $2); print $2; exit }' "$LAB/inventory.toml")

@@ -196,9 +196,10 @@ fn failures_are_told_apart_and_date_their_own_row() {
             "replication",
         );
         assert!(text.contains(&format!("server2 {row}")), "{text}");
-        // The pane's only row is the failure, as fresh as its news.
+        // The failure dates its own row; the title has the freshest row's age, the
+        // primary's line (polled 0.1 s ago).
         let title = text.lines().next().unwrap_or_default();
-        assert!(title.contains("Replication  0.2s ago"), "{text}");
+        assert!(title.contains("Replication  0.1s ago"), "{text}");
     }
 
     // A down server whose poller stopped reporting is STALE on its own row only.
@@ -234,12 +235,14 @@ fn stale_data_is_marked() {
     let old = now - Duration::from_secs(5);
     let d = dashboard(now, primary_info("0-1-30"), snap("server2", old, r, None));
     let text = render(&d, now, "replication");
+    // The primary's line is fresh; the replica's row is the stale one, and says so.
     assert!(
         text.lines()
             .next()
-            .is_some_and(|l| l.contains("STALE 5.0s")),
+            .is_some_and(|l| l.contains("0.1s ago · 1 stale")),
         "{text}"
     );
+    assert!(text.contains("last known 5.0s"), "{text}");
 }
 
 #[test]

@@ -207,8 +207,12 @@ fn a_full_sparkline_at_80_columns_never_wraps() {
     insta::assert_snapshot!("watch_full_sparkline_80x24", text);
     let repl = pane(&text, "Replication");
     assert!(repl[1].contains("heartbeat history"), "{text}");
-    assert_eq!(repl.len(), 4, "header and one row, one line each\n{text}");
-    let row = repl[2];
+    assert_eq!(
+        repl.len(),
+        5,
+        "header, the primary's line and one row, one line each\n{text}"
+    );
+    let row = repl[3];
     assert!(row.contains("server2") && row.contains("38.00s"), "{text}");
     assert!(row.contains('█') && row.contains('▁'), "not flat\n{text}");
     assert!(row.ends_with('│') && row.chars().count() == 80, "{text}");

@@ -69,6 +69,12 @@ pub enum LabCommand {
         /// verifies both against the lab CA (verify_identity). Only for a new lab.
         #[arg(long)]
         tls: bool,
+        /// Semi-synchronous replication: every server has both rpl_semi_sync_master_enabled
+        /// and rpl_semi_sync_slave_enabled ON in its my.cnf (the primary waits for an
+        /// acknowledgement, the replicas acknowledge, and a switchover needs no change), with
+        /// a 2 s rpl_semi_sync_master_timeout. Only for a new lab; kept by --resume.
+        #[arg(long)]
+        semi_sync: bool,
     },
     /// Show each server (port, pid, up/down, version, role), the endpoint and its SQL router
     /// (pid, ports, up/down). Exits 1 when any of them is down.
@@ -148,6 +154,7 @@ pub async fn run(args: LabArgs) -> Result<ExitCode> {
             maxscale_port,
             resume,
             tls,
+            semi_sync,
         } => {
             let exe = std::env::current_exe().ok();
             let opts = LabOptions {
@@ -161,6 +168,7 @@ pub async fn run(args: LabArgs) -> Result<ExitCode> {
                 flightdeck_exe: exe,
                 quiet: false,
                 tls,
+                semi_sync,
             };
             let begun = Instant::now();
             let (lab, resumed) = if resume {

@@ -47,6 +47,7 @@ pub fn new_server(
         version: None,
         pid: None,
         tls: None,
+        semi_sync: false,
     })
 }
 
@@ -91,6 +92,18 @@ pub fn render_my_cnf(s: &ServerState) -> String {
     );
     if s.initial_role == Role::Replica {
         out.push_str("read_only               = 1\n");
+    }
+    if s.semi_sync {
+        // Both sides on every server, as a DBA configures a cluster that switches over: the
+        // primary waits for an acknowledgement, the replicas give one, and whichever server
+        // is promoted needs no change. Built in since MariaDB 10.3; `loose-` lets an older
+        // build without the plugin start anyway. The timeout is shorter than MariaDB's 10 s
+        // so that a rehearsal stopping the only replica waits 2 s once, then goes on async.
+        out.push_str(
+            "loose-rpl_semi_sync_master_enabled = ON\n\
+             loose-rpl_semi_sync_slave_enabled  = ON\n\
+             loose-rpl_semi_sync_master_timeout = 2000\n",
+        );
     }
     if let Some(tls) = &s.tls {
         // TLS offered, not required: the lab's own clients use the socket.
@@ -236,6 +249,22 @@ mod tests {
                 "--lc-messages-dir=/c/usr/share/mysql"
             ]
         );
+    }
+
+    #[test]
+    fn semi_sync_enables_both_sides_on_every_server() {
+        for (k, role) in [(1, Role::Primary), (2, Role::Replica)] {
+            let mut s = new_server(Path::new("/lab"), k, role, 23000, &build()).expect("server");
+            assert!(!render_my_cnf(&s).contains("semi_sync"));
+            s.semi_sync = true;
+            let cnf = render_my_cnf(&s);
+            for line in [
+                "loose-rpl_semi_sync_master_enabled = ON",
+                "loose-rpl_semi_sync_slave_enabled  = ON",
+            ] {
+                assert!(cnf.lines().any(|l| l == line), "missing {line:?} in\n{cnf}");
+            }
+        }
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct LabOptions {
     /// `--tls`: a lab CA, TLS on every server and https on the endpoint, and an inventory
     /// that verifies them (`verify_identity`).
     pub tls: bool,
+    /// `--semi-sync`: semi-sync enabled on every server, both sides.
+    pub semi_sync: bool,
 }
 
 impl LabOptions {
@@ -57,6 +59,7 @@ impl LabOptions {
             flightdeck_exe: None,
             quiet: true,
             tls: false,
+            semi_sync: false,
         }
     }
 }

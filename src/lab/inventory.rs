@@ -189,6 +189,7 @@ mod tests {
             upgrade_to: Some("10.11.19".into()),
             stopped_by_down: false,
             tls: None,
+            semi_sync: false,
             dir,
         }
     }

@@ -58,6 +58,9 @@ pub struct ServerState {
     /// `ssl_cert`/`ssl_key`/`ssl_ca` of its my.cnf (`lab up --tls`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<super::tls::TlsFiles>,
+    /// Semi-sync master and slave enabled in its my.cnf (`lab up --semi-sync`).
+    #[serde(default)]
+    pub semi_sync: bool,
 }
 
 impl ServerState {
@@ -118,6 +121,10 @@ pub struct LabState {
     /// https use them, the inventory verifies against the CA.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<super::tls::TlsFiles>,
+    /// `lab up --semi-sync`: every server's my.cnf enables semi-sync on both sides, so
+    /// restarts, upgrades and switchovers keep it.
+    #[serde(default)]
+    pub semi_sync: bool,
 }
 
 /// The endpoint's URL: https when the lab has TLS.

@@ -12,6 +12,10 @@ pub async fn print(lab: &Lab) -> bool {
     for line in endpoint_lines(&endpoint) {
         println!("{line}");
     }
+    if lab.state.semi_sync {
+        // What `lab up --semi-sync` put in every my.cnf, so a reader knows commits wait.
+        println!("semi-sync  master and slave enabled on every server (timeout 2 s)");
+    }
     let mut down: Vec<String> = rows
         .iter()
         .filter(|r| !r.up)

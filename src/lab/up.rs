@@ -95,6 +95,7 @@ fn new_state(dir: &Path, opts: &LabOptions, build: &Build) -> Result<LabState> {
     let tls = opts.tls.then(|| super::tls::TlsFiles::in_dir(dir));
     for s in &mut servers {
         s.tls = tls.clone();
+        s.semi_sync = opts.semi_sync;
     }
     Ok(LabState {
         format: FORMAT,
@@ -123,6 +124,7 @@ fn new_state(dir: &Path, opts: &LabOptions, build: &Build) -> Result<LabState> {
         upgrade_to: None,
         stopped_by_down: false,
         tls,
+        semi_sync: opts.semi_sync,
     })
 }
 

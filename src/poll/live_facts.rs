@@ -112,7 +112,7 @@ pub async fn check(inv: &Inventory) -> Vec<Fact> {
 async fn look(target: &SqlTarget) -> Result<Looked, String> {
     let mut conn = connect(target, DEADLINE).await.map_err(|e| e.to_string())?;
     let read = async {
-        let info = query(&mut conn, None).await?;
+        let info = query(&mut conn, None, true).await?;
         let grants: Vec<String> = conn.query("SHOW GRANTS").await?;
         Ok::<_, mysql_async::Error>((info, grants))
     };

@@ -7,6 +7,8 @@ pub mod heartbeat;
 pub mod live_facts;
 pub mod maxscale;
 pub mod mysql;
+mod rows;
+pub mod semisync;
 pub mod snapshot;
 pub mod start;
 pub mod tier;
@@ -14,4 +16,5 @@ pub(crate) mod tls;
 
 pub use gtid::{Gtid, GtidPos};
 pub use heartbeat::HeartbeatLag;
+pub use semisync::SemiSync;
 pub use snapshot::{Encryption, IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};

@@ -1,7 +1,9 @@
 //! The SQL poller: one long-lived connection per server, one round trip per cycle.
 //!
-//! Each cycle sends the variables query and `SHOW ALL SLAVES STATUS` as one multi-statement
-//! batch and publishes a [`ServerSnapshot`]. Every server has its own task, and a failed
+//! Each cycle sends the variables query and `SHOW ALL SLAVES STATUS` (every named
+//! connection of a multi-source replica is a row) as one multi-statement batch, with the
+//! semi-sync statement added every few cycles ([`super::semisync::EVERY`]), and publishes
+//! a [`ServerSnapshot`]. Every server has its own task, and a failed
 //! server is tried again every interval with a connect timeout shorter than the interval,
 //! so its row is as fresh as a live one's and it never holds back another server.
 //!
@@ -22,7 +24,9 @@ use tokio_util::sync::CancellationToken;
 use super::classify::{Failure, on_connect, on_open_connection};
 use super::gtid::GtidPos;
 use super::heartbeat::HeartbeatTable;
-use super::snapshot::{Encryption, IoState, PollError, ReplicaStatus, ServerInfo, ServerSnapshot};
+use super::rows::{replica_status, text_at};
+use super::semisync::SemiSync;
+use super::snapshot::{Encryption, PollError, ServerInfo, ServerSnapshot};
 use super::tier::Tiers;
 use super::tls::open;
 
@@ -76,7 +80,7 @@ impl SqlPollConfig {
 
 const VARIABLES: &str = "SELECT @@version, @@server_id, @@read_only, @@log_bin, @@binlog_format, \
      @@gtid_current_pos, @@gtid_binlog_pos, @@gtid_slave_pos, @@slave_parallel_threads, \
-     @@slave_parallel_mode, @@rpl_semi_sync_master_enabled, @@rpl_semi_sync_slave_enabled";
+     @@slave_parallel_mode";
 const SLAVES: &str = "SHOW ALL SLAVES STATUS";
 
 /// Starts the poller task; the receiver always holds the latest snapshot.
@@ -184,6 +188,11 @@ struct Poller {
     /// When and how the server closed our connection, while reconnecting has not
     /// succeeded.
     closed: Option<(Instant, String)>,
+    /// Polls answered on this connection: semi-sync is read on the first and every
+    /// [`super::semisync::EVERY`]th.
+    answered: u64,
+    /// Semi-sync as last read, published in the cycles that do not read it.
+    semi_sync: Box<SemiSync>,
 }
 
 impl Poller {
@@ -196,6 +205,8 @@ impl Poller {
             connecting: None,
             last_info: None,
             closed: None,
+            answered: 0,
+            semi_sync: Box::default(),
         }
     }
 
@@ -251,16 +262,24 @@ impl Poller {
             let (c, encryption) = self.connect().await?;
             self.conn = Some(c);
             self.encryption = Some(encryption);
+            self.answered = 0;
         }
         let Some(conn) = self.conn.as_mut() else {
             return Err(Failure::NoConnection("no connection".into()));
         };
         let timeout = self.config.timeout;
         let heartbeat = self.config.heartbeat.as_ref();
-        let result = match tokio::time::timeout(timeout, query(conn, heartbeat)).await {
+        let read_semi_sync = self.answered % super::semisync::EVERY == 0;
+        let polled = query(conn, heartbeat, read_semi_sync);
+        let result = match tokio::time::timeout(timeout, polled).await {
             Ok(Ok(info)) => {
+                self.answered += 1;
+                if read_semi_sync {
+                    self.semi_sync.clone_from(&info.semi_sync);
+                }
                 return Ok(ServerInfo {
                     encryption: self.encryption.clone(),
+                    semi_sync: self.semi_sync.clone(),
                     ..info
                 });
             }
@@ -316,20 +335,32 @@ pub async fn connect(target: &SqlTarget, timeout: Duration) -> Result<Conn, Poll
     }
 }
 
-/// One poll's worth of facts from an open connection (also `check --connect`'s look).
+/// One poll's worth of facts from an open connection (also `check --connect`'s look);
+/// semi-sync only when `semi_sync` (else left unknown, for the caller to fill in).
 pub(crate) async fn query(
     conn: &mut Conn,
     heartbeat: Option<&HeartbeatTable>,
+    semi_sync: bool,
 ) -> Result<ServerInfo, mysql_async::Error> {
-    // One round trip: the heartbeat read rides in the same batch, last, so that a missing
-    // table fails only its own statement.
-    let batch = match heartbeat {
-        Some(h) => format!("{VARIABLES}; {SLAVES}; {}", h.lag_query()),
-        None => format!("{VARIABLES}; {SLAVES}"),
-    };
+    // One round trip: semi-sync and the heartbeat read ride in the same batch, the
+    // heartbeat last, so that a missing table fails only its own statement.
+    let mut batch = format!("{VARIABLES}; {SLAVES}");
+    if semi_sync {
+        batch.push_str("; ");
+        batch.push_str(super::semisync::QUERY);
+    }
+    if let Some(h) = heartbeat {
+        batch.push_str("; ");
+        batch.push_str(&h.lag_query());
+    }
     let mut result = conn.query_iter(batch).await?;
     let vars: Vec<Row> = result.collect().await?;
     let slaves: Vec<Row> = result.collect().await?;
+    let semi_sync = if semi_sync {
+        Box::new(SemiSync::from_rows(&result.collect::<Row>().await?))
+    } else {
+        Box::default()
+    };
     let heartbeat_lag = match heartbeat {
         Some(_) => match result.collect::<Row>().await {
             Ok(rows) => rows.first().and_then(super::heartbeat::lag_from_row),
@@ -342,16 +373,11 @@ pub(crate) async fn query(
     drop(result);
     let v = vars.first();
     let col = |i: usize| v.and_then(|r| text_at(r, i)).unwrap_or_default();
-    let settings = [
-        (8, "slave_parallel_threads"),
-        (9, "slave_parallel_mode"),
-        (10, "rpl_semi_sync_master_enabled"),
-        (11, "rpl_semi_sync_slave_enabled"),
-    ]
-    .into_iter()
-    .map(|(i, name)| (name.to_string(), col(i)))
-    .filter(|(_, value)| !value.is_empty())
-    .collect();
+    let settings = [(8, "slave_parallel_threads"), (9, "slave_parallel_mode")]
+        .into_iter()
+        .map(|(i, name)| (name.to_string(), col(i)))
+        .filter(|(_, value)| !value.is_empty())
+        .collect();
     Ok(ServerInfo {
         version: col(0),
         server_id: col(1).parse().unwrap_or(0),
@@ -363,41 +389,8 @@ pub(crate) async fn query(
         gtid_slave_pos: GtidPos::parse_lenient(&col(7)),
         replicas: slaves.iter().map(replica_status).collect(),
         settings,
+        semi_sync,
         heartbeat_lag,
         encryption: None, // the poller's, filled in by the caller
     })
-}
-
-fn text_at(row: &Row, i: usize) -> Option<String> {
-    row.get_opt::<Option<String>, usize>(i)
-        .and_then(Result::ok)
-        .flatten()
-}
-
-fn text(row: &Row, name: &str) -> String {
-    row.get_opt::<Option<String>, &str>(name)
-        .and_then(Result::ok)
-        .flatten()
-        .unwrap_or_default()
-}
-
-fn replica_status(row: &Row) -> ReplicaStatus {
-    let num = |name: &str| text(row, name).parse().unwrap_or(0);
-    ReplicaStatus {
-        connection_name: text(row, "Connection_name"),
-        master_host: text(row, "Master_Host"),
-        master_port: num("Master_Port") as u16,
-        io: IoState::parse(&text(row, "Slave_IO_Running")),
-        sql_running: text(row, "Slave_SQL_Running") == "Yes",
-        seconds_behind: text(row, "Seconds_Behind_Master").parse().ok(),
-        gtid_io_pos: GtidPos::parse_lenient(&text(row, "Gtid_IO_Pos")),
-        using_gtid: text(row, "Using_Gtid"),
-        last_io_errno: num("Last_IO_Errno") as u32,
-        last_io_error: text(row, "Last_IO_Error"),
-        last_sql_errno: num("Last_SQL_Errno") as u32,
-        last_sql_error: text(row, "Last_SQL_Error"),
-        sql_state: text(row, "Slave_SQL_Running_State"),
-        master_user: text(row, "Master_User"),
-        ssl_allowed: text(row, "Master_SSL_Allowed").eq_ignore_ascii_case("Yes"),
-    }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::gtid::GtidPos;
 use super::heartbeat::HeartbeatLag;
+use super::semisync::SemiSync;
 use crate::session::mask::{PARTIAL_MIN_CHARS, remembered};
 
 /// A server's error text with what this process knows of secrets masked, fragments too.
@@ -106,8 +107,13 @@ pub struct ServerInfo {
     pub gtid_binlog_pos: GtidPos,
     pub gtid_slave_pos: GtidPos,
     pub replicas: Vec<ReplicaStatus>,
-    /// Semi-sync and parallel replication settings worth showing, as (name, value).
+    /// Parallel replication settings (`slave_parallel_threads`, `slave_parallel_mode`), as
+    /// (name, value); one the server lacks is absent.
     pub settings: Vec<(String, String)>,
+    /// Semi-synchronous replication, read every few cycles (the last reading in between).
+    /// Boxed: a snapshot travels in every UI message, which stay small.
+    #[serde(default)]
+    pub semi_sync: Box<SemiSync>,
     /// Heartbeat lag read from a pt-heartbeat compatible table, when there is one; a
     /// heartbeat dated in the future is [`HeartbeatLag::Skew`], never 0.
     pub heartbeat_lag: Option<HeartbeatLag>,
@@ -124,6 +130,30 @@ pub enum Encryption {
 }
 
 impl ServerInfo {
+    /// A setting of [`ServerInfo::settings`], if the server reported it.
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.settings
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The connection `replica.*` facts read: the default (unnamed) one, else the only one.
+    /// `Err` when several named connections and no default one leave it ambiguous.
+    pub fn default_replica(&self) -> Result<Option<&ReplicaStatus>, String> {
+        if let Some(r) = self.replicas.iter().find(|r| r.connection_name.is_empty()) {
+            return Ok(Some(r));
+        }
+        match self.replicas.as_slice() {
+            [] => Ok(None),
+            [only] => Ok(Some(only)),
+            many => Err(format!(
+                "{} named replication connections and no default one",
+                many.len()
+            )),
+        }
+    }
+
     /// Looks like a primary: writable and replicating from nobody. Two servers looking
     /// like this at once is a split brain, so callers only trust a single one.
     pub fn looks_primary(&self) -> bool {

@@ -68,7 +68,7 @@ async fn read(
     server: &str,
     monitor_user: Option<&str>,
 ) -> Result<Probe, mysql_async::Error> {
-    let info = query(conn, None).await?;
+    let info = query(conn, None, true).await?;
     let vars: Vec<(String, String)> = conn.query("SHOW GLOBAL VARIABLES").await?;
     let value = |name: &str| {
         vars.iter()

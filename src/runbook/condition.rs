@@ -85,6 +85,17 @@ pub enum Fact {
     GtidCurrentPos,
     GtidSlavePos,
     LastError,
+    /// Semi-sync in force in the server's own direction: a server that replicates (has a
+    /// replication connection) acknowledges (`Rpl_semi_sync_slave_status`), one that does
+    /// not (a primary) waits for acknowledgements (`Rpl_semi_sync_master_status`).
+    SemiSync,
+    /// `Rpl_semi_sync_master_status`, whatever the server's place in the topology (for
+    /// an intermediate primary of a chain).
+    SemiSyncMaster,
+    /// `Rpl_semi_sync_slave_status`.
+    SemiSyncSlave,
+    /// `Rpl_semi_sync_master_clients`: replicas acknowledging this server's commits.
+    SemiSyncClients,
     /// `maxscale(S).state`
     MaxscaleState,
 }
@@ -96,7 +107,7 @@ pub enum FactType {
     Text,
 }
 
-pub(super) const SERVER_FACTS: [(&str, Fact, FactType); 12] = [
+pub(super) const SERVER_FACTS: [(&str, Fact, FactType); 16] = [
     ("up", Fact::Up, FactType::Bool),
     ("io_running", Fact::IoRunning, FactType::Bool),
     ("sql_running", Fact::SqlRunning, FactType::Bool),
@@ -109,6 +120,10 @@ pub(super) const SERVER_FACTS: [(&str, Fact, FactType); 12] = [
     ("gtid_current_pos", Fact::GtidCurrentPos, FactType::Text),
     ("gtid_slave_pos", Fact::GtidSlavePos, FactType::Text),
     ("last_error", Fact::LastError, FactType::Text),
+    ("semi_sync", Fact::SemiSync, FactType::Bool),
+    ("semi_sync_master", Fact::SemiSyncMaster, FactType::Bool),
+    ("semi_sync_slave", Fact::SemiSyncSlave, FactType::Bool),
+    ("semi_sync_clients", Fact::SemiSyncClients, FactType::Int),
 ];
 
 impl Fact {
@@ -330,6 +345,8 @@ mod tests {
             "not (primary.read_only) or primary.up",
             "primary.binlog_format != \"STATEMENT\"",
             "replica.version matches \"^11\\\\.4\"",
+            "primary.semi_sync_clients >= 1 and replica.semi_sync",
+            "primary.semi_sync and not (server2.semi_sync_master) or server3.semi_sync_slave",
         ] {
             parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }

@@ -83,8 +83,33 @@ impl FactSource for LiveFacts<'_> {
                 .map_or("not polled yet".to_string(), |e| e.to_string());
             return FactValue::Unknown(why);
         };
-        let replica = info.replicas.first();
+        // `replica.*` reads the default (unnamed) connection, or the only one; with several
+        // named connections and no default one, its facts are unknown rather than one
+        // connection's picked at random.
+        let replica = match info.default_replica() {
+            Ok(r) => r,
+            Err(why) if replica_fact(fact) => {
+                return FactValue::Unknown(format!("{why}; replica facts read the default one"));
+            }
+            Err(_) => None,
+        };
+        let semi = &info.semi_sync;
+        let status = |v: Option<bool>, name: &str| match v {
+            Some(on) => FactValue::Bool(on),
+            None => FactValue::Unknown(format!("the server has no {name}")),
+        };
         match fact {
+            Fact::SemiSync if !info.replicas.is_empty() => {
+                status(semi.slave_status, "Rpl_semi_sync_slave_status")
+            }
+            Fact::SemiSync | Fact::SemiSyncMaster => {
+                status(semi.master_status, "Rpl_semi_sync_master_status")
+            }
+            Fact::SemiSyncSlave => status(semi.slave_status, "Rpl_semi_sync_slave_status"),
+            Fact::SemiSyncClients => match semi.master_clients {
+                Some(n) => FactValue::Int(i64::try_from(n).unwrap_or(i64::MAX)),
+                None => FactValue::Unknown("the server has no Rpl_semi_sync_master_clients".into()),
+            },
             Fact::IoRunning => FactValue::Bool(replica.is_some_and(|r| r.io == IoState::Yes)),
             Fact::SqlRunning => FactValue::Bool(replica.is_some_and(|r| r.sql_running)),
             Fact::ReadOnly => FactValue::Bool(info.read_only),
@@ -129,6 +154,14 @@ impl FactSource for LiveFacts<'_> {
     }
 }
 
+/// Facts read from a replication connection.
+fn replica_fact(fact: Fact) -> bool {
+    matches!(
+        fact,
+        Fact::IoRunning | Fact::SqlRunning | Fact::SecondsBehind | Fact::LastError
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +201,109 @@ mod tests {
                 "{answered}"
             );
         }
+    }
+
+    fn fact_of(info: ServerInfo, fact: Fact) -> FactValue {
+        let mut snap = ServerSnapshot::pending("db1");
+        snap.info = Some(info);
+        let roles = RoleMap::default();
+        let names = BTreeMap::new();
+        let succeeded = HashSet::new();
+        let facts = LiveFacts {
+            servers: std::slice::from_ref(&snap),
+            maxscale: None,
+            maxscale_names: &names,
+            roles: &roles,
+            succeeded: Succeeded::Ids(&succeeded),
+        };
+        facts.fact("db1", fact)
+    }
+
+    fn connection(name: &str, io: IoState) -> crate::poll::ReplicaStatus {
+        crate::poll::ReplicaStatus {
+            connection_name: name.into(),
+            master_host: "127.0.0.1".into(),
+            master_port: 3306,
+            io,
+            sql_running: true,
+            seconds_behind: Some(0),
+            gtid_io_pos: Default::default(),
+            using_gtid: String::new(),
+            last_io_errno: 0,
+            last_io_error: String::new(),
+            last_sql_errno: 0,
+            last_sql_error: String::new(),
+            sql_state: String::new(),
+            master_user: String::new(),
+            ssl_allowed: false,
+        }
+    }
+
+    #[test]
+    fn semi_sync_is_read_in_the_server_s_own_direction() {
+        let mut primary = ServerInfo::default();
+        primary.semi_sync.master_status = Some(true);
+        primary.semi_sync.master_clients = Some(2);
+        primary.semi_sync.slave_status = Some(false);
+        assert_eq!(
+            fact_of(primary.clone(), Fact::SemiSync),
+            FactValue::Bool(true)
+        );
+        assert_eq!(
+            fact_of(primary.clone(), Fact::SemiSyncClients),
+            FactValue::Int(2)
+        );
+        assert_eq!(
+            fact_of(primary, Fact::SemiSyncSlave),
+            FactValue::Bool(false)
+        );
+        let mut replica = ServerInfo {
+            replicas: vec![connection("", IoState::Yes)],
+            ..ServerInfo::default()
+        };
+        replica.semi_sync.master_status = Some(true);
+        replica.semi_sync.slave_status = Some(false);
+        assert_eq!(
+            fact_of(replica.clone(), Fact::SemiSync),
+            FactValue::Bool(false)
+        );
+        assert_eq!(
+            fact_of(replica, Fact::SemiSyncMaster),
+            FactValue::Bool(true)
+        );
+        // A server without semi-sync: unknown, never false.
+        assert!(matches!(
+            fact_of(ServerInfo::default(), Fact::SemiSyncClients),
+            FactValue::Unknown(_)
+        ));
+    }
+
+    #[test]
+    fn replica_facts_read_the_default_connection() {
+        let both = ServerInfo {
+            replicas: vec![
+                connection("east", IoState::No),
+                connection("", IoState::Yes),
+            ],
+            ..ServerInfo::default()
+        };
+        assert_eq!(fact_of(both, Fact::IoRunning), FactValue::Bool(true));
+        let only = ServerInfo {
+            replicas: vec![connection("east", IoState::Yes)],
+            ..ServerInfo::default()
+        };
+        assert_eq!(fact_of(only, Fact::IoRunning), FactValue::Bool(true));
+        let named = ServerInfo {
+            replicas: vec![
+                connection("east", IoState::Yes),
+                connection("west", IoState::Yes),
+            ],
+            ..ServerInfo::default()
+        };
+        assert!(matches!(
+            fact_of(named.clone(), Fact::IoRunning),
+            FactValue::Unknown(_)
+        ));
+        assert_eq!(fact_of(named, Fact::ReadOnly), FactValue::Bool(false));
     }
 }

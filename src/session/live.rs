@@ -95,6 +95,18 @@ pub struct Dashboard {
     pub maxscale_warning: Option<String>,
     /// Lag histories cover the whole window (a session) rather than the last minutes.
     pub whole_window: bool,
+    /// Inventory name → its MySQL host and port: a replica's `Master_Host:Master_Port` is
+    /// matched to these to draw chained replication as a tree. Empty: no tree, every
+    /// connection at the top level.
+    pub addresses: BTreeMap<String, (String, u16)>,
+}
+
+/// Each inventory server's MySQL address, for [`Dashboard::addresses`].
+pub fn addresses(inv: &crate::inventory::Inventory) -> BTreeMap<String, (String, u16)> {
+    inv.servers
+        .iter()
+        .map(|s| (s.name.clone(), (s.mysql.host.clone(), s.mysql.port)))
+        .collect()
 }
 
 impl Dashboard {
@@ -117,6 +129,7 @@ impl Dashboard {
             maxscale_interval,
             maxscale_warning: None,
             whole_window: false,
+            addresses: BTreeMap::new(),
         }
     }
 

@@ -150,6 +150,9 @@ pub struct DashWire {
     /// The driver's header warning about how MaxScale is reached (absent from older drivers).
     #[serde(default)]
     pub maxscale_warning: Option<String>,
+    /// Each server's MySQL address, for the replication tree (absent from older drivers).
+    #[serde(default)]
+    pub addresses: BTreeMap<String, (String, u16)>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -208,6 +211,7 @@ impl DashWire {
             sql_interval: d.sql_interval,
             maxscale_interval: d.maxscale_interval,
             maxscale_warning: d.maxscale_warning.clone(),
+            addresses: d.addresses.clone(),
         }
     }
 
@@ -253,6 +257,7 @@ impl DashWire {
             maxscale_interval: self.maxscale_interval,
             maxscale_warning: self.maxscale_warning,
             whole_window,
+            addresses: self.addresses,
         }
     }
 }

@@ -47,6 +47,7 @@ pub async fn run(inv: &Inventory, intervals: PollIntervals) -> Result<(), WatchE
         .collect();
     let mut dash = Dashboard::new(&names, stale_after, intervals.maxscale);
     dash.maxscale_warning = inv.maxscale.as_ref().and_then(maxscale_warning);
+    dash.addresses = crate::session::live::addresses(inv);
     let mut app = WatchApp::new(dash);
     let (tx, mut news) = mpsc::channel(pollers.servers.len() + 1);
     for r in &pollers.servers {

@@ -128,6 +128,7 @@ impl Driver {
         // Rows turn stale after three relaxed intervals, the longest a settled replica waits.
         let mut dash = Dashboard::new(&names, tiers.relaxed(), intervals.maxscale);
         dash.whole_window = true;
+        dash.addresses = crate::session::live::addresses(&inv);
         dash.maxscale_warning = inv.maxscale.as_ref().and_then(maxscale_warning);
         let begun = Instant::now();
         while begun.elapsed() < Duration::from_secs(5) {

@@ -9,8 +9,10 @@ pub mod gtid;
 pub mod layout;
 pub mod maxscale;
 pub mod replication;
+pub mod semisync;
 pub mod summary;
 pub mod text;
+pub mod topology;
 
 use std::time::{Duration, Instant};
 
@@ -87,6 +89,33 @@ pub fn failed_row(
         Span::styled(format!("{} · ", error.detail()), style),
         Span::styled(age_text, age_style),
     ]
+}
+
+/// A server whose last poll failed, as a pane row: its name (indented as the pane
+/// wants), then [`failed_row`].
+#[allow(clippy::too_many_arguments)]
+pub fn failed_pane_row(
+    d: &crate::tui::dashboard::Dashboard,
+    snap: &crate::poll::ServerSnapshot,
+    err: &crate::poll::PollError,
+    shown: &str,
+    name_width: usize,
+    now: Instant,
+    width: usize,
+    theme: &Theme,
+) -> frame::Row {
+    let mut spans = failed_row(snap, err, now, d.sql_interval, theme);
+    let tail = spans.pop().into_iter().collect();
+    spans.insert(0, Span::raw(cell(shown, name_width)));
+    frame::Row {
+        lines: vec![text::fit(spans, tail, width)],
+        severity: match err {
+            crate::poll::PollError::Closed(_) => frame::Severity::Warn,
+            _ => frame::Severity::Bad,
+        },
+        at: Some(snap.taken_at),
+        stale: snap.is_stale(now, d.sql_interval),
+    }
 }
 
 /// A box of `width` × `height` (clipped) in the middle of `area`, for questions and help.

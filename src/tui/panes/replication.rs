@@ -1,5 +1,8 @@
-//! Replication: one row per replica connection, IO and SQL threads, lag, heartbeat lag,
-//! a lag sparkline (heartbeat lag when the server has a heartbeat, else
+//! Replication, as a tree of who replicates from whom ([`topology`]): the primary's line
+//! (its semi-sync: in force or fallen back to async, clients, acknowledged and async
+//! commits, timeout), then one row per replica connection (a multi-source replica's named
+//! connections each under its source, a replica of a replica one level deeper): IO and
+//! SQL threads, lag, heartbeat lag, semi-sync, parallel appliers, a lag sparkline (heartbeat lag when the server has a heartbeat, else
 //! Seconds_Behind_Master; the header says which), and the last error in full. Every row
 //! fits its line: the sparkline takes what the other columns leave, or goes.
 
@@ -10,8 +13,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::frame::{self, Body, Row, Severity};
-use super::text::{fit, last_known, restyle, wrap};
-use super::{cell, sparkline};
+use super::text::{fit, last_known, restyle, width_of, wrap};
+use super::topology::{self, Entry};
+use super::{cell, semisync, sparkline};
 use crate::poll::{HeartbeatLag, IoState, ReplicaStatus, ServerInfo, ServerSnapshot};
 use crate::tui::dashboard::{Dashboard, lag_key};
 use crate::tui::theme::Theme;
@@ -32,10 +36,16 @@ struct Widths {
     name: usize,
     source: usize,
     spark: usize,
+    /// The `semi` column: only when some server has semi-sync enabled (else it would say
+    /// "off" on every row and take the sparkline's room).
+    semi: bool,
+    /// The `parallel` column: only when some replica applies in parallel.
+    parallel: bool,
 }
 
 pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
-    let w = widths(d, width);
+    let entries = topology::entries(d);
+    let w = widths(d, &entries, width);
     let heartbeat = d
         .lag
         .values()
@@ -60,56 +70,123 @@ pub fn body(d: &Dashboard, now: Instant, width: usize, theme: &Theme) -> Body {
         cell("behind", BEHIND),
         cell("heartbeat", HEARTBEAT),
     );
+    if w.semi {
+        header.push_str(&cell("semi", semisync::SEMI));
+    }
+    if w.parallel {
+        header.push_str(&cell("parallel", semisync::PARALLEL));
+    }
     if w.spark > 0 {
-        header.push_str(history);
+        // A narrow sparkline gets a word that fits over it rather than a cut label.
+        header.push_str(if history.len() <= w.spark {
+            history
+        } else {
+            "lag"
+        });
     }
     let header = fit(vec![Span::styled(header, theme.header())], vec![], width);
     let primary = d.primary();
+    let sources = topology::sources(d);
+    // A failed server's row is drawn once, where the tree first reaches it.
+    let mut failed_drawn = vec![false; d.servers.len()];
     let mut rows = Vec::new();
-    for snap in &d.servers {
+    for entry in entries {
+        let (i, depth) = match entry {
+            Entry::Server { server, depth } | Entry::Connection { server, depth, .. } => {
+                (server, depth)
+            }
+        };
+        let snap = &d.servers[i];
+        let shown = topology::indent(&snap.server, depth);
         if let Some(err) = &snap.error {
-            let mut spans = super::failed_row(snap, err, now, d.sql_interval, theme);
-            let tail = spans.pop().into_iter().collect();
-            spans.insert(0, Span::raw(cell(&snap.server, w.name)));
-            rows.push(Row {
-                lines: vec![fit(spans, tail, width)],
-                severity: match err {
-                    crate::poll::PollError::Closed(_) => Severity::Warn,
-                    _ => Severity::Bad,
-                },
-                at: Some(snap.taken_at),
-                stale: snap.is_stale(now, d.sql_interval),
-            });
+            if !std::mem::replace(&mut failed_drawn[i], true) {
+                rows.push(super::failed_pane_row(
+                    d, snap, err, &shown, w.name, now, width, theme,
+                ));
+            }
             continue;
         }
         let Some(info) = &snap.info else { continue };
         let at = d.answered(&snap.server).or(Some(snap.taken_at));
         let stale = snap.is_stale(now, d.sql_interval);
-        if info.replicas.is_empty() && Some(snap.server.as_str()) != primary {
-            let spans = vec![
-                Span::raw(cell(&snap.server, w.name)),
-                Span::styled("not replicating (no replica connection)", theme.warn()),
-            ];
+        let connection = match entry {
+            Entry::Connection { connection, .. } => info.replicas.get(connection),
+            Entry::Server { .. } => None,
+        };
+        let Some(r) = connection else {
+            let is_primary = Some(snap.server.as_str()) == primary;
+            // A source of inventory servers that replicates from nobody: the primary, or
+            // (multi-source) one of several primaries.
+            let is_source = info.replicas.is_empty() && sources[i];
+            let (spans, detail, severity) = if is_primary || is_source {
+                let (mut spans, detail, severity) = semisync::source_spans(&info.semi_sync, theme);
+                let label = if is_primary { "primary" } else { "source" };
+                spans.insert(0, Span::raw(cell(&shown, w.name)));
+                spans.insert(1, Span::raw(cell(label, w.source)));
+                (spans, detail, severity)
+            } else if info.replicas.is_empty() {
+                let spans = vec![
+                    Span::raw(cell(&shown, w.name)),
+                    Span::styled("not replicating (no replica connection)", theme.warn()),
+                ];
+                (spans, None, Severity::Warn)
+            } else {
+                continue; // its connections follow
+            };
+            let mut spans = spans;
+            let tail = stale_mark(stale, at, now, theme);
+            let mut more = Vec::new();
+            // The detail goes on the same line when it fits, else on its own below.
+            if let Some(detail) = detail {
+                let room = width.saturating_sub(width_of(&spans) + width_of(&tail));
+                if detail.chars().count() + 3 <= room {
+                    spans.push(Span::raw(format!(" · {detail}")));
+                } else {
+                    more = wrap(&detail, "  └ ", width, theme.dim());
+                }
+            }
+            let mut lines = vec![fit(spans, tail, width)];
+            lines.extend(more);
             rows.push(Row {
-                lines: vec![fit(spans, stale_mark(stale, at, now, theme), width)],
-                severity: Severity::Warn,
+                lines,
+                severity,
                 at,
                 stale,
             });
-        }
+            continue;
+        };
         let single = info.replicas.len() == 1;
-        for r in &info.replicas {
-            let mut row = replica_row(d, snap, info, r, single, &w, width, theme);
-            if stale {
-                let first = std::mem::take(&mut row.lines[0]);
-                let spans = restyle(first.spans, theme.dim());
-                row.lines[0] = fit(spans, stale_mark(true, at, now, theme), width);
-                row.severity = row.severity.min(Severity::Warn);
+        let mut row = replica_row(d, snap, info, r, single, &w, width, theme);
+        row.lines[0] = {
+            let first = std::mem::take(&mut row.lines[0]);
+            let mut spans = first.spans;
+            if let Some(name) = spans.first_mut() {
+                name.content = cell(&topology::indent(&name.content, depth), w.name).into();
             }
-            row.at = at;
-            row.stale = stale;
-            rows.push(row);
+            Line::from(spans)
+        };
+        // An intermediate primary of a chain: how it serves its own replicas.
+        if sources[i] && Some(snap.server.as_str()) != primary && info.semi_sync.known() {
+            let lead = format!("{}  └ as a source: ", "  ".repeat(depth));
+            let (spans, detail, _) = semisync::source_spans(&info.semi_sync, theme);
+            let mut text: String = spans.iter().map(|s| s.content.as_ref()).collect();
+            // The counters only where they fit: the primary's line has them in full.
+            if let Some(detail) = detail.map(|d| format!(" · {d}"))
+                && lead.chars().count() + text.chars().count() + detail.chars().count() <= width
+            {
+                text.push_str(&detail);
+            }
+            row.lines.extend(wrap(&text, &lead, width, theme.dim()));
         }
+        if stale {
+            let first = std::mem::take(&mut row.lines[0]);
+            let spans = restyle(first.spans, theme.dim());
+            row.lines[0] = fit(spans, stale_mark(true, at, now, theme), width);
+            row.severity = row.severity.min(Severity::Warn);
+        }
+        row.at = at;
+        row.stale = stale;
+        rows.push(row);
     }
     Body {
         title: "Replication",
@@ -129,14 +206,27 @@ fn stale_mark(stale: bool, at: Option<Instant>, now: Instant, theme: &Theme) -> 
     }
 }
 
-fn widths(d: &Dashboard, width: usize) -> Widths {
-    let names = d.servers.iter().flat_map(|s| {
-        let info = s.info.as_ref();
-        let conns = info.map(|i| i.replicas.as_slice()).unwrap_or_default();
-        std::iter::once(s.server.chars().count())
-            .chain(conns.iter().map(|r| name(&s.server, r).chars().count()))
+fn widths(d: &Dashboard, entries: &[Entry], width: usize) -> Widths {
+    let names = entries.iter().map(|e| match *e {
+        Entry::Server { server, depth } => topology::indent(&d.servers[server].server, depth),
+        Entry::Connection {
+            server,
+            connection,
+            depth,
+        } => {
+            let s = &d.servers[server];
+            let conns = s.info.as_ref().map(|i| i.replicas.as_slice());
+            match conns.unwrap_or_default().get(connection) {
+                Some(r) => topology::indent(&name(&s.server, r), depth),
+                None => topology::indent(&s.server, depth),
+            }
+        }
     });
-    let name = names.max().unwrap_or(0).clamp(7, 16);
+    let name = names
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(7, 20);
     let source = d
         .servers
         .iter()
@@ -146,6 +236,18 @@ fn widths(d: &Dashboard, width: usize) -> Widths {
         .unwrap_or(0)
         .clamp(6, 21);
     let fixed = name + 1 + source + 1 + IO + 1 + SQL + 1 + BEHIND + 1 + HEARTBEAT + 1;
+    let infos = || d.servers.iter().filter_map(|s| s.info.as_ref());
+    let semi = infos().any(|i| {
+        i.semi_sync.master_enabled == Some(true) || i.semi_sync.slave_enabled == Some(true)
+    });
+    let parallel = infos().any(|i| {
+        !i.replicas.is_empty()
+            && i.setting("slave_parallel_threads")
+                .is_some_and(|t| t != "0" && !t.is_empty())
+    });
+    let fixed = fixed
+        + if semi { semisync::SEMI + 1 } else { 0 }
+        + if parallel { semisync::PARALLEL + 1 } else { 0 };
     let rest = width.saturating_sub(fixed);
     let spark = if rest >= SPARK_MIN {
         rest.min(SPARK_MAX)
@@ -156,6 +258,8 @@ fn widths(d: &Dashboard, width: usize) -> Widths {
         name,
         source,
         spark,
+        semi,
+        parallel,
     }
 }
 
@@ -214,6 +318,7 @@ fn replica_row(
         }
     });
     let row_style = if r.healthy() { theme.ok() } else { theme.bad() };
+    let (semi, semi_style) = semisync::replica_cell(&info.semi_sync, theme);
     let mut spans = vec![
         Span::styled(cell(&name(&snap.server, r), w.name), row_style),
         Span::raw(cell(&source(r), w.source)),
@@ -222,6 +327,13 @@ fn replica_row(
         Span::styled(cell(&behind, BEHIND), behind_style),
         Span::styled(cell(&hb, HEARTBEAT), hb_style),
     ];
+    if w.semi {
+        spans.push(Span::styled(cell(semi, semisync::SEMI), semi_style));
+    }
+    if w.parallel {
+        let parallel = semisync::parallel_cell(info);
+        spans.push(Span::raw(cell(&parallel, semisync::PARALLEL)));
+    }
     if w.spark > 0 {
         spans.push(Span::styled(spark, theme.accent()));
     }

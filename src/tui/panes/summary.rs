@@ -153,6 +153,17 @@ fn parts(d: &Dashboard, now: Instant, theme: &Theme) -> Vec<Part> {
             style: theme.bad(),
         });
     }
+    // Commits that no longer wait for a replica: a switchover now may lose what only the
+    // primary has.
+    if let Some(p) = primary.and_then(|p| d.server(p)).and_then(|s| s.live())
+        && p.semi_sync.fallen_back()
+        && let Some(name) = primary
+    {
+        out.push(Part {
+            text: format!("{name}: semi-sync fell back to async"),
+            style: theme.warn(),
+        });
+    }
     if !lagging.is_empty() {
         lagging.sort_by_key(|(_, s)| std::cmp::Reverse(*s));
         let (worst, secs) = &lagging[0];
