@@ -569,6 +569,27 @@ fn the_header_says_what_writers_feel_during_a_switchover() {
         "{after}"
     );
     insta::assert_snapshot!("header_probe_after_80", after);
+    // The wait after the switchover is probed too and finds writes available throughout:
+    // the header keeps what the switchover cost.
+    s.core.probe(ProbeMsg::Done(ProbeReport {
+        step: "p5-wait-switchover".into(),
+        attempt: 1,
+        router: "127.0.0.1:4006".into(),
+        duration_s: 0.7,
+        writes_ok: 36,
+        writes_failed: 0,
+        write_unavailable_s: 0.0,
+        reads_ok: 36,
+        reads_failed: 0,
+        read_unavailable_s: 0.0,
+        first_error: None,
+    }));
+    s.refresh(Instant::now());
+    let kept = header(&s, 80);
+    assert!(
+        kept.contains("last probe p5-switchover: writes unavailable 1.58 s"),
+        "{kept}"
+    );
     let detail = s.draw(200, 50);
     assert!(
         detail.contains(

@@ -53,6 +53,18 @@ pub struct SessionView {
     pub last_probe: Option<String>,
 }
 
+/// The probe report the header names: the last one, unless the one before it found writes
+/// unavailable and the last found nothing. A switchover is probed together with the wait
+/// after it, and the wait's "available throughout" must not hide what the switchover cost.
+fn shown_probe(
+    probed: &[crate::session::journal::ProbeReport],
+) -> Option<&crate::session::journal::ProbeReport> {
+    let hurt = |r: &&crate::session::journal::ProbeReport| {
+        r.writes_failed > 0 || r.write_unavailable_s > 0.0
+    };
+    probed.iter().rev().take(2).find(hurt).or(probed.last())
+}
+
 /// The write-availability probe as the header shows it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProbeView {
@@ -255,10 +267,7 @@ impl SessionView {
             journal: String::new(),
             notes: core.notes[core.notes.len().saturating_sub(NOTES_SHOWN)..].to_vec(),
             probe: core.probe.as_ref().map(|p| ProbeView::of(p, now)),
-            last_probe: core
-                .probed
-                .last()
-                .map(|r| format!("{}: {}", r.step, r.short())),
+            last_probe: shown_probe(&core.probed).map(|r| format!("{}: {}", r.step, r.short())),
         }
     }
 
