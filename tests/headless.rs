@@ -55,7 +55,18 @@ async fn the_rehearsal_runs_through_the_driver_without_a_screen() {
 
     // Where the cockpit's rehearsal ends: both servers on the new build, server1 the
     // writable primary again, and a journal that says the run completed.
-    for server in ["server1", "server2"] {
+    upgraded_with_one_writer(&lab, &["server1", "server2"], "server1").await;
+    let replayed = flightdeck::session::replay::replay(&journal).expect("replays");
+    assert!(replayed.completed);
+    assert!(replayed.unknown_outcomes().next().is_none());
+    what_clients_felt(&loaded, &replayed.events);
+    the_change_report(&loaded, &journal, &replayed.events, lab.dir());
+    print_wall_time(2, &loaded, &replayed.events);
+}
+
+/// Every server on the new build, and `writer` the only one not read-only.
+async fn upgraded_with_one_writer(lab: &Lab, servers: &[&str], writer: &str) {
+    for server in servers {
         let mut c = lab.connect(server, "flightdeck").await.expect("connect");
         let v: Option<String> = c.query_first("SELECT VERSION()").await.expect("version");
         assert!(
@@ -63,18 +74,8 @@ async fn the_rehearsal_runs_through_the_driver_without_a_screen() {
             "{server} upgraded"
         );
         let ro: Option<u8> = c.query_first("SELECT @@read_only").await.expect("ro");
-        assert_eq!(
-            ro,
-            Some(u8::from(server == "server2")),
-            "{server} read_only"
-        );
+        assert_eq!(ro, Some(u8::from(*server != writer)), "{server} read_only");
     }
-    let replayed = flightdeck::session::replay::replay(&journal).expect("replays");
-    assert!(replayed.completed);
-    assert!(replayed.unknown_outcomes().next().is_none());
-    what_clients_felt(&loaded, &replayed.events);
-    the_change_report(&loaded, &journal, &replayed.events, lab.dir());
-    print_wall_time(2, &loaded, &replayed.events);
 }
 
 /// The rehearsal's own time, from the journal's `complete` event: the benchmark's figure
@@ -289,20 +290,7 @@ async fn the_rehearsal_on_three_servers_upgrades_every_replica_then_switches_to_
         "all three servers hold the same writer rows: {rows:?}"
     );
 
-    for server in ["server1", "server2", "server3"] {
-        let mut c = lab.connect(server, "flightdeck").await.expect("connect");
-        let v: Option<String> = c.query_first("SELECT VERSION()").await.expect("version");
-        assert!(
-            v.unwrap_or_default().starts_with("10.11.19"),
-            "{server} upgraded"
-        );
-        let ro: Option<u8> = c.query_first("SELECT @@read_only").await.expect("ro");
-        assert_eq!(
-            ro,
-            Some(u8::from(server != "server1")),
-            "{server} read_only"
-        );
-    }
+    upgraded_with_one_writer(&lab, &["server1", "server2", "server3"], "server1").await;
     // The first switchover promoted the candidate, not the first replica; the second gave
     // the writes back. The journal's role changes say who was primary when.
     let replayed = flightdeck::session::replay::replay(&journal).expect("replays");

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use flightdeck::poll::{GtidPos, IoState, ReplicaStatus, SemiSync, ServerInfo, ServerSnapshot};
+use flightdeck::poll::{IoState, ReplicaStatus, SemiSync, ServerInfo, ServerSnapshot};
 use flightdeck::tui::dashboard::Dashboard;
 use flightdeck::tui::panes;
 use flightdeck::tui::theme::Theme;
@@ -30,15 +30,8 @@ fn connection(name: &str, source: &str) -> ReplicaStatus {
         io: IoState::Yes,
         sql_running: true,
         seconds_behind: Some(0),
-        gtid_io_pos: GtidPos::default(),
         using_gtid: "Slave_Pos".into(),
-        last_io_errno: 0,
-        last_io_error: String::new(),
-        last_sql_errno: 0,
-        last_sql_error: String::new(),
-        sql_state: String::new(),
-        master_user: String::new(),
-        ssl_allowed: false,
+        ..Default::default()
     }
 }
 

@@ -4,40 +4,15 @@
 // Test code: a failing unwrap, expect or panic is a failing test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{LOCAL_DB1, LOCAL_THREE};
+
 use std::path::Path;
 
 use flightdeck::diag::{Diagnostics, SourceFile};
 use flightdeck::inventory::{self, Inventory};
 use flightdeck::runbook::{Loaded, check_text};
-
-/// One primary and two replicas, all on this machine (nothing connects).
-const THREE: &str = r#"
-[[server]]
-name = "db1"
-role = "primary"
-mysql = { host = "127.0.0.1", port = 3306 }
-transport = "local"
-
-[[server]]
-name = "db2"
-role = "replica"
-mysql = { host = "127.0.0.1", port = 3307 }
-transport = "local"
-
-[[server]]
-name = "db3"
-role = "replica"
-mysql = { host = "127.0.0.1", port = 3308 }
-transport = "local"
-"#;
-
-const ONE: &str = r#"
-[[server]]
-name = "db1"
-role = "primary"
-mysql = { host = "127.0.0.1", port = 3306 }
-transport = "local"
-"#;
 
 fn inventory(text: &str) -> Inventory {
     inventory::parse(Path::new("inv.toml"), text).expect("test inventory is valid")
@@ -97,7 +72,7 @@ fn a_repeated_phase_checks_with_and_without_an_inventory() {
     let alone = check(&text, None).expect("valid without an inventory");
     // Without an inventory nothing is expanded.
     assert_eq!(alone.runbook.phases.len(), 2);
-    let inv = inventory(THREE);
+    let inv = inventory(LOCAL_THREE);
     let loaded = check(&text, Some(&inv)).expect("valid against three servers");
     let ids: Vec<&str> = loaded
         .runbook
@@ -200,7 +175,7 @@ fn for_each_syntax_errors_are_placed() {
 #[test]
 fn against_an_inventory_the_members_must_exist_and_order_must_hold_each_once() {
     let note = "id = \"n\"\ntitle = \"t\"\nkind = \"note\"\ntext = \"x\"";
-    let three = inventory(THREE);
+    let three = inventory(LOCAL_THREE);
     let with_order = |order: &str| {
         runbook(
             &format!("{REPEATED}\norder = {order}"),
@@ -221,7 +196,7 @@ fn against_an_inventory_the_members_must_exist_and_order_must_hold_each_once() {
 
     // An inventory without replicas gives the block no member: said at `for_each`.
     let text = runbook(REPEATED, note).replace("servers = [\"db2\", \"db3\"]\n", "");
-    let got = errors(&text, Some(&inventory(ONE)));
+    let got = errors(&text, Some(&inventory(LOCAL_DB1)));
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].0.contains("repeats over no server"), "{got:?}");
     assert_eq!((got[0].1, got[0].2), (17, 12));
@@ -244,7 +219,7 @@ fn a_block_has_one_order() {
 
 #[test]
 fn replicas_is_a_target_on_each_and_replica_stays_one() {
-    let inv = inventory(THREE);
+    let inv = inventory(LOCAL_THREE);
     let on_each =
         "id = \"s\"\ntitle = \"t\"\nkind = \"sql\"\ntarget = \"replicas\"\nsql = \"SELECT 1\"";
     check(&runbook(PLAIN, on_each), Some(&inv)).expect("replicas: every replica");

@@ -12,7 +12,6 @@
 //! ones are skipped, as by the client). [`weakness`] says whether a value is too weak to
 //! mask in free output (see `session::mask`).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::model::{MycnfFile, SecretSource};
@@ -211,20 +210,17 @@ pub fn mycnf_password(path: PathBuf, ctx: &Context) -> Result<Secret, Credential
 /// Reads a secret or option file, refusing one its group or others can read. The mode is
 /// taken from the open file, so it is the mode of what is read.
 fn read(path: &Path) -> Result<(Vec<u8>, u32), CredentialError> {
-    let unreadable = |source| CredentialError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(unreadable)?;
-    let mode = file.metadata().map_err(unreadable)?.permissions().mode() & 0o7777;
+    let (bytes, mode) =
+        option_file::read_with_mode(path).map_err(|source| CredentialError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if mode & 0o044 != 0 {
         return Err(CredentialError::Exposed {
             path: path.to_path_buf(),
             mode,
         });
     }
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(unreadable)?;
     Ok((bytes, mode))
 }
 
@@ -245,6 +241,7 @@ pub fn expand(path: &Path, base: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn weak_values_are_named_without_the_value() {

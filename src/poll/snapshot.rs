@@ -19,9 +19,11 @@ fn masked(text: &str) -> String {
 }
 
 /// A replica IO thread's state as MariaDB reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum IoState {
     Yes,
+    /// What an empty `Slave_IO_Running` parses as, and so the default.
+    #[default]
     No,
     Connecting,
 }
@@ -45,7 +47,7 @@ impl IoState {
 }
 
 /// One replication connection of a replica (`SHOW ALL SLAVES STATUS` row).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReplicaStatus {
     /// Empty for the default connection.
     pub connection_name: String,

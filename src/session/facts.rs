@@ -168,20 +168,7 @@ mod tests {
     use crate::poll::{PollError, ServerInfo};
 
     fn up_with(error: Option<PollError>) -> FactValue {
-        let mut snap = ServerSnapshot::pending("db1");
-        snap.info = Some(ServerInfo::default());
-        snap.error = error;
-        let roles = RoleMap::default();
-        let names = BTreeMap::new();
-        let succeeded = HashSet::new();
-        let facts = LiveFacts {
-            servers: std::slice::from_ref(&snap),
-            maxscale: None,
-            maxscale_names: &names,
-            roles: &roles,
-            succeeded: Succeeded::Ids(&succeeded),
-        };
-        facts.fact("db1", Fact::Up)
+        fact_with(ServerInfo::default(), error, Fact::Up)
     }
 
     #[test]
@@ -204,8 +191,14 @@ mod tests {
     }
 
     fn fact_of(info: ServerInfo, fact: Fact) -> FactValue {
+        fact_with(info, None, fact)
+    }
+
+    /// `fact` of `db1`, polled with `info` and `error`.
+    fn fact_with(info: ServerInfo, error: Option<PollError>, fact: Fact) -> FactValue {
         let mut snap = ServerSnapshot::pending("db1");
         snap.info = Some(info);
+        snap.error = error;
         let roles = RoleMap::default();
         let names = BTreeMap::new();
         let succeeded = HashSet::new();
@@ -227,15 +220,7 @@ mod tests {
             io,
             sql_running: true,
             seconds_behind: Some(0),
-            gtid_io_pos: Default::default(),
-            using_gtid: String::new(),
-            last_io_errno: 0,
-            last_io_error: String::new(),
-            last_sql_errno: 0,
-            last_sql_error: String::new(),
-            sql_state: String::new(),
-            master_user: String::new(),
-            ssl_allowed: false,
+            ..Default::default()
         }
     }
 

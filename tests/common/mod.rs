@@ -48,6 +48,27 @@ mysql = { host = "127.0.0.1", port = 3307 }
 transport = "local"
 "#;
 
+/// One primary and two replicas, all on this machine, for tests that never connect.
+pub const LOCAL_THREE: &str = r#"
+[[server]]
+name = "db1"
+role = "primary"
+mysql = { host = "127.0.0.1", port = 3306 }
+transport = "local"
+
+[[server]]
+name = "db2"
+role = "replica"
+mysql = { host = "127.0.0.1", port = 3307 }
+transport = "local"
+
+[[server]]
+name = "db3"
+role = "replica"
+mysql = { host = "127.0.0.1", port = 3308 }
+transport = "local"
+"#;
+
 /// One server, `db1`, whose shell steps run here and whose MySQL port answers nothing:
 /// for sessions that need no database.
 pub const LOCAL_DB1: &str = r#"

@@ -11,6 +11,8 @@ mod walk;
 
 use std::path::{Path, PathBuf};
 
+/// A file's bytes and the mode of what was read (taken from the open file).
+pub use walk::read_with_mode;
 pub use walk::{MAX_DEPTH, MAX_FILES};
 
 /// The groups MariaDB's client library reads for any client (the `mariadb` program adds

@@ -223,7 +223,7 @@ fn expand_tilde(arg: &[u8], home: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// The file's bytes and the mode of what was read.
-pub(super) fn read_with_mode(path: &Path) -> std::io::Result<(Vec<u8>, u32)> {
+pub fn read_with_mode(path: &Path) -> std::io::Result<(Vec<u8>, u32)> {
     let mut file = std::fs::File::open(path)?;
     let mode = file.metadata()?.permissions().mode() & 0o7777;
     let mut text = Vec::new();

@@ -168,15 +168,7 @@ mod tests {
             io: IoState::Yes,
             sql_running: true,
             seconds_behind: Some(0),
-            gtid_io_pos: Default::default(),
-            using_gtid: String::new(),
-            last_io_errno: 0,
-            last_io_error: String::new(),
-            last_sql_errno: 0,
-            last_sql_error: String::new(),
-            sql_state: String::new(),
-            master_user: String::new(),
-            ssl_allowed: false,
+            ..Default::default()
         }
     }
 

@@ -172,8 +172,10 @@ fn header_text(app: &RunApp, s: &SessionView) -> String {
 
 /// `path` with the operator's home as `~/`, as a shell takes it back.
 pub fn home_relative(path: &str) -> String {
-    let home = std::env::var("HOME").unwrap_or_default();
-    match path.strip_prefix(&home) {
+    // Read once: the header draws it on every frame.
+    static HOME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let home = HOME.get_or_init(|| std::env::var("HOME").unwrap_or_default());
+    match path.strip_prefix(home.as_str()) {
         Some(rest) if !home.is_empty() && home != "/" && rest.starts_with('/') => {
             format!("~{rest}")
         }
