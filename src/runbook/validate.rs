@@ -11,6 +11,8 @@ use super::template::{ITEM, Reference, Template};
 use crate::diag::{Diagnostics, SourceError, SourceFile};
 use crate::inventory::{Inventory, Role};
 
+mod roles;
+
 /// Live roles: resolved from what MaxScale and the servers report when a step runs.
 pub const LIVE_ROLES: [&str; 2] = ["primary", "replica"];
 /// Subjects that name several servers; not valid where one server is needed.
@@ -107,58 +109,6 @@ impl Validator<'_> {
             ),
         );
         true
-    }
-
-    /// `candidate` must name one server of the inventory: refused at its first use when
-    /// it does not, naming the replicas and how to choose.
-    fn candidate(&mut self, span: Range<usize>) {
-        let Some(inv) = self.inventory else { return };
-        let Err(replicas) = inv.candidate() else {
-            return;
-        };
-        if !self.reported.insert(CANDIDATE) {
-            return;
-        }
-        let (message, help) = if replicas.is_empty() {
-            (
-                format!(
-                    "`candidate` is the replica a switchover promotes, and inventory {} has no replica",
-                    inv.file.path.display()
-                ),
-                "add a [[server]] with role = \"replica\"".to_string(),
-            )
-        } else {
-            let first = replicas.first().copied().unwrap_or("server2");
-            (
-                format!(
-                    "`candidate` is ambiguous with this inventory ({} are replicas): this runbook \
-                     promotes one of them and the inventory does not say which",
-                    replicas.join(", ")
-                ),
-                format!(
-                    "name it in the inventory: [roles] candidate = \"{first}\" (or, for plan and run, \
-                     --candidate {first})"
-                ),
-            )
-        };
-        self.error(span, message, Some(help));
-    }
-
-    /// `replicas` must name at least one server: a step or condition over no replica
-    /// would check nothing.
-    fn some_replicas(&mut self, span: Range<usize>) {
-        let Some(inv) = self.inventory else { return };
-        if !inv.initial_replicas().is_empty() || !self.reported.insert("replicas") {
-            return;
-        }
-        self.error(
-            span,
-            format!(
-                "`replicas` names no server: inventory {} has no replica",
-                inv.file.path.display()
-            ),
-            Some("add a [[server]] with role = \"replica\"".into()),
-        );
     }
 
     fn meta(&mut self) {
